@@ -1,0 +1,102 @@
+/** Long-running commands: coordinator and worker, with graceful then forced shutdown. */
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createCoordinator, loadConfig } from '@ratchet/coordinator';
+import { Backend, ErrorCodes, RatchetError } from '@ratchet/shared';
+import { createWorkerAgent } from '@ratchet/worker';
+import { parse, required } from '../args.ts';
+import { coordinatorUrl, resolveToken } from '../remote.ts';
+
+/** First signal: graceful `close()`; second: exit at once. */
+export function onSignals(close: () => Promise<void> | void, force: () => void) {
+  let count = 0;
+  const handler = () => {
+    count++;
+    if (count === 1) void close();
+    else force();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export async function coordinatorCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    track: { type: 'string', multiple: true },
+  });
+  const env = { ...process.env };
+  if (values.port) env.RATCHET_PORT = values.port;
+  if (values.host) env.RATCHET_HOST = values.host;
+  if (values['data-dir']) env.RATCHET_DATA_DIR = resolve(values['data-dir']);
+  if (values.track)
+    env.RATCHET_TRACKS = [env.RATCHET_TRACKS ?? '', ...values.track.map((t) => resolve(t))]
+      .filter(Boolean)
+      .join(',');
+  const cfg = loadConfig(env);
+  const c = await createCoordinator(cfg);
+  const url = await c.start();
+  process.stdout.write(`ratchet coordinator listening on ${url}\n`);
+  process.stdout.write(
+    `admin token: ${cfg.adminToken ? '(from RATCHET_ADMIN_TOKEN)' : join(cfg.dataDir, 'admin.token')}\n`,
+  );
+  await new Promise<void>((done) => {
+    onSignals(
+      async () => {
+        process.stdout.write('stopping coordinator…\n');
+        await c.close().catch(() => {});
+        done();
+      },
+      () => process.exit(130),
+    );
+  });
+  return 0;
+}
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    coordinator: { type: 'string' },
+    token: { type: 'string' },
+    once: { type: 'boolean', default: false },
+    python: { type: 'string' },
+    workdir: { type: 'string' },
+    name: { type: 'string' },
+    backend: { type: 'string' },
+    track: { type: 'string', multiple: true },
+    'low-priority': { type: 'boolean', default: false },
+  });
+  const token = resolveToken(values.token);
+  if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token (or RATCHET_TOKEN)');
+  let backend: Backend | undefined;
+  if (values.backend) {
+    const b = Backend.safeParse(values.backend);
+    if (!b.success) throw new RatchetError(ErrorCodes.BAD_INPUT, '--backend must be cuda, mps, mlx or cpu');
+    backend = b.data;
+  }
+  const name = values.name ?? `${hostname()}-${process.pid}`;
+  const agent = createWorkerAgent({
+    coordinatorUrl: coordinatorUrl(values.coordinator),
+    token,
+    name,
+    python: values.python ?? process.env.RATCHET_PYTHON ?? 'python3',
+    workDir: resolve(values.workdir ?? join(homedir(), '.cache', 'ratchet', 'worker', name)),
+    once: values.once,
+    ...(backend ? { backend } : {}),
+    tracks: values.track ?? [],
+    lowPriority: values['low-priority'],
+  });
+  onSignals(
+    () => {
+      process.stderr.write(
+        '[worker] stopping: no new jobs; the running one is given back (Ctrl-C again to force)\n',
+      );
+      agent.stop();
+    },
+    () => process.exit(130),
+  );
+  await agent.run();
+  return 0;
+}
+
+export { required };

@@ -1,0 +1,66 @@
+/**
+ * `ratchet`: one CLI for the whole system.
+ * Exit codes: 0 success; 2 bad input or a refusal (a rejected patch, say); 1 anything else.
+ */
+import { ErrorCodes, RatchetError } from '@ratchet/shared';
+import { reportError } from './args.ts';
+import { proposeCommand, resultsCommand, tokenCreateCommand, trackAddCommand } from './commands/admin.ts';
+import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
+import { coordinatorCommand, workerCommand } from './commands/serve.ts';
+
+const HELP = `ratchet — distributed autoresearch
+
+  ratchet up [--budget S] [--data-dir DIR]   everything on this machine (Redis, coordinator, worker, proposer)
+  ratchet coordinator [--port N] [--data-dir DIR] [--track DIR]...
+  ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B] [--low-priority]
+  ratchet track add DIR
+  ratchet token create --role worker|proposer [--name N] [--trusted]
+  ratchet propose --track T --patch FILE -m DESCRIPTION [--base COMMIT]
+  ratchet results --track T [--json]
+  ratchet parse-log FILE [--exit-code N] [--timed-out]
+  ratchet check-patch --track-dir DIR FILE
+
+API commands take --coordinator URL (RATCHET_URL) and --token T (RATCHET_TOKEN; defaults to the
+local coordinator's admin token).
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+async function upCommand(argv: string[]): Promise<number> {
+  const { upCommand: up } = await import('./commands/up.ts');
+  return up(argv);
+}
+
+const COMMANDS: Record<string, Command> = {
+  up: upCommand,
+  coordinator: coordinatorCommand,
+  worker: workerCommand,
+  results: resultsCommand,
+  propose: proposeCommand,
+  'parse-log': parseLogCommand,
+  'check-patch': checkPatchCommand,
+  'track add': trackAddCommand,
+  'token create': tokenCreateCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [a, b, ...rest] = argv;
+  if (!a || a === '--help' || a === '-h' || a === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    const two = b ? COMMANDS[`${a} ${b}`] : undefined;
+    if (two) return await two(rest);
+    const one = COMMANDS[a];
+    if (one) return await one(argv.slice(1));
+    throw new RatchetError(ErrorCodes.BAD_INPUT, `unknown command: ${argv.join(' ')}\n\n${HELP}`);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Long-lived commands return when they have closed; nothing should keep the process alive.
+setTimeout(() => process.exit(code), 2_000).unref();

@@ -1,0 +1,80 @@
+/** The tRPC API, one sub-router per domain. The worker imports only `type AppRouter`. */
+import {
+  AddTrackInput,
+  CompleteInput,
+  HeartbeatInput,
+  Id,
+  LeaseInput,
+  RegisterInput,
+  ReleaseInput,
+  Role,
+  SubmitProposalInput,
+  TrackId,
+} from '@ratchet/shared';
+import { z } from 'zod';
+import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
+import { getProposal, submitProposal } from '../service/proposals.ts';
+import { resultRows } from '../service/report.ts';
+import { addTrack } from '../service/tracks.ts';
+import { authedProcedure, roleProcedure, router } from './trpc.ts';
+
+const admin = roleProcedure('admin');
+const worker = roleProcedure('worker');
+const proposer = roleProcedure('proposer');
+
+export const appRouter = router({
+  health: authedProcedure.query(({ ctx }) => ({ ok: true, role: ctx.principal.role })),
+  tokens: router({
+    create: admin
+      .input(z.object({ role: Role, name: z.string().min(1).max(100), trusted: z.boolean().default(false) }))
+      .mutation(async ({ ctx, input }) => ({
+        token: await ctx.auth.create(input.role, input.name, input.trusted, ctx.deps.clock.now()),
+      })),
+  }),
+  tracks: router({
+    add: admin.input(AddTrackInput).mutation(({ ctx, input }) => addTrack(ctx.deps, input.files)),
+    list: authedProcedure.query(({ ctx }) => ctx.deps.store.listTracks()),
+    get: authedProcedure
+      .input(z.object({ id: TrackId }))
+      .query(({ ctx, input }) => ctx.deps.store.requireTrack(input.id)),
+  }),
+  workers: router({
+    register: worker
+      .input(RegisterInput)
+      .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
+    lease: worker.input(LeaseInput).mutation(async ({ ctx, input }) => ({
+      lease: await lease(ctx.deps, input.workerId, input.waitMs, ctx.signal),
+    })),
+    heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
+    complete: worker.input(CompleteInput).mutation(({ ctx, input }) => complete(ctx.deps, ctx.merge, input)),
+    release: worker.input(ReleaseInput).mutation(({ ctx, input }) => release(ctx.deps, input)),
+    list: authedProcedure.query(({ ctx }) => ctx.deps.store.listWorkers()),
+  }),
+  proposals: router({
+    submit: proposer.input(SubmitProposalInput).mutation(({ ctx, input }) => submitProposal(ctx.deps, input)),
+    get: authedProcedure
+      .input(z.object({ id: Id }))
+      .query(({ ctx, input }) => getProposal(ctx.deps, input.id)),
+    list: authedProcedure
+      .input(z.object({ track: TrackId, limit: z.number().int().min(1).max(1000).default(100) }))
+      .query(async ({ ctx, input }) => {
+        await ctx.deps.store.requireTrack(input.track);
+        return ctx.deps.store.listProposals(input.track, input.limit);
+      }),
+  }),
+  experiments: router({
+    get: authedProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
+      const e = await ctx.deps.store.requireExperiment(input.id);
+      return { ...e, progress: await ctx.deps.store.getProgress(e.id) };
+    }),
+    list: authedProcedure.input(z.object({ track: TrackId })).query(async ({ ctx, input }) => {
+      await ctx.deps.store.requireTrack(input.track);
+      return ctx.deps.store.listExperiments(input.track);
+    }),
+  }),
+  results: authedProcedure
+    .input(z.object({ track: TrackId }))
+    .query(({ ctx, input }) => resultRows(ctx.deps, input.track)),
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,80 @@
+/**
+ * tRPC setup: the context carries the caller's principal; procedures declare the role they
+ * need. This layer alone turns RatchetErrors into TRPCErrors; the stable code travels in
+ * `error.data.ratchetCode`.
+ */
+import { type ErrorCode, ErrorCodes, isRatchetError, type Role } from '@ratchet/shared';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import type { Auth, Principal } from '../auth/tokens.ts';
+import type { MergeTrain } from '../pipeline/merge-train.ts';
+import type { Deps } from '../service/deps.ts';
+
+export interface Context {
+  principal: Principal | null;
+  deps: Deps;
+  auth: Auth;
+  merge: MergeTrain;
+  signal: AbortSignal;
+}
+
+const HTTP_OF: Partial<Record<ErrorCode, TRPCError['code']>> = {
+  [ErrorCodes.UNAUTHENTICATED]: 'UNAUTHORIZED',
+  [ErrorCodes.FORBIDDEN]: 'FORBIDDEN',
+  [ErrorCodes.TRACK_UNKNOWN]: 'NOT_FOUND',
+  [ErrorCodes.PROPOSAL_UNKNOWN]: 'NOT_FOUND',
+  [ErrorCodes.EXPERIMENT_UNKNOWN]: 'NOT_FOUND',
+  [ErrorCodes.WORKER_UNKNOWN]: 'NOT_FOUND',
+  [ErrorCodes.COMMIT_UNKNOWN]: 'NOT_FOUND',
+  [ErrorCodes.TRACK_EXISTS]: 'CONFLICT',
+  [ErrorCodes.LEASE_LOST]: 'CONFLICT',
+  [ErrorCodes.LEASE_FINISHED]: 'CONFLICT',
+  [ErrorCodes.LEASE_UNKNOWN]: 'CONFLICT',
+  [ErrorCodes.MERGE_BUSY]: 'TIMEOUT',
+  [ErrorCodes.REDIS_UNAVAILABLE]: 'INTERNAL_SERVER_ERROR',
+  [ErrorCodes.GIT_FAILED]: 'INTERNAL_SERVER_ERROR',
+  [ErrorCodes.INTERNAL]: 'INTERNAL_SERVER_ERROR',
+};
+
+export function toTrpcError(e: unknown): unknown {
+  if (!isRatchetError(e)) return e;
+  return new TRPCError({ code: HTTP_OF[e.code] ?? 'BAD_REQUEST', message: e.message, cause: e });
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    let ratchetCode: string = ErrorCodes.INTERNAL;
+    if (isRatchetError(cause)) ratchetCode = cause.code;
+    else if (cause instanceof ZodError || error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') {
+      ratchetCode = ErrorCodes.BAD_INPUT;
+    } else if (error.code === 'NOT_FOUND') ratchetCode = ErrorCodes.BAD_INPUT;
+    return { ...shape, data: { ...shape.data, ratchetCode, stack: undefined } };
+  },
+});
+
+export const router = t.router;
+
+const mapErrors = t.middleware(async ({ next }) => {
+  const res = await next();
+  if (!res.ok) throw toTrpcError(res.error.cause ?? res.error);
+  return res;
+});
+
+export function roleProcedure(role: Role) {
+  return t.procedure.use(mapErrors).use(({ ctx, next }) => {
+    let principal: Principal;
+    try {
+      principal = ctx.auth.require(ctx.principal, role);
+    } catch (e) {
+      throw toTrpcError(e);
+    }
+    return next({ ctx: { ...ctx, principal } });
+  });
+}
+
+/** Any valid token, whatever its role. */
+export const authedProcedure = t.procedure.use(mapErrors).use(({ ctx, next }) => {
+  if (!ctx.principal) throw toTrpcError(ctx.auth.require(null, 'worker'));
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});

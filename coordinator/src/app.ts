@@ -1,0 +1,113 @@
+/**
+ * buildApp(deps) → a Fastify instance (tests drive it with inject() or listen on port 0).
+ * Routes: /trpc/* (the API), /git/* (read-only smart HTTP), /tracks/:id/results.tsv,
+ * /metrics, /healthz.
+ */
+import { ErrorCodes, formatResultsTsv, isRatchetError } from '@ratchet/shared';
+import { type CreateFastifyContextOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { appRouter } from './api/router.ts';
+import type { Context } from './api/trpc.ts';
+import { type Auth, tokenFromHeader } from './auth/tokens.ts';
+import { isAllowedGitPath, serveGit } from './frontier/git-http.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import type { MergeTrain } from './pipeline/merge-train.ts';
+import type { Deps } from './service/deps.ts';
+import { resultRows } from './service/report.ts';
+
+export interface AppDeps {
+  deps: Deps;
+  auth: Auth;
+  merge: MergeTrain;
+  metrics: Metrics;
+  signal: AbortSignal;
+  logLevel?: string;
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).type('application/json').send({ error: { code, message } });
+}
+
+export function buildApp(a: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: { level: a.logLevel ?? 'warn' },
+    routerOptions: { maxParamLength: 5000 },
+    bodyLimit: 32 * 1024 * 1024,
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await a.deps.store.redis.ping();
+      return { ok: true };
+    } catch {
+      return sendError(reply, 503, ErrorCodes.REDIS_UNAVAILABLE, 'redis is unreachable');
+    }
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(a.metrics.registry.contentType);
+    return a.metrics.registry.metrics();
+  });
+
+  app.get<{ Params: { id: string } }>('/tracks/:id/results.tsv', async (req, reply) => {
+    const p = await a.auth.resolve(tokenFromHeader(req.headers.authorization));
+    if (!p) return sendError(reply, 401, ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
+    try {
+      const rows = await resultRows(a.deps, req.params.id);
+      return reply.type('text/tab-separated-values; charset=utf-8').send(formatResultsTsv(rows));
+    } catch (e) {
+      if (isRatchetError(e) && e.code === ErrorCodes.TRACK_UNKNOWN)
+        return sendError(reply, 404, e.code, e.message);
+      throw e;
+    }
+  });
+
+  void app.register(async (git) => {
+    git.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    git.all('/git/*', async (req, reply) => {
+      const p = await a.auth.resolve(tokenFromHeader(req.headers.authorization));
+      if (!p) {
+        return reply
+          .code(401)
+          .header('WWW-Authenticate', 'Basic realm="ratchet"')
+          .send({ error: { code: ErrorCodes.UNAUTHENTICATED, message: 'token required' } });
+      }
+      const url = new URL(req.url, 'http://x');
+      const pathInfo = url.pathname.slice('/git'.length);
+      const query = url.search.slice(1);
+      if (!isAllowedGitPath(pathInfo, query) || (req.method !== 'GET' && req.method !== 'POST')) {
+        return sendError(reply, 403, ErrorCodes.FORBIDDEN, 'the frontier is read-only');
+      }
+      reply.hijack();
+      serveGit(
+        a.deps.frontier.path,
+        {
+          method: req.method,
+          pathInfo,
+          query,
+          headers: req.headers,
+          body: req.method === 'POST' ? (req.body as NodeJS.ReadableStream) : null,
+        },
+        reply.raw,
+      );
+    });
+  });
+
+  void app.register(async (api) => {
+    await api.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        createContext: async ({ req }: CreateFastifyContextOptions): Promise<Context> => ({
+          principal: await a.auth.resolve(tokenFromHeader(req.headers.authorization)),
+          deps: a.deps,
+          auth: a.auth,
+          merge: a.merge,
+          signal: a.signal,
+        }),
+      },
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,83 @@
+/** Coordinator configuration from the environment. A bad config fails with every problem listed. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, RatchetError } from '@ratchet/shared';
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+
+const Env = z.object({
+  RATCHET_DATA_DIR: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  RATCHET_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('ratchet'),
+  RATCHET_HOST: z.string().min(1).default('127.0.0.1'),
+  RATCHET_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  RATCHET_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  RATCHET_LEASE_TTL_MS: int(60_000).pipe(z.number().min(1_000, 'at least 1000 ms')),
+  RATCHET_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  RATCHET_STALLED_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  RATCHET_MIN_MARGIN: z.coerce.number().min(0).max(1).default(0.001),
+  RATCHET_PATCH_MAX_BYTES: int(256 * 1024),
+  RATCHET_SEED: z.coerce.number().int().min(0).default(42),
+  /** Comma-separated track folders imported at start when not yet known. */
+  RATCHET_TRACKS: z.string().default(''),
+  RATCHET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface CoordinatorConfig {
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+  host: string;
+  port: number;
+  adminToken: string | null;
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+  stalledIntervalMs: number;
+  minMargin: number;
+  patchMaxBytes: number;
+  seed: number;
+  trackDirs: string[];
+  logLevel: z.infer<typeof Env>['RATCHET_LOG_LEVEL'];
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'ratchet');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
+  const r = Env.safeParse(env);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new RatchetError(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+  const e = r.data;
+  const ttl = e.RATCHET_LEASE_TTL_MS;
+  return {
+    dataDir: e.RATCHET_DATA_DIR ?? defaultDataDir(env),
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.RATCHET_REDIS_PREFIX,
+    host: e.RATCHET_HOST,
+    port: e.RATCHET_PORT,
+    adminToken: e.RATCHET_ADMIN_TOKEN ?? null,
+    leaseTtlMs: ttl,
+    // Four heartbeats per TTL: one lost request never loses a lease.
+    heartbeatIntervalMs: e.RATCHET_HEARTBEAT_INTERVAL_MS ?? Math.max(250, Math.floor(ttl / 4)),
+    stalledIntervalMs: e.RATCHET_STALLED_INTERVAL_MS ?? Math.min(30_000, Math.max(500, Math.floor(ttl / 2))),
+    minMargin: e.RATCHET_MIN_MARGIN,
+    patchMaxBytes: e.RATCHET_PATCH_MAX_BYTES,
+    seed: e.RATCHET_SEED,
+    trackDirs: e.RATCHET_TRACKS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    logLevel: e.RATCHET_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,159 @@
+/** Building and closing a whole coordinator: Redis, frontier, queues, store, app. */
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { createAuth, newToken } from './auth/tokens.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { createFrontier } from './frontier/repo.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { createMergeTrain } from './pipeline/merge-train.ts';
+import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
+import { type Deps, systemClock } from './service/deps.ts';
+import { addTrack, parseTrackFiles } from './service/tracks.ts';
+import { createRedis } from './store/redis.ts';
+import { createStore } from './store/store.ts';
+
+export interface Coordinator {
+  app: FastifyInstance;
+  deps: Deps;
+  adminToken: string;
+  /** Listen; returns the base URL. */
+  start(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const MAX_TRACK_FILE_BYTES = 4_000_000;
+
+/** Read a track folder into a {relative path: text} map (skipping VCS and caches). */
+export async function readTrackDir(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(d: string) {
+    for (const name of await readdir(d)) {
+      if (name === '.git' || name === '__pycache__' || name === 'node_modules' || name.endsWith('.pyc'))
+        continue;
+      const full = join(d, name);
+      const s = await stat(full);
+      if (s.isDirectory()) await walk(full);
+      else if (s.isFile()) {
+        if (s.size > MAX_TRACK_FILE_BYTES) {
+          throw new RatchetError(
+            ErrorCodes.TRACK_INVALID,
+            `${full} is larger than ${MAX_TRACK_FILE_BYTES} bytes`,
+          );
+        }
+        out[relative(dir, full).split('\\').join('/')] = await readFile(full, 'utf8');
+      }
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+async function resolveAdminToken(cfg: CoordinatorConfig): Promise<string> {
+  if (cfg.adminToken) return cfg.adminToken;
+  const file = join(cfg.dataDir, 'admin.token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const token = newToken('admin');
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
+    return token;
+  }
+}
+
+export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordinator> {
+  await mkdir(cfg.dataDir, { recursive: true });
+  const adminToken = await resolveAdminToken(cfg);
+  const redis = createRedis(cfg.redisUrl);
+  const bullRedis = createRedis(cfg.redisUrl, { forBullmq: true });
+  try {
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    bullRedis.disconnect();
+    throw new RatchetError(ErrorCodes.REDIS_UNAVAILABLE, `cannot reach Redis at ${cfg.redisUrl}`, {
+      cause: e,
+    });
+  }
+  const store = createStore(redis, cfg.redisPrefix);
+  const frontier = createFrontier({
+    path: join(cfg.dataDir, 'frontier.git'),
+    tmpDir: join(cfg.dataDir, 'tmp'),
+  });
+  await frontier.init();
+  let metricsRef: ReturnType<typeof createMetrics> | null = null;
+  const queues = createQueues(
+    {
+      connection: bullRedis,
+      prefix: `${cfg.redisPrefix}:bull`,
+      leaseTtlMs: cfg.leaseTtlMs,
+      stalledIntervalMs: cfg.stalledIntervalMs,
+    },
+    { onStalled: () => metricsRef?.leaseExpiries.inc() },
+  );
+  const deps: Deps = {
+    store,
+    frontier,
+    queues,
+    clock: systemClock,
+    config: {
+      leaseTtlMs: cfg.leaseTtlMs,
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      minMargin: cfg.minMargin,
+      patchMaxBytes: cfg.patchMaxBytes,
+      seed: cfg.seed,
+    },
+    events: { experimentFinished: () => metricsRef?.finished.inc() },
+  };
+  const metrics = createMetrics({ store, queues, liveWindowMs: cfg.leaseTtlMs * 3 });
+  metricsRef = metrics;
+  const auth = createAuth(store, adminToken);
+  const merge = createMergeTrain(deps);
+  const shutdown = new AbortController();
+  const app = buildApp({ deps, auth, merge, metrics, signal: shutdown.signal, logLevel: cfg.logLevel });
+
+  // Re-import bundled tracks that are not known yet; resume the stalled checks of known queues.
+  for (const dir of cfg.trackDirs) {
+    const files = await readTrackDir(dir);
+    const id = parseTrackFiles(files).id;
+    if (!(await store.getTrack(id))) await addTrack(deps, files);
+  }
+  const classes = new Set((await store.listWorkers()).map((w) => w.hardwareClass));
+  for (const t of await store.listTracks()) {
+    queues.watch([generalQueueName(t.config.id), ...[...classes].map((c) => classQueueName(t.config.id, c))]);
+  }
+
+  let closed: Promise<void> | null = null;
+  return {
+    app,
+    deps,
+    adminToken,
+    async start() {
+      return app.listen({ host: cfg.host, port: cfg.port });
+    },
+    close() {
+      closed ??= (async () => {
+        shutdown.abort();
+        const errors: unknown[] = [];
+        for (const step of [
+          () => app.close(),
+          () => queues.close(),
+          () => redis.quit(),
+          () => bullRedis.quit(),
+        ]) {
+          try {
+            await step();
+          } catch (e) {
+            errors.push(e);
+          }
+        }
+        if (errors.length > 0)
+          throw new Error('coordinator close had errors', { cause: errors.map(toError) });
+      })();
+      return closed;
+    },
+  };
+}

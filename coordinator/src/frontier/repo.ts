@@ -1,0 +1,154 @@
+/**
+ * The frontier: a bare git repository under the data dir, one branch `tracks/<id>` per
+ * track. The only module that runs git for the coordinator (through simple-git). Patches
+ * are applied through a temporary index, so the bare repository never needs a work tree,
+ * and a branch only moves by compare-and-swap (`update-ref NEW OLD`).
+ */
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
+import { type SimpleGit, simpleGit } from 'simple-git';
+
+export interface CommitPatchInput {
+  trackId: string;
+  base: string;
+  patch: string;
+  message: string;
+}
+
+export type ApplyCheck = { ok: true } | { ok: false; message: string };
+
+export interface Frontier {
+  readonly path: string;
+  init(): Promise<void>;
+  importTrack(trackId: string, files: Record<string, string>, message: string): Promise<string>;
+  head(trackId: string): Promise<string | null>;
+  hasCommit(sha: string): Promise<boolean>;
+  checkApply(base: string, patch: string): Promise<ApplyCheck>;
+  /** Commit `patch` on `base` and move the branch, only if the branch is still at `base`. */
+  commitPatch(input: CommitPatchInput): Promise<string>;
+  readFile(commit: string, path: string): Promise<string>;
+}
+
+const IDENTITY = ['user.name=ratchet', 'user.email=ratchet@localhost'];
+const ZERO = '0000000000000000000000000000000000000000';
+
+export function branchOf(trackId: string): string {
+  return `tracks/${trackId}`;
+}
+
+export function createFrontier(opts: { path: string; tmpDir: string }): Frontier {
+  const { path, tmpDir } = opts;
+  const git = (env?: Record<string, string>): SimpleGit => {
+    const g = simpleGit({ baseDir: path, config: IDENTITY, allowEnvironment: ['GIT_INDEX_FILE'] });
+    return env
+      ? g.env({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env })
+      : g;
+  };
+  const gitErr = (e: unknown, what: string) =>
+    new RatchetError(ErrorCodes.GIT_FAILED, `${what}: ${toError(e).message.trim()}`, { cause: e });
+
+  async function withIndex<T>(fn: (g: SimpleGit, dir: string) => Promise<T>): Promise<T> {
+    await mkdir(tmpDir, { recursive: true });
+    const dir = await mkdtemp(join(tmpDir, 'idx-'));
+    try {
+      return await fn(git({ GIT_INDEX_FILE: join(dir, 'index') }), dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function treeWithPatch(g: SimpleGit, dir: string, base: string, patch: string, check: boolean) {
+    const file = join(dir, 'p.diff');
+    await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`);
+    await g.raw(['read-tree', base]);
+    await g.raw(['apply', '--cached', ...(check ? ['--check'] : []), file]);
+  }
+
+  return {
+    path,
+    async init() {
+      await mkdir(path, { recursive: true });
+      const g = simpleGit({ baseDir: path, config: IDENTITY });
+      if (!(await g.checkIsRepo().catch(() => false))) await g.init(true, ['--initial-branch=main']);
+      await g.addConfig('uploadpack.allowAnySHA1InWant', 'true');
+      await g.addConfig('http.receivepack', 'false');
+      await g.addConfig('receive.denyNonFastForwards', 'true');
+    },
+    async importTrack(trackId, files, message) {
+      return withIndex(async (g, dir) => {
+        const tree = join(dir, 'tree');
+        for (const [rel, content] of Object.entries(files)) {
+          await mkdir(dirname(join(tree, rel)), { recursive: true });
+          await writeFile(join(tree, rel), content);
+        }
+        try {
+          for (const rel of Object.keys(files).sort()) {
+            const blob = (await g.raw(['hash-object', '-w', '--', join(tree, rel)])).trim();
+            await g.raw(['update-index', '--add', '--cacheinfo', `100644,${blob},${rel}`]);
+          }
+          const treeId = (await g.raw(['write-tree'])).trim();
+          const commit = (await g.raw(['commit-tree', treeId, '-m', message])).trim();
+          await g.raw(['update-ref', `refs/heads/${branchOf(trackId)}`, commit, ZERO]);
+          return commit;
+        } catch (e) {
+          if (/reference already exists|expected/.test(toError(e).message)) {
+            throw new RatchetError(ErrorCodes.TRACK_EXISTS, `track ${trackId} already exists`);
+          }
+          throw gitErr(e, 'import track');
+        }
+      });
+    },
+    async head(trackId) {
+      try {
+        const out = await git().raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branchOf(trackId)}`]);
+        return out.trim() || null;
+      } catch {
+        return null;
+      }
+    },
+    async hasCommit(sha) {
+      try {
+        const t = await git().raw(['cat-file', '-t', sha]);
+        return t.trim() === 'commit';
+      } catch {
+        return false;
+      }
+    },
+    async checkApply(base, patch) {
+      return withIndex(async (g, dir) => {
+        try {
+          await treeWithPatch(g, dir, base, patch, true);
+          return { ok: true } as const;
+        } catch (e) {
+          return { ok: false, message: toError(e).message.trim().slice(0, 1000) } as const;
+        }
+      });
+    },
+    async commitPatch({ trackId, base, patch, message }) {
+      return withIndex(async (g, dir) => {
+        try {
+          await treeWithPatch(g, dir, base, patch, false);
+        } catch (e) {
+          throw new RatchetError(ErrorCodes.PATCH_DOES_NOT_APPLY, toError(e).message.trim(), { cause: e });
+        }
+        try {
+          const treeId = (await g.raw(['write-tree'])).trim();
+          const commit = (await g.raw(['commit-tree', treeId, '-p', base, '-m', message])).trim();
+          await g.raw(['update-ref', `refs/heads/${branchOf(trackId)}`, commit, base]);
+          return commit;
+        } catch (e) {
+          throw gitErr(e, 'commit patch');
+        }
+      });
+    },
+    async readFile(commit, file) {
+      try {
+        return await git().raw(['show', `${commit}:${file}`]);
+      } catch (e) {
+        throw gitErr(e, `read ${file}`);
+      }
+    },
+  };
+}

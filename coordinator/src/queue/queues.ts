@@ -1,0 +1,156 @@
+/**
+ * Evaluation queues on BullMQ in manual mode: the coordinator takes jobs on behalf of its
+ * HTTP workers (`getNextJob(token)`), extends the lock on each heartbeat and completes the
+ * job with the same token. A lease IS the BullMQ lock: a worker that stops heartbeating
+ * loses its job back to the queue after lockDuration (+ one stalled-check interval).
+ *
+ * Queue names: `eval.<track>` (any class) and `eval.<track>.<class>` (one class).
+ * BullMQ forbids `:` in queue names, so DESIGN.md's `eval:<track>` is spelled with dots.
+ */
+import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
+import { type ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+
+export interface QueueConfig {
+  connection: ConnectionOptions;
+  prefix: string;
+  leaseTtlMs: number;
+  stalledIntervalMs: number;
+  addTimeoutMs?: number;
+}
+
+export interface JobData {
+  experimentId: string;
+}
+
+export interface TakenJob {
+  queue: string;
+  jobId: string;
+  experimentId: string;
+}
+
+export function generalQueueName(track: string): string {
+  return `eval.${track}`;
+}
+export function classQueueName(track: string, cls: string): string {
+  return `eval.${track}.${cls}`;
+}
+
+/** Lower numbers run first. Baselines jump the queue (DESIGN.md). */
+export const Priority = { baseline: 1, reverify: 5, confirm: 10, candidate: 100 } as const;
+
+export type Queues = ReturnType<typeof createQueues>;
+
+export function createQueues(
+  cfg: QueueConfig,
+  hooks: { onStalled?: (jobId: string, queue: string) => void } = {},
+) {
+  const queues = new Map<string, Queue<JobData>>();
+  const workers = new Map<string, Worker<JobData>>();
+  const addTimeoutMs = cfg.addTimeoutMs ?? 5_000;
+
+  function queue(name: string): Queue<JobData> {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue<JobData>(name, { connection: cfg.connection, prefix: cfg.prefix });
+      queues.set(name, q);
+    }
+    return q;
+  }
+
+  function worker(name: string): Worker<JobData> {
+    let w = workers.get(name);
+    if (!w) {
+      w = new Worker<JobData>(name, null, {
+        connection: cfg.connection,
+        prefix: cfg.prefix,
+        lockDuration: cfg.leaseTtlMs,
+        stalledInterval: cfg.stalledIntervalMs,
+        // A lost lease puts the job back; it never fails the job for having stalled.
+        maxStalledCount: 1_000_000,
+        autorun: false,
+      });
+      w.on('stalled', (jobId) => hooks.onStalled?.(jobId, name));
+      w.on('error', () => {});
+      void w.startStalledCheckTimer();
+      workers.set(name, w);
+    }
+    return w;
+  }
+
+  return {
+    /** Make sure the stalled checks of these queues run, even before any lease. */
+    watch(names: string[]) {
+      for (const n of names) worker(n);
+    },
+    async add(name: string, data: JobData, priority: number): Promise<string> {
+      const q = queue(name);
+      worker(name);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new RatchetError(ErrorCodes.REDIS_UNAVAILABLE, 'queue add timed out: is Redis up?')),
+          addTimeoutMs,
+        );
+      });
+      try {
+        const job = await Promise.race([
+          q.add('eval', data, { priority, removeOnComplete: true, removeOnFail: true }),
+          timeout,
+        ]);
+        return job.id ?? '';
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    /** Take the next job of the first non-empty queue, locked with `token`. */
+    async take(names: string[], token: string): Promise<TakenJob | null> {
+      for (const name of names) {
+        const job = (await worker(name).getNextJob(token, { block: false })) as Job<JobData> | undefined;
+        if (job?.id) return { queue: name, jobId: job.id, experimentId: job.data.experimentId };
+      }
+      return null;
+    },
+    async extend(name: string, jobId: string, token: string): Promise<void> {
+      const job = await Job.fromId<JobData>(queue(name), jobId);
+      if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
+      const ok = await job.extendLock(token, cfg.leaseTtlMs);
+      if (!ok) throw new RatchetError(ErrorCodes.LEASE_LOST, 'lease expired: the job went back to the queue');
+    },
+    async complete(name: string, jobId: string, token: string, result: unknown): Promise<void> {
+      const job = await Job.fromId<JobData>(queue(name), jobId);
+      if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
+      try {
+        await job.moveToCompleted(result, token, false);
+      } catch (e) {
+        throw new RatchetError(ErrorCodes.LEASE_LOST, `lease lost: ${toError(e).message}`, { cause: e });
+      }
+    },
+    /** Put a leased job back at the front of its priority band. */
+    async release(name: string, jobId: string, token: string): Promise<void> {
+      const job = await Job.fromId<JobData>(queue(name), jobId);
+      if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
+      try {
+        await job.moveToWait(token);
+      } catch (e) {
+        throw new RatchetError(ErrorCodes.LEASE_LOST, `lease lost: ${toError(e).message}`, { cause: e });
+      }
+    },
+    async depths(): Promise<Record<string, number>> {
+      const out: Record<string, number> = {};
+      for (const [name, q] of queues) {
+        const c = await q.getJobCounts('wait', 'prioritized', 'active', 'delayed');
+        out[name] = (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0);
+      }
+      return out;
+    },
+    async close(): Promise<void> {
+      const all = [
+        ...[...workers.values()].map((w) => w.close(true)),
+        ...[...queues.values()].map((q) => q.close()),
+      ];
+      await Promise.allSettled(all);
+      workers.clear();
+      queues.clear();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Frontier } from '../frontier/repo.ts';
+import type { Queues } from '../queue/queues.ts';
+import type { Store } from '../store/store.ts';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface ServiceConfig {
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+  minMargin: number;
+  patchMaxBytes: number;
+  seed: number;
+}
+
+export interface Events {
+  experimentFinished?(e: { experimentId: string }): void;
+  leaseExpired?(): void;
+}
+
+export interface Deps {
+  store: Store;
+  frontier: Frontier;
+  queues: Queues;
+  clock: Clock;
+  config: ServiceConfig;
+  events: Events;
+}

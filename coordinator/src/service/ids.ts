@@ -1,0 +1,9 @@
+import { randomBytes } from 'node:crypto';
+
+/** Sortable-enough, URL-safe ids: time prefix + randomness. */
+export function newId(kind: 'p' | 'e' | 'w'): string {
+  return `${kind}${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
+}
+export function newLeaseToken(): string {
+  return randomBytes(24).toString('hex');
+}

@@ -1,0 +1,208 @@
+/**
+ * The worker protocol: register, lease (long poll), heartbeat, complete, release.
+ * A lease is valid only with its live token and only once; everything else is refused
+ * with a stable code and changes nothing.
+ */
+import {
+  type CompleteInput,
+  ErrorCodes,
+  type HeartbeatInput,
+  hardwareClassOf,
+  type Lease,
+  RatchetError,
+  type RegisterInput,
+  type RegisterOutput,
+} from '@ratchet/shared';
+import type { Principal } from '../auth/tokens.ts';
+import type { MergeTrain } from '../pipeline/merge-train.ts';
+import { classQueueName, generalQueueName } from '../queue/queues.ts';
+import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
+import { ensureBaselineJob } from './baselines.ts';
+import type { Deps } from './deps.ts';
+import { newId, newLeaseToken } from './ids.ts';
+import { recordOutcome } from './results.ts';
+
+export const GIT_PATH = '/git/frontier.git';
+const POLL_MS = 200;
+
+export async function registerWorker(
+  deps: Deps,
+  who: Principal,
+  input: RegisterInput,
+): Promise<RegisterOutput> {
+  const now = deps.clock.now();
+  const w: WorkerRecord = {
+    id: newId('w'),
+    name: input.name,
+    hardwareClass: hardwareClassOf(input.profile),
+    backend: input.profile.backend,
+    tracks: input.tracks,
+    tokenName: who.name,
+    registeredAt: now,
+    lastSeenAt: now,
+  };
+  await deps.store.putWorker(w);
+  deps.queues.watch((await deps.store.listTracks()).map((t) => classQueueName(t.config.id, w.hardwareClass)));
+  return {
+    workerId: w.id,
+    hardwareClass: w.hardwareClass,
+    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+  };
+}
+
+async function requireWorker(deps: Deps, id: string): Promise<WorkerRecord> {
+  const w = await deps.store.getWorker(id);
+  if (!w) throw new RatchetError(ErrorCodes.WORKER_UNKNOWN, `unknown worker ${id}: register first`);
+  return w;
+}
+
+async function eligibleTracks(deps: Deps, w: WorkerRecord) {
+  return (await deps.store.listTracks()).filter(
+    (t) =>
+      t.config.backends.includes(w.backend as never) &&
+      (w.tracks.length === 0 || w.tracks.includes(t.config.id)),
+  );
+}
+
+export async function lease(
+  deps: Deps,
+  workerId: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<Lease | null> {
+  const w = await requireWorker(deps, workerId);
+  await deps.store.touchWorker(w.id, deps.clock.now());
+  const tracks = await eligibleTracks(deps, w);
+  for (const t of tracks) {
+    const head = (await deps.frontier.head(t.config.id)) ?? t.head;
+    await ensureBaselineJob(deps, t.config.id, head, w.hardwareClass);
+  }
+  const names = tracks.flatMap((t) => [
+    classQueueName(t.config.id, w.hardwareClass),
+    generalQueueName(t.config.id),
+  ]);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const token = newLeaseToken();
+    const taken = await deps.queues.take(names, token);
+    if (taken) {
+      const granted = await grant(deps, w, taken.queue, taken.jobId, taken.experimentId, token);
+      if (granted) return granted;
+      continue;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0 || signal?.aborted) return null;
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+  }
+}
+
+async function grant(
+  deps: Deps,
+  w: WorkerRecord,
+  queue: string,
+  jobId: string,
+  expId: string,
+  token: string,
+) {
+  const exp = await deps.store.getExperiment(expId);
+  if (!exp || (exp.status !== 'queued' && exp.status !== 'running')) {
+    // A job whose experiment is gone or finished: drop it rather than run it twice.
+    await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
+    return null;
+  }
+  const track = await deps.store.requireTrack(exp.track);
+  const previous = await deps.store.getLease(exp.id);
+  if (previous) {
+    deps.events.leaseExpired?.();
+    await deps.store.incrCounter('lease_expiries');
+  }
+  const now = deps.clock.now();
+  const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };
+  await deps.store.putLease(rec);
+  await deps.store.putExperiment({
+    ...exp,
+    status: 'running',
+    workerId: w.id,
+    hardwareClass: exp.hardwareClass ?? w.hardwareClass,
+    leasedAt: now,
+    attempts: exp.attempts + 1,
+  });
+  let patch: string | null = null;
+  if (exp.proposalId) {
+    const p = await deps.store.getProposal(exp.proposalId);
+    patch = p?.patch ?? null;
+    if (p) await deps.store.putProposal({ ...p, status: 'running' });
+  }
+  const out: Lease = {
+    experimentId: exp.id,
+    leaseToken: token,
+    kind: exp.kind,
+    track: {
+      id: track.config.id,
+      run: track.config.run,
+      prepare: track.config.prepare,
+      budgetS: track.config.budgetS,
+      hardTimeoutS: track.config.hardTimeoutS,
+      prepareHash: track.prepareHash,
+    },
+    baseCommit: exp.base,
+    patch,
+    seed: exp.seed,
+    leaseTtlMs: deps.config.leaseTtlMs,
+    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+    gitPath: GIT_PATH,
+  };
+  return out;
+}
+
+/** The live lease for this (worker, experiment, token), or a coded refusal. */
+async function liveLease(deps: Deps, workerId: string, expId: string, token: string): Promise<LeaseRecord> {
+  const rec = await deps.store.getLease(expId);
+  if (!rec) {
+    const exp = await deps.store.getExperiment(expId);
+    if (!exp) throw new RatchetError(ErrorCodes.EXPERIMENT_UNKNOWN, `unknown experiment ${expId}`);
+    if (exp.status !== 'queued' && exp.status !== 'running') {
+      throw new RatchetError(ErrorCodes.LEASE_FINISHED, `experiment ${expId} already has its result`);
+    }
+    throw new RatchetError(ErrorCodes.LEASE_UNKNOWN, `experiment ${expId} is not leased`);
+  }
+  if (rec.token !== token || rec.workerId !== workerId) {
+    throw new RatchetError(
+      ErrorCodes.LEASE_LOST,
+      'stale or wrong lease token: the lease belongs to someone else',
+    );
+  }
+  return rec;
+}
+
+export async function heartbeat(deps: Deps, input: HeartbeatInput): Promise<{ ok: true }> {
+  const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
+  await deps.queues.extend(rec.queue, rec.jobId, rec.token);
+  await deps.store.setProgress(input.experimentId, input.progress, deps.config.leaseTtlMs * 2);
+  await deps.store.touchWorker(input.workerId, deps.clock.now());
+  return { ok: true };
+}
+
+export async function complete(deps: Deps, merge: MergeTrain, input: CompleteInput): Promise<{ ok: true }> {
+  const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
+  await deps.queues.complete(rec.queue, rec.jobId, rec.token, { status: input.outcome.status });
+  if (!(await deps.store.finishLease(input.experimentId, input.leaseToken))) {
+    throw new RatchetError(ErrorCodes.LEASE_FINISHED, 'this lease was already completed');
+  }
+  const exp = await deps.store.requireExperiment(input.experimentId);
+  await recordOutcome(deps, merge, exp, input.outcome);
+  await deps.store.touchWorker(input.workerId, deps.clock.now());
+  return { ok: true };
+}
+
+export async function release(
+  deps: Deps,
+  input: { workerId: string; experimentId: string; leaseToken: string },
+): Promise<{ ok: true }> {
+  const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
+  await deps.queues.release(rec.queue, rec.jobId, rec.token);
+  await deps.store.finishLease(input.experimentId, input.leaseToken);
+  const exp = await deps.store.requireExperiment(input.experimentId);
+  await deps.store.putExperiment({ ...exp, status: 'queued', workerId: null });
+  return { ok: true };
+}

@@ -1,0 +1,197 @@
+/**
+ * The coordinator's records in Redis: tokens (hashed), workers, tracks, proposals,
+ * experiments, baselines and leases. Every key starts with the configured prefix, so
+ * several coordinators (or tests) share one Redis without colliding.
+ */
+import {
+  Baseline,
+  ErrorCodes,
+  Experiment,
+  type Progress,
+  Proposal,
+  RatchetError,
+  type Role,
+  TrackInfo,
+} from '@ratchet/shared';
+import { z } from 'zod';
+import type { Redis } from './redis.ts';
+
+export const TokenRecord = z.object({
+  role: z.enum(['admin', 'proposer', 'worker']),
+  name: z.string(),
+  trusted: z.boolean().default(false),
+  createdAt: z.number(),
+});
+export type TokenRecord = z.infer<typeof TokenRecord>;
+
+export const WorkerRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  hardwareClass: z.string(),
+  backend: z.string(),
+  tracks: z.array(z.string()),
+  tokenName: z.string(),
+  registeredAt: z.number(),
+  lastSeenAt: z.number(),
+});
+export type WorkerRecord = z.infer<typeof WorkerRecord>;
+
+export const LeaseRecord = z.object({
+  experimentId: z.string(),
+  workerId: z.string(),
+  token: z.string(),
+  queue: z.string(),
+  jobId: z.string(),
+  leasedAt: z.number(),
+});
+export type LeaseRecord = z.infer<typeof LeaseRecord>;
+
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(redis: Redis, prefix: string) {
+  const k = (...parts: string[]) => [prefix, ...parts].join(':');
+  const getJson = async <T>(schema: z.ZodType<T>, key: string): Promise<T | null> => {
+    const raw = await redis.get(key);
+    return raw === null ? null : schema.parse(JSON.parse(raw));
+  };
+  const setJson = (key: string, v: unknown) => redis.set(key, JSON.stringify(v));
+
+  return {
+    redis,
+    key: k,
+    // ---- tokens
+    async putToken(hash: string, rec: TokenRecord) {
+      await setJson(k('token', hash), rec);
+    },
+    getToken: (hash: string) => getJson(TokenRecord, k('token', hash)),
+    // ---- workers
+    async putWorker(w: WorkerRecord) {
+      await redis.multi().set(k('worker', w.id), JSON.stringify(w)).sadd(k('workers'), w.id).exec();
+    },
+    getWorker: (id: string) => getJson(WorkerRecord, k('worker', id)),
+    async touchWorker(id: string, now: number) {
+      const w = await getJson(WorkerRecord, k('worker', id));
+      if (w) await setJson(k('worker', id), { ...w, lastSeenAt: now });
+    },
+    async listWorkers(): Promise<WorkerRecord[]> {
+      const ids = await redis.smembers(k('workers'));
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => k('worker', id)));
+      return raws.filter((r): r is string => r !== null).map((r) => WorkerRecord.parse(JSON.parse(r)));
+    },
+    // ---- tracks
+    async putTrack(t: TrackInfo) {
+      await redis
+        .multi()
+        .set(k('track', t.config.id), JSON.stringify(t))
+        .sadd(k('tracks'), t.config.id)
+        .exec();
+    },
+    getTrack: (id: string) => getJson(TrackInfo, k('track', id)),
+    async requireTrack(id: string): Promise<TrackInfo> {
+      const t = await getJson(TrackInfo, k('track', id));
+      if (!t) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `unknown track ${id}`);
+      return t;
+    },
+    async listTracks(): Promise<TrackInfo[]> {
+      const ids = (await redis.smembers(k('tracks'))).sort();
+      const out: TrackInfo[] = [];
+      for (const id of ids) {
+        const t = await getJson(TrackInfo, k('track', id));
+        if (t) out.push(t);
+      }
+      return out;
+    },
+    // ---- proposals
+    async putProposal(p: Proposal) {
+      await redis
+        .multi()
+        .set(k('proposal', p.id), JSON.stringify(p))
+        .zadd(k('proposals', p.track), p.createdAt, p.id)
+        .exec();
+    },
+    getProposal: (id: string) => getJson(Proposal, k('proposal', id)),
+    /** Claim a (track, base, patch hash) slot; returns the proposal already holding it, if any. */
+    async claimPatch(track: string, base: string, hash: string, proposalId: string): Promise<string | null> {
+      const key = k('phash', track, base, hash);
+      const ok = await redis.set(key, proposalId, 'NX');
+      return ok === 'OK' ? null : await redis.get(key);
+    },
+    async listProposals(track: string, limit = 100): Promise<Proposal[]> {
+      const ids = await redis.zrevrange(k('proposals', track), 0, limit - 1);
+      const out: Proposal[] = [];
+      for (const id of ids) {
+        const p = await getJson(Proposal, k('proposal', id));
+        if (p) out.push(p);
+      }
+      return out;
+    },
+    // ---- experiments
+    async putExperiment(e: Experiment) {
+      await redis
+        .multi()
+        .set(k('exp', e.id), JSON.stringify(e))
+        .zadd(k('exps', e.track), e.createdAt, e.id)
+        .exec();
+    },
+    getExperiment: (id: string) => getJson(Experiment, k('exp', id)),
+    async requireExperiment(id: string): Promise<Experiment> {
+      const e = await getJson(Experiment, k('exp', id));
+      if (!e) throw new RatchetError(ErrorCodes.EXPERIMENT_UNKNOWN, `unknown experiment ${id}`);
+      return e;
+    },
+    async listExperiments(track: string): Promise<Experiment[]> {
+      const ids = await redis.zrange(k('exps', track), '0', '-1');
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => k('exp', id)));
+      return raws.filter((r): r is string => r !== null).map((r) => Experiment.parse(JSON.parse(r)));
+    },
+    async setProgress(id: string, p: Progress | null, ttlMs: number) {
+      await redis.set(k('progress', id), JSON.stringify(p), 'PX', ttlMs);
+    },
+    async getProgress(id: string): Promise<Progress | null> {
+      const raw = await redis.get(k('progress', id));
+      return raw === null ? null : JSON.parse(raw);
+    },
+    // ---- baselines
+    async putBaselineIfAbsent(b: Baseline): Promise<boolean> {
+      const ok = await redis.set(k('baseline', b.track, b.commit, b.hardwareClass), JSON.stringify(b), 'NX');
+      return ok === 'OK';
+    },
+    getBaseline: (track: string, commit: string, cls: string) =>
+      getJson(Baseline, k('baseline', track, commit, cls)),
+    /** Reserve the right to schedule the baseline job of (track, commit, class). */
+    async claimBaselineJob(track: string, commit: string, cls: string, expId: string): Promise<boolean> {
+      return (await redis.set(k('baselinejob', track, commit, cls), expId, 'NX')) === 'OK';
+    },
+    async addAwaiting(track: string, commit: string, cls: string, expId: string) {
+      await redis.sadd(k('await', track, commit, cls), expId);
+    },
+    async takeAwaiting(track: string, commit: string, cls: string): Promise<string[]> {
+      const key = k('await', track, commit, cls);
+      const res = await redis.multi().smembers(key).del(key).exec();
+      return (res?.[0]?.[1] as string[] | undefined) ?? [];
+    },
+    // ---- leases
+    async putLease(l: LeaseRecord) {
+      await setJson(k('lease', l.experimentId), l);
+    },
+    getLease: (expId: string) => getJson(LeaseRecord, k('lease', expId)),
+    /** Delete the lease only if it still carries `token`; true when this call removed it. */
+    async finishLease(expId: string, token: string): Promise<boolean> {
+      const script =
+        "local v = redis.call('GET', KEYS[1]); if not v then return 0 end; " +
+        "local ok, l = pcall(cjson.decode, v); if ok and l['token'] == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end; return 0";
+      return (await redis.eval(script, 1, k('lease', expId), token)) === 1;
+    },
+    async incrCounter(name: string, by = 1) {
+      await redis.hincrby(k('counters'), name, by);
+    },
+    async counters(): Promise<Record<string, number>> {
+      const h = await redis.hgetall(k('counters'));
+      return Object.fromEntries(Object.entries(h).map(([a, b]) => [a, Number(b)]));
+    },
+  };
+}
+
+export type { Role };

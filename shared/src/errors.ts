@@ -1,0 +1,88 @@
+/**
+ * The error catalogue of ratchet. Codes are stable: a retired code is never reused.
+ * Terminal errors say the input is wrong (retrying cannot help); retryable ones say the
+ * moment is wrong (retrying later may help).
+ */
+export const ErrorCodes = {
+  // input and policy
+  BAD_INPUT: 'RATCHET_E_BAD_INPUT',
+  PATCH_EMPTY: 'RATCHET_E_PATCH_EMPTY',
+  PATCH_NOT_A_DIFF: 'RATCHET_E_PATCH_NOT_A_DIFF',
+  PATCH_TOO_LARGE: 'RATCHET_E_PATCH_TOO_LARGE',
+  PATCH_OUTSIDE_EDITABLE: 'RATCHET_E_PATCH_OUTSIDE_EDITABLE',
+  PATCH_NEW_FILE: 'RATCHET_E_PATCH_NEW_FILE',
+  PATCH_DELETED_FILE: 'RATCHET_E_PATCH_DELETED_FILE',
+  PATCH_RENAME: 'RATCHET_E_PATCH_RENAME',
+  PATCH_COPY: 'RATCHET_E_PATCH_COPY',
+  PATCH_MODE_CHANGE: 'RATCHET_E_PATCH_MODE_CHANGE',
+  PATCH_SYMLINK: 'RATCHET_E_PATCH_SYMLINK',
+  PATCH_SUBMODULE: 'RATCHET_E_PATCH_SUBMODULE',
+  PATCH_BINARY: 'RATCHET_E_PATCH_BINARY',
+  PATCH_ABSOLUTE_PATH: 'RATCHET_E_PATCH_ABSOLUTE_PATH',
+  PATCH_PATH_TRAVERSAL: 'RATCHET_E_PATCH_PATH_TRAVERSAL',
+  PATCH_QUOTED_PATH: 'RATCHET_E_PATCH_QUOTED_PATH',
+  PATCH_NAME_MISMATCH: 'RATCHET_E_PATCH_NAME_MISMATCH',
+  PATCH_MALFORMED_HUNK: 'RATCHET_E_PATCH_MALFORMED_HUNK',
+  PATCH_DOES_NOT_APPLY: 'RATCHET_E_PATCH_DOES_NOT_APPLY',
+  PATCH_DUPLICATE: 'RATCHET_E_PATCH_DUPLICATE',
+  TRACK_INVALID: 'RATCHET_E_TRACK_INVALID',
+  TRACK_UNKNOWN: 'RATCHET_E_TRACK_UNKNOWN',
+  TRACK_EXISTS: 'RATCHET_E_TRACK_EXISTS',
+  COMMIT_UNKNOWN: 'RATCHET_E_COMMIT_UNKNOWN',
+  PROPOSAL_UNKNOWN: 'RATCHET_E_PROPOSAL_UNKNOWN',
+  EXPERIMENT_UNKNOWN: 'RATCHET_E_EXPERIMENT_UNKNOWN',
+  WORKER_UNKNOWN: 'RATCHET_E_WORKER_UNKNOWN',
+  CONFIG_INVALID: 'RATCHET_E_CONFIG_INVALID',
+  LOG_UNREADABLE: 'RATCHET_E_LOG_UNREADABLE',
+  // auth
+  UNAUTHENTICATED: 'RATCHET_E_UNAUTHENTICATED',
+  FORBIDDEN: 'RATCHET_E_FORBIDDEN',
+  // leases
+  LEASE_UNKNOWN: 'RATCHET_E_LEASE_UNKNOWN',
+  LEASE_LOST: 'RATCHET_E_LEASE_LOST',
+  LEASE_FINISHED: 'RATCHET_E_LEASE_FINISHED',
+  // infrastructure (retryable)
+  REDIS_UNAVAILABLE: 'RATCHET_E_REDIS_UNAVAILABLE',
+  GIT_FAILED: 'RATCHET_E_GIT_FAILED',
+  MERGE_BUSY: 'RATCHET_E_MERGE_BUSY',
+  COORDINATOR_UNREACHABLE: 'RATCHET_E_COORDINATOR_UNREACHABLE',
+  RUN_FAILED: 'RATCHET_E_RUN_FAILED',
+  INTERNAL: 'RATCHET_E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.REDIS_UNAVAILABLE,
+  ErrorCodes.GIT_FAILED,
+  ErrorCodes.MERGE_BUSY,
+  ErrorCodes.COORDINATOR_UNREACHABLE,
+  ErrorCodes.INTERNAL,
+]);
+
+export class RatchetError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'RatchetError';
+    this.code = code;
+    this.retryable = RETRYABLE.has(code);
+    this.details = opts.details;
+  }
+}
+
+export function isRatchetError(e: unknown): e is RatchetError {
+  return e instanceof RatchetError;
+}
+
+/** Turn anything thrown into an Error, keeping the original as `cause`. */
+export function toError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  return new Error(typeof e === 'string' ? e : 'non-error thrown', { cause: e });
+}

@@ -1,0 +1,191 @@
+/**
+ * The run-log parser: turns the output of an autoresearch-style `train.py` (the original
+ * or any of its forks) into `ok` with metrics or `crash` with a reason.
+ *
+ * Contract (DESIGN.md "The run log"):
+ * - `\r\n` and `\r` become line breaks (progress is printed as carriage-return updates);
+ * - the summary is the `key: value` lines after the LAST line equal to `---`;
+ * - `val_bpb` is required, finite and > 0; known optional keys may be missing or `n/a`;
+ *   unknown keys are kept as strings;
+ * - crash on: non-zero exit, no summary or no valid val_bpb, a `FAIL` token anywhere
+ *   (upstream glues it to the end of a progress line), or the hard timeout.
+ */
+import { z } from 'zod';
+
+export const KNOWN_METRIC_KEYS = [
+  'val_bpb',
+  'training_seconds',
+  'total_seconds',
+  'peak_vram_mb',
+  'mfu_percent',
+  'total_tokens_M',
+  'num_steps',
+  'num_params_M',
+  'depth',
+] as const;
+export type KnownMetricKey = (typeof KNOWN_METRIC_KEYS)[number];
+
+export const CrashReason = z.enum(['oom', 'nan', 'timeout', 'syntax', 'import', 'other']);
+export type CrashReason = z.infer<typeof CrashReason>;
+
+export const RunMetrics = z.object({
+  val_bpb: z.number().positive(),
+  training_seconds: z.number().nullable(),
+  total_seconds: z.number().nullable(),
+  peak_vram_mb: z.number().nullable(),
+  mfu_percent: z.number().nullable(),
+  total_tokens_M: z.number().nullable(),
+  num_steps: z.number().nullable(),
+  num_params_M: z.number().nullable(),
+  depth: z.number().nullable(),
+});
+export type RunMetrics = z.infer<typeof RunMetrics>;
+
+export const RunParse = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('ok'),
+    metrics: RunMetrics,
+    extra: z.record(z.string(), z.string()),
+  }),
+  z.object({
+    status: z.literal('crash'),
+    reason: CrashReason,
+    message: z.string(),
+    extra: z.record(z.string(), z.string()),
+  }),
+]);
+export type RunParse = z.infer<typeof RunParse>;
+
+export interface ParseOptions {
+  /** Exit code of the training process; null when it was killed by a signal. */
+  exitCode?: number | null;
+  /** True when the runner killed the process at the track's hard timeout. */
+  timedOut?: boolean;
+}
+
+export function normaliseLineEnds(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(/\r/g, '\n');
+}
+
+/** `FAIL` as a token: upstream prints it glued to the end of a progress line. */
+const FAIL_TOKEN = /FAIL(?![A-Za-z0-9_])/;
+
+function parseNumber(raw: string): number | null {
+  const v = raw.trim();
+  if (v === '' || /^n\/?a$/i.test(v) || /^none$/i.test(v)) return null;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|infinity|nan)$/i.test(v)) return null;
+  const n = Number(/^[-+]?(inf|infinity)$/i.test(v) ? (v.startsWith('-') ? '-Infinity' : 'Infinity') : v);
+  return n;
+}
+
+function summaryAfterLastSeparator(lines: string[]): Map<string, string> | null {
+  let last = -1;
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.trim() === '---') last = i;
+  if (last < 0) return null;
+  const out = new Map<string, string>();
+  for (const line of lines.slice(last + 1)) {
+    const idx = line.indexOf(':');
+    if (idx <= 0) continue;
+    const key = line.slice(0, idx).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) continue;
+    out.set(key, line.slice(idx + 1).trim());
+  }
+  return out;
+}
+
+export function classifyCrash(text: string, opts: ParseOptions): CrashReason {
+  if (opts.timedOut) return 'timeout';
+  if (/out of memory|OutOfMemoryError|std::bad_alloc|MemoryError|Cannot allocate memory/i.test(text))
+    return 'oom';
+  if (/SyntaxError|IndentationError|TabError/.test(text)) return 'syntax';
+  if (/ModuleNotFoundError|ImportError/.test(text)) return 'import';
+  if (FAIL_TOKEN.test(text) || /\bnan\b|non-finite|not finite/i.test(text)) return 'nan';
+  if (opts.exitCode === 137 || opts.exitCode === -9) return 'oom';
+  return 'other';
+}
+
+function crashMessage(lines: string[]): string {
+  const meaningful = lines.map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  return (meaningful[meaningful.length - 1] ?? 'no output').slice(0, 500);
+}
+
+export function parseRunLog(raw: string, opts: ParseOptions = {}): RunParse {
+  const text = normaliseLineEnds(raw);
+  const lines = text.split('\n');
+  const summary = summaryAfterLastSeparator(lines);
+  const extra: Record<string, string> = {};
+  const known = new Map<string, number | null>();
+  if (summary) {
+    for (const [k, v] of summary) {
+      if ((KNOWN_METRIC_KEYS as readonly string[]).includes(k)) known.set(k, parseNumber(v));
+      else extra[k] = v;
+    }
+  }
+  const crash = (message: string): RunParse => ({
+    status: 'crash',
+    reason: classifyCrash(text, opts),
+    message,
+    extra,
+  });
+  if (opts.timedOut) return crash('killed at the hard timeout');
+  if (FAIL_TOKEN.test(text)) return crash('training printed FAIL');
+  if (opts.exitCode !== undefined && opts.exitCode !== 0) {
+    return crash(
+      `exit code ${opts.exitCode === null ? 'null (killed by a signal)' : opts.exitCode}: ${crashMessage(lines)}`,
+    );
+  }
+  if (!summary) return crash(`no summary block: ${crashMessage(lines)}`);
+  const bpb = known.get('val_bpb');
+  if (bpb === undefined) return crash('summary has no val_bpb');
+  if (bpb === null || !Number.isFinite(bpb) || bpb <= 0) {
+    return { status: 'crash', reason: 'nan', message: `invalid val_bpb: ${summary.get('val_bpb')}`, extra };
+  }
+  const num = (k: KnownMetricKey): number | null => {
+    const v = known.get(k);
+    return v === undefined || v === null || !Number.isFinite(v) ? null : v;
+  };
+  return {
+    status: 'ok',
+    metrics: {
+      val_bpb: bpb,
+      training_seconds: num('training_seconds'),
+      total_seconds: num('total_seconds'),
+      peak_vram_mb: num('peak_vram_mb'),
+      mfu_percent: num('mfu_percent'),
+      total_tokens_M: num('total_tokens_M'),
+      num_steps: num('num_steps'),
+      num_params_M: num('num_params_M'),
+      depth: num('depth'),
+    },
+    extra,
+  };
+}
+
+export const Progress = z.object({
+  step: z.number().int().nonnegative().nullable(),
+  percent: z.number().min(0).max(100).nullable(),
+  line: z.string().max(300),
+});
+export type Progress = z.infer<typeof Progress>;
+
+/** The latest progress update in a log tail (`step 00042 (14.0%) | loss: …`). */
+export function parseProgress(tail: string): Progress | null {
+  const lines = normaliseLineEnds(tail)
+    .split('\n')
+    .filter((l) => /\bstep\s+\d+/.test(l));
+  const last = lines[lines.length - 1];
+  if (!last) return null;
+  const step = /\bstep\s+(\d+)/.exec(last);
+  const pct = /\((\d+(?:\.\d+)?)%\)/.exec(last);
+  const percent = pct ? Math.min(100, Number(pct[1])) : null;
+  return { step: step ? Number(step[1]) : null, percent, line: last.trim().slice(0, 300) };
+}
+
+/** The last `maxBytes` of a log, cut at a line start when possible. */
+export function logTail(text: string, maxBytes = 4000): string {
+  const t = normaliseLineEnds(text);
+  if (t.length <= maxBytes) return t;
+  const cut = t.slice(t.length - maxBytes);
+  const nl = cut.indexOf('\n');
+  return nl >= 0 && nl < 200 ? cut.slice(nl + 1) : cut;
+}

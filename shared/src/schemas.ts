@@ -1,0 +1,193 @@
+/** Every message between workers, coordinator and proposers, as zod schemas. */
+import { z } from 'zod';
+import { HardwareProfile } from './hardware.ts';
+import { CrashReason, Progress, RunMetrics } from './runlog.ts';
+import { TrackConfig, TrackId } from './track.ts';
+
+export const CommitSha = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit id');
+export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
+export const Role = z.enum(['admin', 'proposer', 'worker']);
+export type Role = z.infer<typeof Role>;
+
+// ---- workers ---------------------------------------------------------------
+export const RegisterInput = z.object({
+  name: z.string().min(1).max(100),
+  profile: HardwareProfile,
+  /** Limit the worker to these tracks; empty = every track its backend can run. */
+  tracks: z.array(TrackId).max(100).default([]),
+});
+export type RegisterInput = z.infer<typeof RegisterInput>;
+export const RegisterOutput = z.object({
+  workerId: Id,
+  hardwareClass: z.string(),
+  heartbeatIntervalMs: z.number(),
+});
+export type RegisterOutput = z.infer<typeof RegisterOutput>;
+
+export const JobKind = z.enum(['baseline', 'candidate']);
+export type JobKind = z.infer<typeof JobKind>;
+
+export const LeaseInput = z.object({
+  workerId: Id,
+  waitMs: z.number().int().min(0).max(60_000).default(20_000),
+});
+export const LeasedTrack = z.object({
+  id: TrackId,
+  run: TrackConfig.shape.run,
+  prepare: z.array(z.string()).nullable(),
+  budgetS: z.number(),
+  hardTimeoutS: z.number(),
+  prepareHash: z.string(),
+});
+export const Lease = z.object({
+  experimentId: Id,
+  leaseToken: z.string().min(32).max(128),
+  kind: JobKind,
+  track: LeasedTrack,
+  baseCommit: CommitSha,
+  patch: z.string().nullable(),
+  seed: z.number().int().nonnegative(),
+  leaseTtlMs: z.number().int().positive(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** Path of the frontier repository under the coordinator's URL, e.g. `/git/frontier.git`. */
+  gitPath: z.string(),
+});
+export type Lease = z.infer<typeof Lease>;
+export const LeaseOutput = z.object({ lease: Lease.nullable() });
+
+const LeaseRef = { workerId: Id, experimentId: Id, leaseToken: z.string().min(32).max(128) };
+export const HeartbeatInput = z.object({ ...LeaseRef, progress: Progress.nullable() });
+export type HeartbeatInput = z.infer<typeof HeartbeatInput>;
+
+export const Timings = z.object({
+  /** Epoch ms at which the worker received the lease. */
+  leasedAt: z.number(),
+  checkoutMs: z.number().nonnegative(),
+  prepareMs: z.number().nonnegative(),
+  /** Epoch ms of the training process's spawn and exit (null when it never started). */
+  trainStartAt: z.number().nullable(),
+  trainExitAt: z.number().nullable(),
+  /** Epoch ms at which the worker sent its report. */
+  reportedAt: z.number(),
+});
+export type Timings = z.infer<typeof Timings>;
+
+const OutcomeBase = { timings: Timings, logTail: z.string().max(16_000) };
+export const JobOutcome = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('ok'),
+    metrics: RunMetrics,
+    extra: z.record(z.string(), z.string()),
+    ...OutcomeBase,
+  }),
+  z.object({
+    status: z.literal('crash'),
+    reason: CrashReason,
+    message: z.string().max(2000),
+    ...OutcomeBase,
+  }),
+  z.object({ status: z.literal('patch_failed'), message: z.string().max(2000), ...OutcomeBase }),
+]);
+export type JobOutcome = z.infer<typeof JobOutcome>;
+export const CompleteInput = z.object({ ...LeaseRef, outcome: JobOutcome });
+export type CompleteInput = z.infer<typeof CompleteInput>;
+/** Give a job back (shutdown, local trouble): it returns to the queue. */
+export const ReleaseInput = z.object({ ...LeaseRef, reason: z.string().max(500) });
+
+// ---- proposals ---------------------------------------------------------------
+export const SubmitProposalInput = z.object({
+  track: TrackId,
+  /** Base commit; the track's head when omitted. */
+  base: CommitSha.optional(),
+  patch: z.string().min(1),
+  description: z.string().min(1).max(500),
+  proposer: z.string().min(1).max(100).default('human'),
+  strategy: z.string().min(1).max(100).default('default'),
+});
+export type SubmitProposalInput = z.infer<typeof SubmitProposalInput>;
+
+export const ProposalStatus = z.enum([
+  'queued',
+  'running',
+  'awaiting_baseline',
+  'merged',
+  'discarded',
+  'crashed',
+  'patch_failed',
+  'stale',
+]);
+export type ProposalStatus = z.infer<typeof ProposalStatus>;
+
+export const Proposal = z.object({
+  id: Id,
+  track: TrackId,
+  base: CommitSha,
+  patch: z.string(),
+  patchHash: z.string(),
+  description: z.string(),
+  proposer: z.string(),
+  strategy: z.string(),
+  status: ProposalStatus,
+  createdAt: z.number(),
+  experimentIds: z.array(Id),
+  mergedCommit: CommitSha.nullable(),
+  verdictReason: z.string().nullable(),
+});
+export type Proposal = z.infer<typeof Proposal>;
+
+export const ExperimentStatus = z.enum(['queued', 'running', 'ok', 'crash', 'patch_failed']);
+export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
+export const Verdict = z.enum(['baseline', 'keep', 'discard', 'crash', 'stale', 'pending']);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const Experiment = z.object({
+  id: Id,
+  track: TrackId,
+  kind: JobKind,
+  proposalId: Id.nullable(),
+  base: CommitSha,
+  /** Class that must run it (baselines), or that ran it (candidates). */
+  hardwareClass: z.string().nullable(),
+  status: ExperimentStatus,
+  verdict: Verdict.nullable(),
+  verdictReason: z.string().nullable(),
+  workerId: Id.nullable(),
+  seed: z.number().int(),
+  metrics: RunMetrics.nullable(),
+  extra: z.record(z.string(), z.string()).default({}),
+  crash: z.object({ reason: CrashReason, message: z.string() }).nullable(),
+  baselineBpb: z.number().nullable(),
+  delta: z.number().nullable(),
+  logTail: z.string(),
+  timings: Timings.nullable(),
+  progress: Progress.nullable(),
+  createdAt: z.number(),
+  leasedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** Epoch ms at which the coordinator recorded the result. */
+  recordedAt: z.number().nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+export type Experiment = z.infer<typeof Experiment>;
+
+export const Baseline = z.object({
+  track: TrackId,
+  commit: CommitSha,
+  hardwareClass: z.string(),
+  valBpb: z.number().positive(),
+  experimentId: Id,
+  peakVramMb: z.number().nullable(),
+});
+export type Baseline = z.infer<typeof Baseline>;
+
+export const TrackFiles = z.record(z.string().max(300), z.string().max(4_000_000));
+export const AddTrackInput = z.object({ files: TrackFiles });
+export type AddTrackInput = z.infer<typeof AddTrackInput>;
+export const TrackInfo = z.object({
+  config: TrackConfig,
+  head: CommitSha,
+  branch: z.string(),
+  pinnedHashes: z.record(z.string(), z.string()),
+  prepareHash: z.string(),
+});
+export type TrackInfo = z.infer<typeof TrackInfo>;

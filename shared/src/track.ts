@@ -1,0 +1,55 @@
+/** A track's `ratchet.json`: what a research track is and how it runs. */
+import { z } from 'zod';
+
+export const Backend = z.enum(['cuda', 'mps', 'mlx', 'cpu']);
+export type Backend = z.infer<typeof Backend>;
+
+export const TrackId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'track id: lower-case letters, digits and dashes, at most 63');
+
+const RelPath = z
+  .string()
+  .min(1)
+  .refine(
+    (p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '.git'),
+    {
+      message: 'must be a plain relative path inside the track',
+    },
+  );
+
+const Argv = z.array(z.string().min(1)).min(1);
+
+export const TrackConfig = z
+  .object({
+    id: TrackId,
+    description: z.string().max(2000).default(''),
+    editable: z.array(RelPath).min(1),
+    pinned: z.array(RelPath).default([]),
+    /** Run once per machine and pinned-files hash, e.g. `["python", "prepare.py"]`. */
+    prepare: Argv.nullable().default(null),
+    /** The training command; `python` as argv[0] is replaced by the worker's interpreter. */
+    run: z.object({
+      default: Argv,
+      linux: Argv.optional(),
+      darwin: Argv.optional(),
+      win32: Argv.optional(),
+    }),
+    budgetS: z.number().int().positive().max(86_400).default(300),
+    hardTimeoutS: z.number().int().positive().max(172_800).default(600),
+    backends: z.array(Backend).min(1).default(['cuda', 'mps', 'mlx', 'cpu']),
+  })
+  .refine((t) => t.hardTimeoutS > t.budgetS, {
+    message: 'hardTimeoutS must exceed budgetS',
+    path: ['hardTimeoutS'],
+  })
+  .refine((t) => t.editable.every((f) => !t.pinned.includes(f)), {
+    message: 'a file cannot be both editable and pinned',
+    path: ['pinned'],
+  });
+export type TrackConfig = z.infer<typeof TrackConfig>;
+
+export function runCommandFor(track: Pick<TrackConfig, 'run'>, platform: string): string[] {
+  const p = platform as 'linux' | 'darwin' | 'win32';
+  return track.run[p] ?? track.run.default;
+}

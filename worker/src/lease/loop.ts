@@ -1,0 +1,209 @@
+/**
+ * The worker's life: register, then lease → run → report until stopped.
+ * First stop(): no new leases; the running job is stopped and released back to the queue.
+ * Second stop() (force): the caller exits at once; the child tree is killed on the way.
+ */
+
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Backend,
+  ErrorCodes,
+  type JobOutcome,
+  type Lease,
+  parseProgress,
+  type RegisterOutput,
+  toError,
+} from '@ratchet/shared';
+import { detectHardware } from '../hardware/detect.ts';
+import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
+import { type Client, createClient, errorCode } from './client.ts';
+
+export interface WorkerOptions {
+  coordinatorUrl: string;
+  token: string;
+  name: string;
+  python: string;
+  workDir: string;
+  cacheDir?: string;
+  once: boolean;
+  backend?: Backend;
+  tracks: string[];
+  lowPriority: boolean;
+  leaseWaitMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface JobReport {
+  lease: Lease;
+  outcome: JobOutcome | null;
+  released: boolean;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+
+export function createWorkerAgent(opts: WorkerOptions) {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
+  const client: Client = createClient(opts.coordinatorUrl, opts.token);
+  const stopping = new AbortController();
+  let jobAbort: AbortController | null = null;
+  let reg: RegisterOutput | null = null;
+  const reports: JobReport[] = [];
+
+  async function register(): Promise<RegisterOutput> {
+    const profile = await detectHardware(opts.backend ? { backend: opts.backend } : {});
+    for (let delay = 500; ; delay = Math.min(delay * 2, 15_000)) {
+      try {
+        const r = await client.workers.register.mutate({ name: opts.name, profile, tracks: opts.tracks });
+        log(`registered as ${r.workerId}, class ${r.hardwareClass}`);
+        return r;
+      } catch (e) {
+        const code = errorCode(e);
+        if (
+          code === ErrorCodes.UNAUTHENTICATED ||
+          code === ErrorCodes.FORBIDDEN ||
+          code === ErrorCodes.BAD_INPUT
+        ) {
+          throw new Error(`registration refused (${code}): ${toError(e).message}`, { cause: e });
+        }
+        if (stopping.signal.aborted) throw new Error('stopped before registering');
+        log(`coordinator unreachable (${toError(e).message}); retrying in ${delay} ms`);
+        await sleep(delay, stopping.signal);
+      }
+    }
+  }
+
+  async function heartbeatLoop(lease: Lease, abort: AbortController, done: AbortSignal) {
+    while (!done.aborted) {
+      await sleep(lease.heartbeatIntervalMs, done);
+      if (done.aborted) return;
+      try {
+        const tail = await readLogTail(jobLogFile(ctxFor(abort.signal), lease), 4000);
+        await client.workers.heartbeat.mutate({
+          workerId: reg!.workerId,
+          experimentId: lease.experimentId,
+          leaseToken: lease.leaseToken,
+          progress: parseProgress(tail),
+        });
+      } catch (e) {
+        const code = errorCode(e);
+        if ((code && code.startsWith('RATCHET_E_LEASE')) || code === ErrorCodes.EXPERIMENT_UNKNOWN) {
+          log(`lease on ${lease.experimentId} lost (${code}); stopping the run`);
+          abort.abort();
+          return;
+        }
+        // Transport trouble: keep running, the next heartbeat may get through within the TTL.
+      }
+    }
+  }
+
+  function ctxFor(signal: AbortSignal) {
+    return {
+      coordinatorUrl: opts.coordinatorUrl,
+      token: opts.token,
+      python: opts.python,
+      workDir: opts.workDir,
+      cacheDir: opts.cacheDir ?? join(homedir(), '.cache', 'ratchet'),
+      lowPriority: opts.lowPriority,
+      signal,
+    };
+  }
+
+  async function report(lease: Lease, outcome: JobOutcome): Promise<boolean> {
+    for (let attempt = 0, delay = 500; attempt < 12; attempt++, delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await client.workers.complete.mutate({
+          workerId: reg!.workerId,
+          experimentId: lease.experimentId,
+          leaseToken: lease.leaseToken,
+          outcome,
+        });
+        return true;
+      } catch (e) {
+        const code = errorCode(e);
+        if (code) {
+          log(`result for ${lease.experimentId} refused (${code}): ${toError(e).message}`);
+          return false;
+        }
+        await sleep(delay);
+      }
+    }
+    return false;
+  }
+
+  async function runOne(lease: Lease): Promise<void> {
+    log(`leased ${lease.kind} ${lease.experimentId} on ${lease.track.id}@${lease.baseCommit.slice(0, 7)}`);
+    const abort = new AbortController();
+    jobAbort = abort;
+    const hbDone = new AbortController();
+    const hb = heartbeatLoop(lease, abort, hbDone.signal);
+    let outcome: JobOutcome | null = null;
+    try {
+      outcome = await executeJob(ctxFor(abort.signal), lease);
+    } catch (e) {
+      log(`job ${lease.experimentId} failed locally: ${toError(e).message}`);
+    } finally {
+      hbDone.abort();
+      await hb;
+      jobAbort = null;
+    }
+    if (outcome === null || abort.signal.aborted) {
+      // Interrupted: a lost lease belongs to someone else now; otherwise give the job back.
+      const leaseLost = abort.signal.aborted && !stopping.signal.aborted;
+      if (!leaseLost) {
+        await client.workers.release
+          .mutate({
+            workerId: reg!.workerId,
+            experimentId: lease.experimentId,
+            leaseToken: lease.leaseToken,
+            reason: 'worker stopping',
+          })
+          .catch(() => {});
+        log(`released ${lease.experimentId}`);
+      }
+      reports.push({ lease, outcome: null, released: !leaseLost });
+      return;
+    }
+    const ok = await report(lease, outcome);
+    const bpb = outcome.status === 'ok' ? outcome.metrics.val_bpb.toFixed(6) : outcome.status;
+    log(`finished ${lease.experimentId}: ${bpb}${ok ? '' : ' (not recorded)'}`);
+    reports.push({ lease, outcome, released: false });
+  }
+
+  return {
+    reports,
+    async run(): Promise<void> {
+      await mkdir(join(opts.workDir, 'jobs'), { recursive: true });
+      reg = await register();
+      while (!stopping.signal.aborted) {
+        let lease: Lease | null = null;
+        try {
+          lease = (
+            await client.workers.lease.mutate({ workerId: reg.workerId, waitMs: opts.leaseWaitMs ?? 20_000 })
+          ).lease;
+        } catch (e) {
+          const code = errorCode(e);
+          if (code === ErrorCodes.WORKER_UNKNOWN) reg = await register();
+          else await sleep(2_000, stopping.signal);
+          continue;
+        }
+        if (!lease) continue;
+        await runOne(lease);
+        if (opts.once) break;
+      }
+    },
+    /** First call: drain. The job in progress is stopped and given back. */
+    stop() {
+      stopping.abort();
+      jobAbort?.abort();
+    },
+  };
+}

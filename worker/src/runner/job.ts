@@ -1,0 +1,133 @@
+/** One leased job, start to finish: checkout, patch, prepare, run, parse. */
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type JobOutcome, type Lease, logTail, parseRunLog, runCommandFor, toError } from '@ratchet/shared';
+import { prepareCheckout } from '../workspace/checkout.ts';
+import { jobEnv, resolveArgv } from './env.ts';
+import { ensurePrepared } from './prepare.ts';
+import { runProcess } from './process.ts';
+
+type WithoutTimings<T> = T extends unknown ? Omit<T, 'timings'> : never;
+
+export interface JobContext {
+  coordinatorUrl: string;
+  token: string;
+  python: string;
+  workDir: string;
+  cacheDir: string;
+  lowPriority: boolean;
+  signal: AbortSignal;
+}
+
+export function jobLogFile(ctx: JobContext, lease: Lease): string {
+  return join(ctx.workDir, 'jobs', `${lease.experimentId}.log`);
+}
+
+/** Last bytes of the job's log, for heartbeats (progress) and the report (tail). */
+export async function readLogTail(file: string, maxBytes = 8000): Promise<string> {
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      const len = Math.min(size, maxBytes);
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutcome> {
+  const leasedAt = Date.now();
+  const jobsDir = join(ctx.workDir, 'jobs');
+  const t = {
+    leasedAt,
+    checkoutMs: 0,
+    prepareMs: 0,
+    trainStartAt: null as number | null,
+    trainExitAt: null as number | null,
+  };
+  const finish = (o: WithoutTimings<JobOutcome>): JobOutcome =>
+    ({ ...o, timings: { ...t, reportedAt: Date.now() } }) as JobOutcome;
+
+  let checkout: Awaited<ReturnType<typeof prepareCheckout>>;
+  try {
+    checkout = await prepareCheckout({
+      jobsDir,
+      jobId: lease.experimentId,
+      gitUrl: `${ctx.coordinatorUrl.replace(/\/+$/, '')}${lease.gitPath}`,
+      token: ctx.token,
+      commit: lease.baseCommit,
+      patch: lease.patch,
+    });
+  } catch (e) {
+    t.checkoutMs = Date.now() - leasedAt;
+    return finish({
+      status: 'crash',
+      reason: 'other',
+      message: `checkout failed: ${toError(e).message}`,
+      logTail: '',
+    });
+  }
+  t.checkoutMs = Date.now() - leasedAt;
+  if (!checkout.ok) return finish({ status: 'patch_failed', message: checkout.patchError, logTail: '' });
+
+  const env = jobEnv(
+    process.env,
+    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId },
+    [ctx.token],
+  );
+  const prepStart = Date.now();
+  const prep = await ensurePrepared({
+    argv: lease.track.prepare ? resolveArgv(lease.track.prepare, ctx.python) : null,
+    prepareHash: lease.track.prepareHash,
+    cacheDir: ctx.cacheDir,
+    cwd: checkout.dir,
+    env,
+    hardTimeoutS: lease.track.hardTimeoutS,
+    signal: ctx.signal,
+  });
+  t.prepareMs = Date.now() - prepStart;
+  if (!prep.ok) {
+    const parsed = parseRunLog(prep.log, { exitCode: prep.result.exitCode, timedOut: prep.result.timedOut });
+    const reason = parsed.status === 'crash' ? parsed.reason : 'other';
+    return finish({
+      status: 'crash',
+      reason,
+      message: `prepare step failed (exit ${prep.result.exitCode})`,
+      logTail: logTail(prep.log),
+    });
+  }
+
+  const logFile = jobLogFile(ctx, lease);
+  const argv = resolveArgv(runCommandFor(lease.track, process.platform), ctx.python);
+  const r = await runProcess({
+    argv,
+    cwd: checkout.dir,
+    env,
+    logFile,
+    hardTimeoutS: lease.track.hardTimeoutS,
+    signal: ctx.signal,
+    lowPriority: ctx.lowPriority,
+  });
+  t.trainStartAt = r.startAt;
+  t.trainExitAt = r.exitAt;
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  if (r.spawnError) {
+    return finish({
+      status: 'crash',
+      reason: 'other',
+      message: `cannot start ${argv[0]}: ${r.spawnError}`,
+      logTail: logTail(log),
+    });
+  }
+  const parsed = parseRunLog(log, { exitCode: r.exitCode ?? (r.signal ? -1 : null), timedOut: r.timedOut });
+  if (parsed.status === 'ok') {
+    return finish({ status: 'ok', metrics: parsed.metrics, extra: parsed.extra, logTail: logTail(log) });
+  }
+  return finish({ status: 'crash', reason: parsed.reason, message: parsed.message, logTail: logTail(log) });
+}
