@@ -42,9 +42,11 @@ export const appRouter = router({
     register: worker
       .input(RegisterInput)
       .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
-    lease: worker.input(LeaseInput).mutation(async ({ ctx, input }) => ({
-      lease: await lease(ctx.deps, input.workerId, input.waitMs, ctx.signal),
-    })),
+    lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
+      // Stop polling when the coordinator shuts down or the worker hangs up.
+      const stop = signal ? AbortSignal.any([ctx.signal, signal]) : ctx.signal;
+      return { lease: await lease(ctx.deps, input.workerId, input.waitMs, stop) };
+    }),
     heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
     complete: worker.input(CompleteInput).mutation(({ ctx, input }) => complete(ctx.deps, ctx.merge, input)),
     release: worker.input(ReleaseInput).mutation(({ ctx, input }) => release(ctx.deps, input)),

@@ -186,10 +186,10 @@ export function createWorkerAgent(opts: WorkerOptions) {
       while (!stopping.signal.aborted) {
         let lease: Lease | null = null;
         try {
-          lease = (
-            await client.workers.lease.mutate({ workerId: reg.workerId, waitMs: opts.leaseWaitMs ?? 20_000 })
-          ).lease;
+          const input = { workerId: reg.workerId, waitMs: opts.leaseWaitMs ?? 20_000 };
+          lease = (await client.workers.lease.mutate(input, { signal: stopping.signal })).lease;
         } catch (e) {
+          if (stopping.signal.aborted) break;
           const code = errorCode(e);
           if (code === ErrorCodes.WORKER_UNKNOWN) reg = await register();
           else await sleep(2_000, stopping.signal);
