@@ -3,6 +3,7 @@
  * Routes: /trpc/* (the API), /git/* (read-only smart HTTP), /tracks/:id/results.tsv,
  * /metrics, /healthz.
  */
+import { createReadStream } from 'node:fs';
 import { ErrorCodes, formatResultsTsv, isRatchetError } from '@ratchet/shared';
 import { type CreateFastifyContextOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -58,6 +59,22 @@ export function buildApp(a: AppDeps): FastifyInstance {
     } catch (e) {
       if (isRatchetError(e) && e.code === ErrorCodes.TRACK_UNKNOWN)
         return sendError(reply, 404, e.code, e.message);
+      throw e;
+    }
+  });
+
+  app.get<{ Params: { name: string } }>('/data/:name', async (req, reply) => {
+    const p = await a.auth.resolve(tokenFromHeader(req.headers.authorization));
+    if (!p) return sendError(reply, 401, ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
+    try {
+      const f = await a.deps.trackData.get(req.params.name);
+      return reply
+        .header('x-ratchet-sha256', f.sha256)
+        .header('content-length', f.bytes)
+        .type('application/octet-stream')
+        .send(createReadStream(f.path));
+    } catch (e) {
+      if (isRatchetError(e) && e.code === ErrorCodes.BAD_INPUT) return sendError(reply, 404, e.code, e.message);
       throw e;
     }
   });

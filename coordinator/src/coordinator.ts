@@ -7,6 +7,7 @@ import { buildApp } from './app.ts';
 import { createAuth, newToken } from './auth/tokens.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { createFrontier } from './frontier/repo.ts';
+import { createTrackData } from './frontier/track-data.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { createMergeTrain } from './pipeline/merge-train.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
@@ -97,6 +98,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   const deps: Deps = {
     store,
     frontier,
+    trackData: createTrackData(cfg.dataDir),
     queues,
     clock: systemClock,
     config: {

@@ -35,6 +35,7 @@ export const LeasedTrack = z.object({
   id: TrackId,
   run: TrackConfig.shape.run,
   prepare: z.array(z.string()).nullable(),
+  data: z.array(z.string()),
   budgetS: z.number(),
   hardTimeoutS: z.number(),
   prepareHash: z.string(),

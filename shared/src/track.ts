@@ -20,12 +20,17 @@ const RelPath = z
 
 const Argv = z.array(z.string().min(1)).min(1);
 
+/** A data file the coordinator serves to workers under /data/<name>. */
+export const DataName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/);
+
 export const TrackConfig = z
   .object({
     id: TrackId,
     description: z.string().max(2000).default(''),
     editable: z.array(RelPath).min(1),
     pinned: z.array(RelPath).default([]),
+    /** Data files the worker fetches from the coordinator into $RATCHET_DATA_DIR before prepare. */
+    data: z.array(DataName).default([]),
     /** Run once per machine and pinned-files hash, e.g. `["python", "prepare.py"]`. */
     prepare: Argv.nullable().default(null),
     /** The training command; `python` as argv[0] is replaced by the worker's interpreter. */

@@ -1,4 +1,5 @@
 import type { Frontier } from '../frontier/repo.ts';
+import type { TrackData } from '../frontier/track-data.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { Store } from '../store/store.ts';
 
@@ -23,6 +24,7 @@ export interface Events {
 export interface Deps {
   store: Store;
   frontier: Frontier;
+  trackData: TrackData;
   queues: Queues;
   clock: Clock;
   config: ServiceConfig;

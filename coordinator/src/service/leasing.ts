@@ -141,6 +141,7 @@ async function grant(
       id: track.config.id,
       run: track.config.run,
       prepare: track.config.prepare,
+      data: track.config.data,
       budgetS: track.config.budgetS,
       hardTimeoutS: track.config.hardTimeoutS,
       prepareHash: track.prepareHash,

@@ -39,11 +39,12 @@ export function parseTrackFiles(files: Record<string, string>): TrackConfig {
 
 export async function addTrack(deps: Deps, files: Record<string, string>): Promise<TrackInfo> {
   const cfg = parseTrackFiles(files);
+  deps.trackData.assertKnown(cfg.data);
   if (await deps.store.getTrack(cfg.id)) {
     throw new RatchetError(ErrorCodes.TRACK_EXISTS, `track ${cfg.id} already exists`);
   }
   const pinnedHashes = Object.fromEntries(cfg.pinned.map((f) => [f, sha256(files[f]!)]));
-  const prepareHash = sha256(JSON.stringify({ prepare: cfg.prepare, pinnedHashes }));
+  const prepareHash = sha256(JSON.stringify({ prepare: cfg.prepare, data: cfg.data, pinnedHashes }));
   const head = await deps.frontier.importTrack(cfg.id, files, `Import track ${cfg.id}`);
   const info: TrackInfo = { config: cfg, head, branch: branchOf(cfg.id), pinnedHashes, prepareHash };
   await deps.store.putTrack(info);

@@ -3,7 +3,7 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL
 
 export function jobEnv(
   base: NodeJS.ProcessEnv,
-  job: { budgetS: number; seed: number; jobId: string },
+  job: { budgetS: number; seed: number; jobId: string; dataDir?: string },
   secrets: readonly string[],
 ): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -16,6 +16,7 @@ export function jobEnv(
   out.RATCHET_TIME_BUDGET_S = String(job.budgetS);
   out.RATCHET_SEED = String(job.seed);
   out.RATCHET_JOB_ID = job.jobId;
+  if (job.dataDir) out.RATCHET_DATA_DIR = job.dataDir;
   out.PYTHONUNBUFFERED = '1';
   return out;
 }

@@ -3,6 +3,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type JobOutcome, type Lease, logTail, parseRunLog, runCommandFor, toError } from '@ratchet/shared';
 import { prepareCheckout } from '../workspace/checkout.ts';
+import { ensureData } from '../workspace/data.ts';
 import { jobEnv, resolveArgv } from './env.ts';
 import { ensurePrepared } from './prepare.ts';
 import { runProcess } from './process.ts';
@@ -76,12 +77,17 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   t.checkoutMs = Date.now() - leasedAt;
   if (!checkout.ok) return finish({ status: 'patch_failed', message: checkout.patchError, logTail: '' });
 
+  const dataDir = join(ctx.cacheDir, 'data');
   const env = jobEnv(
     process.env,
-    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId },
+    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId, dataDir },
     [ctx.token],
   );
-  const prepStart = Date.now();
+  try {
+    await ensureData({ coordinatorUrl: ctx.coordinatorUrl, token: ctx.token, names: lease.track.data, dir: dataDir });
+  } catch (e) {
+    return finish({ status: 'crash', reason: 'other', message: `track data: ${toError(e).message}`, logTail: '' });
+  }  const prepStart = Date.now();
   const prep = await ensurePrepared({
     argv: lease.track.prepare ? resolveArgv(lease.track.prepare, ctx.python) : null,
     prepareHash: lease.track.prepareHash,

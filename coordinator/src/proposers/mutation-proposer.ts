@@ -1,0 +1,130 @@
+/**
+ * The built-in mutation proposer as a coordinator component: keeps a track's queue at its
+ * target depth with mutations of the frontier's editable file, compile-checked with Python
+ * when an interpreter is available.
+ */
+import { execFile } from 'node:child_process';
+import { toError } from '@ratchet/shared';
+import type { Deps } from '../service/deps.ts';
+import { submitProposal } from '../service/proposals.ts';
+import { unifiedDiff } from './constants.ts';
+import { type HistoryItem, proposeMutation } from './mutation.ts';
+
+export interface MutationProposerOptions {
+  track: string;
+  /** Proposals to keep queued per active worker (default 2). */
+  perWorker?: number;
+  /** Interpreter for compile checks; null skips them. */
+  python: string | null;
+  intervalMs?: number;
+  random?: () => number;
+  log?: (msg: string) => void;
+}
+
+export function compileCheck(python: string, source: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      python,
+      ['-c', 'import sys; compile(sys.stdin.read(), "train.py", "exec")'],
+      { timeout: 20_000 },
+      (err, _out, stderr) => resolve(err ? stderr.trim().split('\n').pop() || err.message : null),
+    );
+    child.stdin?.end(source);
+  });
+}
+
+const OPEN = new Set(['queued', 'running', 'awaiting_baseline']);
+
+export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
+  const random = opts.random ?? Math.random;
+  const log = opts.log ?? (() => {});
+  let timer: NodeJS.Timeout | null = null;
+  let busy = false;
+  let submitted = 0;
+
+  async function activeWorkers(): Promise<number> {
+    const now = deps.clock.now();
+    const live = (await deps.store.listWorkers()).filter((w) => now - w.lastSeenAt < deps.config.leaseTtlMs * 3);
+    return Math.max(1, live.length);
+  }
+
+  async function history(): Promise<{ items: HistoryItem[]; open: number; triedOn: (base: string) => Set<string> }> {
+    const proposals = await deps.store.listProposals(opts.track, 1000);
+    const items: HistoryItem[] = [];
+    for (const p of proposals) {
+      const last = p.experimentIds[p.experimentIds.length - 1];
+      const e = last ? await deps.store.getExperiment(last) : null;
+      items.push({ description: p.description, status: p.status, delta: e?.delta ?? null });
+    }
+    return {
+      items,
+      open: proposals.filter((p) => OPEN.has(p.status)).length,
+      triedOn: (base) => new Set(proposals.filter((p) => p.base === base).map((p) => p.description)),
+    };
+  }
+
+  async function tick(): Promise<number> {
+    const track = await deps.store.requireTrack(opts.track);
+    const target = (opts.perWorker ?? 2) * (await activeWorkers());
+    const h = await history();
+    let made = 0;
+    let open = h.open;
+    const head = (await deps.frontier.head(opts.track)) ?? track.head;
+    const file = track.config.editable[0]!;
+    const source = await deps.frontier.readFile(head, file);
+    const tried = h.triedOn(head);
+    while (open < target) {
+      const m = proposeMutation({ source, history: h.items, random, tried });
+      if (!m) break;
+      tried.add(m.description);
+      if (opts.python) {
+        const err = await compileCheck(opts.python, m.source);
+        if (err) {
+          log(`mutation ${m.description} does not compile: ${err}`);
+          continue;
+        }
+      }
+      const r = await submitProposal(deps, {
+        track: opts.track,
+        base: head,
+        patch: unifiedDiff(file, source, m.source),
+        description: m.description,
+        proposer: 'mutation',
+        strategy: 'mutation-search',
+      });
+      if (r.created) {
+        open++;
+        made++;
+        submitted++;
+      }
+    }
+    return made;
+  }
+
+  return {
+    /** One round: fill the queue to its target depth. Returns proposals made. */
+    tick,
+    get submitted() {
+      return submitted;
+    },
+    start() {
+      const run = async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          await tick();
+        } catch (e) {
+          log(`mutation proposer: ${toError(e).message}`);
+        } finally {
+          busy = false;
+        }
+      };
+      void run();
+      timer = setInterval(run, opts.intervalMs ?? 2_000);
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+  };
+}
