@@ -74,7 +74,8 @@ export function buildApp(a: AppDeps): FastifyInstance {
         .type('application/octet-stream')
         .send(createReadStream(f.path));
     } catch (e) {
-      if (isRatchetError(e) && e.code === ErrorCodes.BAD_INPUT) return sendError(reply, 404, e.code, e.message);
+      if (isRatchetError(e) && e.code === ErrorCodes.BAD_INPUT)
+        return sendError(reply, 404, e.code, e.message);
       throw e;
     }
   });

@@ -1,4 +1,7 @@
 export type { AppRouter } from './api/router.ts';
 export { buildApp } from './app.ts';
+export { createAuth } from './auth/tokens.ts';
 export { type CoordinatorConfig, loadConfig } from './config.ts';
 export { type Coordinator, createCoordinator, readTrackDir } from './coordinator.ts';
+export { createMutationProposer } from './proposers/mutation-proposer.ts';
+export { addTrack } from './service/tracks.ts';

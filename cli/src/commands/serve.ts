@@ -3,7 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createCoordinator, loadConfig } from '@ratchet/coordinator';
 import { Backend, ErrorCodes, RatchetError } from '@ratchet/shared';
-import { createWorkerAgent } from '@ratchet/worker';
+import { createWorkerAgent, killRunningChildren } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
 
@@ -93,7 +93,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
       );
       agent.stop();
     },
-    () => process.exit(130),
+    () => {
+      killRunningChildren();
+      process.exit(130);
+    },
   );
   await agent.run();
   return 0;

@@ -1,3 +1,181 @@
-export async function upCommand(_argv: string[]): Promise<number> {
-  throw new Error('not yet');
+/**
+ * `ratchet up`: the whole system on one machine — Redis, the coordinator with the tiny
+ * track, one worker per local device and the mutation proposer — with a live line per
+ * finished experiment. Ctrl-C stops everything it started; running it again resumes the
+ * same frontier from the data dir.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  addTrack,
+  createAuth,
+  createCoordinator,
+  createMutationProposer,
+  loadConfig,
+  readTrackDir,
+} from '@ratchet/coordinator';
+import { defaultDataDir } from '@ratchet/coordinator/config';
+import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
+import { createWorkerAgent, killRunningChildren, parseNvidiaSmi } from '@ratchet/worker';
+import { parse } from '../args.ts';
+import { findTorchPython, INSTALL_TORCH } from '../up/python.ts';
+import { startRedis } from '../up/redis.ts';
+import { experimentLine, frontierLine } from '../up/report.ts';
+import { onSignals } from './serve.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const TINY = resolve(ROOT, 'tracks', 'tiny');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** One worker per local device: each NVIDIA GPU, else the CPU (Apple: the MPS device). */
+function localDevices(): { name: string; env: Record<string, string> }[] {
+  const smi = spawnSync('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits'], {
+    encoding: 'utf8',
+  });
+  const gpus = smi.status === 0 ? parseNvidiaSmi(smi.stdout) : [];
+  if (gpus.length > 0)
+    return gpus.map((g, i) => ({ name: `gpu${i}`, env: { CUDA_VISIBLE_DEVICES: String(i) } }));
+  return [{ name: process.platform === 'darwin' && process.arch === 'arm64' ? 'mps' : 'cpu', env: {} }];
+}
+
+async function ollamaNote(): Promise<string | null> {
+  const host = process.env.OLLAMA_HOST;
+  if (!host) return null;
+  const url = /^https?:\/\//.test(host) ? host : `http://${host}`;
+  try {
+    const r = await fetch(`${url.replace(/\/+$/, '')}/api/version`, { signal: AbortSignal.timeout(1_500) });
+    if (r.ok) return `Ollama is reachable at ${url}; proposals come from the mutation search for now.`;
+  } catch {
+    // not reachable
+  }
+  return `OLLAMA_HOST is set (${url}) but no Ollama server answers there.`;
+}
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    budget: { type: 'string' },
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    python: { type: 'string' },
+  });
+  const budgetS = values.budget === undefined ? null : Number(values.budget);
+  if (budgetS !== null && (!Number.isInteger(budgetS) || budgetS < 1 || budgetS > 86_400)) {
+    throw new RatchetError(ErrorCodes.BAD_INPUT, '--budget must be a whole number of seconds (1..86400)');
+  }
+  const py = findTorchPython(values.python);
+  if (!py) throw new RatchetError(ErrorCodes.BAD_INPUT, INSTALL_TORCH);
+  const dataDir = resolve(values['data-dir'] ?? process.env.RATCHET_DATA_DIR ?? defaultDataDir(process.env));
+  await mkdir(dataDir, { recursive: true });
+
+  const redis = await startRedis(dataDir, process.env.REDIS_URL);
+  const cfg = loadConfig({
+    ...process.env,
+    REDIS_URL: redis.url,
+    RATCHET_DATA_DIR: dataDir,
+    RATCHET_PORT: values.port ?? process.env.RATCHET_PORT ?? '8787',
+    RATCHET_TRACKS: '',
+    RATCHET_LOG_LEVEL: process.env.RATCHET_LOG_LEVEL ?? 'warn',
+  });
+  const coordinator = await createCoordinator(cfg).catch(async (e) => {
+    await redis.stop();
+    throw e;
+  });
+  const { deps } = coordinator;
+
+  // A different budget is a different experiment: its numbers are not comparable with the
+  // 300 s frontier, so it gets its own track (and branch).
+  const files = await readTrackDir(TINY);
+  let trackId = 'tiny';
+  if (budgetS !== null && budgetS !== 300) {
+    trackId = `tiny-${budgetS}s`;
+    const conf = JSON.parse(files['ratchet.json']!);
+    files['ratchet.json'] = JSON.stringify(
+      { ...conf, id: trackId, budgetS, hardTimeoutS: Math.max(120, budgetS * 2 + 120) },
+      null,
+      2,
+    );
+  }
+  if (!(await deps.store.getTrack(trackId))) await addTrack(deps, files);
+
+  const url = await coordinator.start();
+  say(`ratchet up — data in ${dataDir}`);
+  say(`API and git: ${url}  (admin token: ${dataDir}/admin.token)`);
+  say(`Redis: ${redis.child ? `private redis-server, AOF in ${dataDir}/redis` : redis.url}`);
+  say(`track ${trackId}: ${budgetS ?? 300} s budget; python ${py.python} (torch ${py.torch})`);
+  const note = await ollamaNote();
+  if (note) say(note);
+
+  const auth = createAuth(deps.store, coordinator.adminToken);
+  const workerToken = await auth.create('worker', 'local', true, Date.now());
+  const agents = localDevices().map((d) =>
+    createWorkerAgent({
+      coordinatorUrl: url,
+      token: workerToken,
+      name: `local-${d.name}`,
+      python: py.python,
+      workDir: resolve(dataDir, 'worker', d.name),
+      once: false,
+      tracks: [trackId],
+      lowPriority: false,
+      extraEnv: d.env,
+      log: () => {},
+    }),
+  );
+  const proposer = createMutationProposer(deps, {
+    track: trackId,
+    python: py.python,
+    log: (m) => say(`  (proposer) ${m}`),
+  });
+
+  const printed = new Set<string>();
+  for (const e of await deps.store.listExperiments(trackId)) if (e.recordedAt !== null) printed.add(e.id);
+  const best = new Map<string, number>();
+  let merged = 0;
+  const report = async (quiet: boolean) => {
+    const track = await deps.store.requireTrack(trackId);
+    let changed = false;
+    for (const e of await deps.store.listExperiments(trackId)) {
+      if (e.recordedAt === null || (e.verdict === 'pending' && e.kind === 'candidate')) continue;
+      if (e.metrics && e.hardwareClass && (e.verdict === 'baseline' || e.verdict === 'keep')) {
+        const cur = best.get(e.hardwareClass);
+        if (cur === undefined || e.metrics.val_bpb < cur) best.set(e.hardwareClass, e.metrics.val_bpb);
+      }
+      if (printed.has(e.id)) continue;
+      printed.add(e.id);
+      if (e.verdict === 'keep') merged++;
+      changed = true;
+      const p = e.proposalId ? await deps.store.getProposal(e.proposalId) : null;
+      if (!quiet) say(experimentLine(e, p));
+    }
+    if (changed || quiet) say(frontierLine(trackId, track.head, best, merged));
+  };
+  await report(true);
+  const ticker = setInterval(() => void report(false).catch(() => {}), 1_000);
+
+  proposer.start();
+  const runs = agents.map((a) => a.run().catch((e) => say(`worker stopped: ${toError(e).message}`)));
+  say(`${agents.length} worker(s) started; Ctrl-C stops everything.`);
+
+  await new Promise<void>((done) => {
+    onSignals(
+      async () => {
+        say('stopping: the running experiment is given back to the queue…');
+        clearInterval(ticker);
+        proposer.close();
+        for (const a of agents) a.stop();
+        await Promise.allSettled(runs);
+        await coordinator.close().catch(() => {});
+        await redis.stop();
+        say('stopped.');
+        done();
+      },
+      () => {
+        killRunningChildren();
+        redis.child?.kill('SIGKILL');
+        process.exit(130);
+      },
+    );
+  });
+  return 0;
 }

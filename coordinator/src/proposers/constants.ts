@@ -37,7 +37,8 @@ export function findConstants(source: string): NumericConstant[] {
 /** Python literal for a value, keeping ints as ints and floats short. */
 export function formatValue(value: number, isInt: boolean): string {
   if (isInt) return String(Math.round(value));
-  if (value !== 0 && (Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5)) return value.toExponential(2).replace('e+', 'e');
+  if (value !== 0 && (Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5))
+    return value.toExponential(2).replace('e+', 'e');
   const s = Number(value.toPrecision(3)).toString();
   return s.includes('.') || s.includes('e') ? s : `${s}.0`;
 }
@@ -80,5 +81,11 @@ export function unifiedDiff(path: string, before: string, after: string): string
   for (let i = endA + 1; i <= hiA; i++) body.push(` ${a[i]}`);
   const lenA = hiA - from + 1;
   const lenB = hiB - from + 1;
-  return [`--- a/${path}`, `+++ b/${path}`, `@@ -${from + 1},${lenA} +${from + 1},${lenB} @@`, ...body, ''].join('\n');
+  return [
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -${from + 1},${lenA} +${from + 1},${lenB} @@`,
+    ...body,
+    '',
+  ].join('\n');
 }

@@ -44,11 +44,17 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
 
   async function activeWorkers(): Promise<number> {
     const now = deps.clock.now();
-    const live = (await deps.store.listWorkers()).filter((w) => now - w.lastSeenAt < deps.config.leaseTtlMs * 3);
+    const live = (await deps.store.listWorkers()).filter(
+      (w) => now - w.lastSeenAt < deps.config.leaseTtlMs * 3,
+    );
     return Math.max(1, live.length);
   }
 
-  async function history(): Promise<{ items: HistoryItem[]; open: number; triedOn: (base: string) => Set<string> }> {
+  async function history(): Promise<{
+    items: HistoryItem[];
+    open: number;
+    triedOn: (base: string) => Set<string>;
+  }> {
     const proposals = await deps.store.listProposals(opts.track, 1000);
     const items: HistoryItem[] = [];
     for (const p of proposals) {

@@ -21,7 +21,9 @@ describe('constants', () => {
   it('finds the top-level numeric constants of the tiny track, and its fixed ones', () => {
     const c = findConstants(TINY);
     const names = c.map((x) => x.name);
-    expect(names).toEqual(expect.arrayContaining(['DEPTH', 'N_EMBD', 'N_HEAD', 'LEARNING_RATE', 'WEIGHT_DECAY', 'BATCH_SIZE']));
+    expect(names).toEqual(
+      expect.arrayContaining(['DEPTH', 'N_EMBD', 'N_HEAD', 'LEARNING_RATE', 'WEIGHT_DECAY', 'BATCH_SIZE']),
+    );
     expect(c.find((x) => x.name === 'LEARNING_RATE')).toMatchObject({ value: 0.003, isInt: false });
     expect(c.find((x) => x.name === 'N_EMBD')).toMatchObject({ value: 128, isInt: true });
     expect(c.find((x) => x.name === 'UNTIMED_STEPS')?.fixed).toBe(true);
@@ -53,7 +55,12 @@ describe('proposeMutation', () => {
     expect(keepsDivisibility(consts, 'N_HEAD', 8)).toBe(true);
     expect(keepsDivisibility(consts, 'N_EMBD', 96)).toBe(true);
     for (let i = 0; i < 50; i++) {
-      const m = proposeMutation({ source: 'N_EMBD = 128\nN_HEAD = 4\n', history: [], random: seeded(i), tried: new Set() })!;
+      const m = proposeMutation({
+        source: 'N_EMBD = 128\nN_HEAD = 4\n',
+        history: [],
+        random: seeded(i),
+        tried: new Set(),
+      })!;
       expect(m.description).not.toMatch(/N_HEAD 4 -> [35]/);
     }
   });

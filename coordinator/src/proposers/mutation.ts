@@ -37,7 +37,11 @@ function isPow2(n: number) {
 function candidatesFor(c: NumericConstant): { value: number; direction: 'up' | 'down' }[] {
   const v = c.value;
   if (c.isInt) {
-    if (v >= 16 && isPow2(v)) return [{ value: v * 2, direction: 'up' }, { value: v / 2, direction: 'down' }];
+    if (v >= 16 && isPow2(v))
+      return [
+        { value: v * 2, direction: 'up' },
+        { value: v / 2, direction: 'down' },
+      ];
     const out: { value: number; direction: 'up' | 'down' }[] = [{ value: v + 1, direction: 'up' }];
     if (v - 1 >= 1) out.push({ value: v - 1, direction: 'down' });
     return out;

@@ -31,6 +31,8 @@ export interface WorkerOptions {
   backend?: Backend;
   tracks: string[];
   lowPriority: boolean;
+  /** Extra environment for this worker's runs (e.g. CUDA_VISIBLE_DEVICES for one GPU). */
+  extraEnv?: Record<string, string>;
   leaseWaitMs?: number;
   log?: (msg: string) => void;
 }
@@ -111,7 +113,8 @@ export function createWorkerAgent(opts: WorkerOptions) {
       token: opts.token,
       python: opts.python,
       workDir: opts.workDir,
-      cacheDir: opts.cacheDir ?? join(homedir(), '.cache', 'ratchet'),
+      cacheDir: opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ratchet'),
+      extraEnv: opts.extraEnv ?? {},
       lowPriority: opts.lowPriority,
       signal,
     };

@@ -17,6 +17,7 @@ export interface JobContext {
   workDir: string;
   cacheDir: string;
   lowPriority: boolean;
+  extraEnv: Record<string, string>;
   signal: AbortSignal;
 }
 
@@ -79,15 +80,26 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
 
   const dataDir = join(ctx.cacheDir, 'data');
   const env = jobEnv(
-    process.env,
+    { ...process.env, ...ctx.extraEnv },
     { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId, dataDir },
     [ctx.token],
   );
   try {
-    await ensureData({ coordinatorUrl: ctx.coordinatorUrl, token: ctx.token, names: lease.track.data, dir: dataDir });
+    await ensureData({
+      coordinatorUrl: ctx.coordinatorUrl,
+      token: ctx.token,
+      names: lease.track.data,
+      dir: dataDir,
+    });
   } catch (e) {
-    return finish({ status: 'crash', reason: 'other', message: `track data: ${toError(e).message}`, logTail: '' });
-  }  const prepStart = Date.now();
+    return finish({
+      status: 'crash',
+      reason: 'other',
+      message: `track data: ${toError(e).message}`,
+      logTail: '',
+    });
+  }
+  const prepStart = Date.now();
   const prep = await ensurePrepared({
     argv: lease.track.prepare ? resolveArgv(lease.track.prepare, ctx.python) : null,
     prepareHash: lease.track.prepareHash,

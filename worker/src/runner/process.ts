@@ -28,6 +28,15 @@ export interface RunResult {
   spawnError: string | null;
 }
 
+/** Process groups of runs in flight, so that a forced exit can still kill them. */
+const running = new Set<number>();
+
+/** Kill every run in flight at once (the second Ctrl-C). */
+export function killRunningChildren(): void {
+  for (const pid of running) killTree(pid, 'SIGKILL');
+  running.clear();
+}
+
 /** SIGTERM grace before SIGKILL, in ms. */
 const KILL_GRACE_MS = 3_000;
 
@@ -56,6 +65,7 @@ export async function runProcess(spec: RunSpec): Promise<RunResult> {
       stdio: ['ignore', log.fd, log.fd],
       windowsHide: true,
     });
+    if (child.pid) running.add(child.pid);
     if (spec.lowPriority && child.pid) {
       try {
         setPriority(child.pid, 19);
@@ -103,7 +113,10 @@ export async function runProcess(spec: RunSpec): Promise<RunResult> {
     clearTimeout(timer);
     spec.signal?.removeEventListener('abort', onAbort);
     // Whatever the leader did, nothing of its group may outlive the run.
-    if (child.pid) killTree(child.pid, 'SIGKILL');
+    if (child.pid) {
+      killTree(child.pid, 'SIGKILL');
+      running.delete(child.pid);
+    }
     return result;
   } finally {
     await log.close();

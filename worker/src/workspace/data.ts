@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export async function ensureData(opts: { coordinatorUrl: string; token: string; names: readonly string[]; dir: string }) {
+export async function ensureData(opts: {
+  coordinatorUrl: string;
+  token: string;
+  names: readonly string[];
+  dir: string;
+}) {
   await mkdir(opts.dir, { recursive: true });
   for (const name of opts.names) {
     const path = join(opts.dir, name);

@@ -1,0 +1,69 @@
+/**
+ * Worker overhead per experiment, measured through the real stack (Redis, git over HTTP,
+ * Python child processes): from the lease to the training process's start, and from its
+ * exit to the result being recorded by the coordinator. Prints figures; asserts nothing.
+ *   node --import tsx bench/overhead.ts [N]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createWorkerAgent } from '@ratchet/worker';
+import { setup, teardown } from '../test/support/global-redis.ts';
+import { PYTHON, qualityPatch, startCoordinator, waitFor } from '../test/support/harness.ts';
+
+const n = Number(process.argv[2] ?? 20);
+await setup();
+const t = await startCoordinator({ RATCHET_LOG_LEVEL: 'silent' });
+const work = await mkdtemp(join(tmpdir(), 'ratchet-bench-'));
+try {
+  const agent = createWorkerAgent({
+    coordinatorUrl: t.url,
+    token: t.c.adminToken,
+    name: 'bench',
+    python: PYTHON,
+    workDir: work,
+    cacheDir: join(work, 'cache'),
+    once: false,
+    tracks: [],
+    lowPriority: false,
+    log: () => {},
+  });
+  const running = agent.run();
+  for (let i = 1; i <= n; i++) {
+    const q = (1 - i / 1000).toFixed(6);
+    await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', q),
+      description: `q ${q}`,
+    });
+  }
+  const done = await waitFor(
+    async () => {
+      const exps = await t.admin.experiments.list.query({ track: 'standin' });
+      const fin = exps.filter((e) => e.recordedAt !== null && e.timings?.trainStartAt);
+      return fin.length >= n + 1 ? fin : null;
+    },
+    600_000,
+    'all experiments',
+  );
+  agent.stop();
+  await running;
+  const leaseToStart = done.map((e) => e.timings!.trainStartAt! - e.timings!.leasedAt);
+  const exitToRecorded = done.map((e) => e.recordedAt! - e.timings!.trainExitAt!);
+  const checkout = done.map((e) => e.timings!.checkoutMs);
+  const prepare = done.map((e) => e.timings!.prepareMs);
+  const stat = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+    return `median ${q(0.5).toFixed(0)} ms, p90 ${q(0.9).toFixed(0)} ms, max ${s[s.length - 1]!.toFixed(0)} ms`;
+  };
+  console.log(`experiments: ${done.length} (stand-in track, one worker, this machine)`);
+  console.log(`lease -> training process start: ${stat(leaseToStart)}`);
+  console.log(`  of which checkout (git fetch over HTTP + apply): ${stat(checkout)}`);
+  console.log(`  of which prepare step (cached after the first): ${stat(prepare)}`);
+  console.log(`training process exit -> result recorded: ${stat(exitToRecorded)}`);
+} finally {
+  await t.close();
+  await rm(work, { recursive: true, force: true });
+  await teardown();
+}

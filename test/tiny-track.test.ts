@@ -1,0 +1,63 @@
+/**
+ * The real tiny track on CPU with a short budget, through a real coordinator and a worker
+ * process: the corpus comes from the coordinator, prepare.py builds the data, train.py
+ * trains a real model, and a real val_bpb is parsed and recorded.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTrackDir } from '@ratchet/coordinator';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PYTHON, ROOT, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
+import { type Proc, spawnCli } from './support/procs.ts';
+
+let t: TestCoordinator | null = null;
+let worker: Proc | null = null;
+const dirs: string[] = [];
+afterAll(async () => {
+  await worker?.stop('SIGKILL');
+  await t?.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('the tiny track', () => {
+  it('trains for real on CPU and records a parsed val_bpb', async () => {
+    t = await startCoordinator({ RATCHET_TRACKS: '' });
+    const files = await readTrackDir(join(ROOT, 'tracks', 'tiny'));
+    const conf = JSON.parse(files['ratchet.json']!);
+    files['ratchet.json'] = JSON.stringify({ ...conf, id: 'tiny-ci', budgetS: 4, hardTimeoutS: 300 });
+    await t.admin.tracks.add.mutate({ files });
+    const cache = await mkdtemp(join(tmpdir(), 'ratchet-cache-'));
+    dirs.push(cache);
+    worker = spawnCli(
+      [
+        'worker',
+        '--coordinator',
+        t.url,
+        '--token',
+        t.c.adminToken,
+        '--python',
+        PYTHON,
+        '--workdir',
+        join(cache, 'w'),
+        '--once',
+      ],
+      { XDG_CACHE_HOME: cache },
+    );
+    const exp = await waitFor(
+      async () =>
+        (await t!.admin.experiments.list.query({ track: 'tiny-ci' })).find((e) => e.recordedAt !== null),
+      240_000,
+      'the tiny baseline',
+    );
+    expect(exp.status, exp.logTail).toBe('ok');
+    expect(exp.kind).toBe('baseline');
+    // Bytes of English: a model that learned anything is well under 8 bits per byte.
+    expect(exp.metrics!.val_bpb).toBeGreaterThan(0.5);
+    expect(exp.metrics!.val_bpb).toBeLessThan(7.5);
+    expect(exp.metrics!.num_steps).toBeGreaterThan(0);
+    expect(exp.extra.device).toBe('cpu');
+    expect(exp.timings!.trainStartAt).not.toBeNull();
+    expect(await worker.stop()).toBe(0);
+  });
+});

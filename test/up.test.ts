@@ -1,0 +1,51 @@
+/**
+ * `ratchet up --budget …`: comes up on a private Redis, finishes at least one experiment,
+ * shuts down on SIGINT leaving no process behind, and resumes the same frontier on restart.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PYTHON } from './support/harness.ts';
+import { processesUnder } from './support/proc-scan.ts';
+import { type Proc, spawnCli } from './support/procs.ts';
+
+const procs: Proc[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const p of procs) await p.stop('SIGKILL');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function up(dataDir: string, cache: string): Proc {
+  const env: NodeJS.ProcessEnv = { XDG_CACHE_HOME: cache, REDIS_URL: '', RATCHET_PYTHON: PYTHON };
+  const p = spawnCli(['up', '--budget', '3', '--data-dir', dataDir, '--port', '0'], env);
+  procs.push(p);
+  return p;
+}
+
+describe('ratchet up', () => {
+  it('runs experiments, stops cleanly on SIGINT, and resumes the frontier', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ratchet-up-'));
+    const cache = await mkdtemp(join(tmpdir(), 'ratchet-up-cache-'));
+    dirs.push(dataDir, cache);
+    const first = up(dataDir, cache);
+    await first.waitForLine(/API and git: http:\/\//, 60_000);
+    await first.waitForLine(/private redis-server/, 1_000);
+    const line = await first.waitForLine(/\] baseline (\w+) \| (\S+) \| val_bpb (\d+\.\d+)/, 240_000);
+    expect(Number(line[3])).toBeGreaterThan(0.5);
+    await first.waitForLine(/frontier tiny-3s @ (\w{7})/, 10_000);
+    expect(await first.stop('SIGINT')).toBe(0);
+    const heads = [...first.output().matchAll(/frontier tiny-3s @ (\w{7})/g)].map((m) => m[1]);
+    expect(first.output()).toContain('stopped.');
+    expect(processesUnder(dataDir)).toEqual([]);
+
+    const second = up(dataDir, cache);
+    const resumed = await second.waitForLine(/frontier tiny-3s @ (\w{7}): (\d+\.\d+)/, 60_000);
+    // The same frontier, with the baseline measured by the first run (kept in Redis's AOF).
+    expect(resumed[1]).toBe(heads[heads.length - 1]);
+    expect(Number(resumed[2])).toBeGreaterThan(0.5);
+    expect(await second.stop('SIGINT')).toBe(0);
+    expect(processesUnder(dataDir)).toEqual([]);
+  });
+});
