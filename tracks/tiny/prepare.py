@@ -25,7 +25,7 @@ import os
 import re
 import sys
 
-SEQ_LEN = 256  # context length used for evaluation (train.py may train shorter, not longer)
+SEQ_LEN = 256  # evaluation context: train.py should train at this length (position embeddings)
 EVAL_BYTES = 65_536  # fixed validation slice, in bytes
 VOCAB_SIZE = 256
 TIME_BUDGET = float(os.environ.get("RATCHET_TIME_BUDGET_S", "300"))

@@ -63,12 +63,27 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (budgetS !== null && (!Number.isInteger(budgetS) || budgetS < 1 || budgetS > 86_400)) {
     throw new RatchetError(ErrorCodes.BAD_INPUT, '--budget must be a whole number of seconds (1..86400)');
   }
+  // Signals first: a Ctrl-C during start-up still stops everything cleanly once it is up.
+  let requestStop: () => void = () => {};
+  const stopRequested = new Promise<void>((r) => {
+    requestStop = r;
+  });
+  let redisChild: { kill(sig: NodeJS.Signals): void } | null = null;
+  onSignals(
+    () => requestStop(),
+    () => {
+      killRunningChildren();
+      redisChild?.kill('SIGKILL');
+      process.exit(130);
+    },
+  );
   const py = findTorchPython(values.python);
   if (!py) throw new RatchetError(ErrorCodes.BAD_INPUT, INSTALL_TORCH);
   const dataDir = resolve(values['data-dir'] ?? process.env.RATCHET_DATA_DIR ?? defaultDataDir(process.env));
   await mkdir(dataDir, { recursive: true });
 
   const redis = await startRedis(dataDir, process.env.REDIS_URL);
+  redisChild = redis.child;
   const cfg = loadConfig({
     ...process.env,
     REDIS_URL: redis.url,
@@ -157,25 +172,14 @@ export async function upCommand(argv: string[]): Promise<number> {
   const runs = agents.map((a) => a.run().catch((e) => say(`worker stopped: ${toError(e).message}`)));
   say(`${agents.length} worker(s) started; Ctrl-C stops everything.`);
 
-  await new Promise<void>((done) => {
-    onSignals(
-      async () => {
-        say('stopping: the running experiment is given back to the queue…');
-        clearInterval(ticker);
-        proposer.close();
-        for (const a of agents) a.stop();
-        await Promise.allSettled(runs);
-        await coordinator.close().catch(() => {});
-        await redis.stop();
-        say('stopped.');
-        done();
-      },
-      () => {
-        killRunningChildren();
-        redis.child?.kill('SIGKILL');
-        process.exit(130);
-      },
-    );
-  });
+  await stopRequested;
+  say('stopping: the running experiment is given back to the queue…');
+  clearInterval(ticker);
+  proposer.close();
+  for (const a of agents) a.stop();
+  await Promise.allSettled(runs);
+  await coordinator.close().catch(() => {});
+  await redis.stop();
+  say('stopped.');
   return 0;
 }
