@@ -12,8 +12,11 @@ import { setup, teardown } from '../test/support/global-redis.ts';
 import { PYTHON, qualityPatch, startCoordinator, waitFor } from '../test/support/harness.ts';
 
 const n = Number(process.argv[2] ?? 20);
+const say = (s: string) => process.stderr.write(`${s}\n`);
 await setup();
+say('starting coordinator');
 const t = await startCoordinator({ RATCHET_LOG_LEVEL: 'silent' });
+say(`coordinator at ${t.url}`);
 const work = await mkdtemp(join(tmpdir(), 'ratchet-bench-'));
 try {
   const agent = createWorkerAgent({
@@ -29,6 +32,7 @@ try {
     log: () => {},
   });
   const running = agent.run();
+  say('worker started');
   for (let i = 1; i <= n; i++) {
     const q = (1 - i / 1000).toFixed(6);
     await t.admin.proposals.submit.mutate({
