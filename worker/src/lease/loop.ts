@@ -43,14 +43,21 @@ export interface JobReport {
   released: boolean;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener('abort', () => {
+/** Wait `ms`, or less if `signal` fires; never leaves a listener behind. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
       clearTimeout(t);
-      r();
-    });
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 export function createWorkerAgent(opts: WorkerOptions) {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
