@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  contradicts,
+  DEFAULT_ACCEPTANCE as cfg,
+  decide,
+  implausible,
+  isThrottled,
+  normalQuantile,
+  pooledNoise,
+  tQuantile,
+} from './stats.ts';
+
+describe('noise', () => {
+  it('pools the variance of baseline groups across commits', () => {
+    const n = pooledNoise([[1.0, 1.02], [2.0, 2.02, 1.98], [5]]);
+    // SS = 0.0002 + 0.0008 = 0.001 over ν = 1 + 2 = 3
+    expect(n.df).toBe(3);
+    expect(n.sigma).toBeCloseTo(Math.sqrt(0.001 / 3), 12);
+    expect(n.samples).toBe(6);
+    expect(pooledNoise([[1], [2]]).df).toBe(0);
+  });
+
+  it('has accurate normal and t quantiles', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
+    expect(tQuantile(0.95, 1)).toBeCloseTo(6.3138, 3);
+    expect(tQuantile(0.95, 2)).toBeCloseTo(2.92, 2);
+    expect(tQuantile(0.95, 5)).toBeCloseTo(2.015, 1);
+    expect(tQuantile(0.99, 10)).toBeCloseTo(2.764, 1);
+    expect(tQuantile(0.95, 1e9)).toBeCloseTo(1.645, 3);
+  });
+});
+
+describe('decide', () => {
+  const noise = { sigma: 0.01, df: 6, samples: 9 };
+  const baseline = [1.0, 1.01, 0.99];
+
+  it('waits while there is no noise estimate or baseline', () => {
+    expect(decide({ candidate: [0.9], baseline: [], noise }, cfg).verdict).toBe('wait');
+    expect(decide({ candidate: [0.9], baseline, noise: { sigma: Number.NaN, df: 0, samples: 1 } }, cfg).verdict).toBe('wait');
+  });
+
+  it('stops a clear loser after one run and confirms a promising screen', () => {
+    expect(decide({ candidate: [1.005], baseline, noise }, cfg).verdict).toBe('reject');
+    expect(decide({ candidate: [0.985], baseline, noise }, cfg).verdict).toBe('reject'); // 1.5σ: within the margin
+    const d = decide({ candidate: [0.97], baseline, noise }, cfg);
+    expect(d.verdict).toBe('replicate');
+    expect(d.margin).toBeCloseTo(0.02, 12);
+  });
+
+  it('accepts only when all samples beat the noise by the t rule', () => {
+    const d = decide({ candidate: [0.97, 0.968], baseline, noise }, cfg);
+    expect(d.verdict).toBe('accept');
+    expect(d.t!).toBeLessThan(-d.tCrit!);
+    expect(d.reason).toContain('confirmed');
+  });
+
+  it('earns more replicates near the threshold, and rejects when the gain fades', () => {
+    expect(decide({ candidate: [0.97, 0.99], baseline, noise }, cfg).verdict).toBe('replicate');
+    expect(decide({ candidate: [0.97, 1.02], baseline, noise }, cfg).verdict).toBe('reject');
+    expect(decide({ candidate: [0.97, 0.99, 0.99, 0.99], baseline, noise }, cfg).verdict).toBe('reject');
+  });
+
+  it('never accepts a gain below the floor, however small the noise', () => {
+    const tiny = { sigma: 1e-7, df: 10, samples: 12 };
+    expect(decide({ candidate: [0.9999, 0.9999], baseline: [1, 1, 1], noise: tiny }, cfg).verdict).toBe('reject');
+  });
+
+  it('keeps the false-accept rate of null patches near α (simulated)', () => {
+    let seed = 1;
+    const rnd = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+    let accepted = 0;
+    let naive = 0;
+    const trials = 4000;
+    for (let i = 0; i < trials; i++) {
+      const base = [1 + 0.01 * gauss(), 1 + 0.01 * gauss(), 1 + 0.01 * gauss()];
+      const samples = [1 + 0.01 * gauss()];
+      if (samples[0]! < base[0]!) naive++;
+      let d = decide({ candidate: samples, baseline: base, noise }, cfg);
+      while (d.verdict === 'replicate') {
+        samples.push(1 + 0.01 * gauss());
+        d = decide({ candidate: samples, baseline: base, noise }, cfg);
+      }
+      if (d.verdict === 'accept') accepted++;
+    }
+    expect(accepted / trials).toBeLessThan(0.02);
+    expect(naive / trials).toBeGreaterThan(0.4);
+  });
+});
+
+describe('trust and sanity', () => {
+  const noise = { sigma: 0.01, df: 6, samples: 9 };
+  it('flags a screen its confirmation contradicts', () => {
+    expect(contradicts(0.9, [1.0], noise, cfg)).toBe(true);
+    expect(contradicts(0.97, [0.975], noise, cfg)).toBe(false);
+  });
+  it('flags throttled runs', () => {
+    expect(isThrottled(100, [400, 420], cfg)).toBe(true);
+    expect(isThrottled(390, [400, 420], cfg)).toBe(false);
+    expect(isThrottled(null, [400], cfg)).toBe(false);
+  });
+  it('quarantines implausible numbers', () => {
+    expect(implausible(0.3, 1, noise, 0, cfg)).toContain('sanity band');
+    expect(implausible(0.65, 1, noise, 0.01, cfg)).toContain('far beyond');
+    expect(implausible(0.97, 1, noise, 0.01, cfg)).toBeNull();
+  });
+});

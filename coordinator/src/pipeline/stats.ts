@@ -1,0 +1,212 @@
+/**
+ * Statistics of the acceptance pipeline. Pure.
+ *
+ * Noise: baseline runs of the same commit on the same (track, class) with different seeds
+ * give a pooled standard deviation across commits: σ² = Σ_g Σ_i (x_gi − x̄_g)² / Σ_g (n_g − 1),
+ * with ν = Σ_g (n_g − 1) degrees of freedom.
+ *
+ * The rule (one-sided Welch-style t with the pooled class σ): with n candidate samples of mean
+ * c̄ and m baseline samples of mean b̄ on the same (track, base, class),
+ *   t = (c̄ − b̄) / (σ_eff · √(1/n + 1/m)),  σ_eff = max(σ, sigmaFloor).
+ * accept when t < −t(1−α, ν) AND b̄ − c̄ > marginFloor.
+ */
+export function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+export interface PooledNoise {
+  sigma: number;
+  df: number;
+  samples: number;
+}
+
+export function pooledNoise(groups: readonly (readonly number[])[]): PooledNoise {
+  let ss = 0;
+  let df = 0;
+  let samples = 0;
+  for (const g of groups) {
+    samples += g.length;
+    if (g.length < 2) continue;
+    const m = mean(g);
+    for (const x of g) ss += (x - m) ** 2;
+    df += g.length - 1;
+  }
+  return { sigma: df > 0 ? Math.sqrt(ss / df) : Number.NaN, df, samples };
+}
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (p <= 0 || p >= 1) throw new RangeError('p must be in (0, 1)');
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  const poly = (k: number[], x: number) => k.reduce((acc, v) => acc * x + v, 0);
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return poly(c, q) / (poly(d, q) * q + 1);
+  }
+  if (p > 1 - lo) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return -poly(c, q) / (poly(d, q) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (poly(a, r) * q) / (poly(b, r) * r + 1);
+}
+
+/** Student-t quantile by the Cornish-Fisher expansion (within ~1% for ν ≥ 3; ν=1,2 exact). */
+export function tQuantile(p: number, df: number): number {
+  if (!Number.isFinite(df) || df > 1e6) return normalQuantile(p);
+  if (df === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (df === 2) {
+    const a = 4 * p * (1 - p);
+    return (2 * p - 1) * Math.sqrt(2 / a);
+  }
+  const z = normalQuantile(p);
+  const z3 = z ** 3;
+  const z5 = z ** 5;
+  const z7 = z ** 7;
+  return (
+    z +
+    (z3 + z) / (4 * df) +
+    (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
+  );
+}
+
+export interface AcceptanceConfig {
+  /** Screen passes when the single-run delta < −max(k·σ, marginFloor). */
+  screenK: number;
+  /** Smallest improvement worth merging, in val_bpb. */
+  marginFloor: number;
+  /** Lower bound on σ, so that deterministic runs do not divide by zero. */
+  sigmaFloor: number;
+  /** One-sided false-accept rate of the final test. */
+  alpha: number;
+  /** Candidate runs at most (screen + confirmations). */
+  maxReplicates: number;
+  /** Baseline runs per (commit, class) while the class's noise estimate is young. */
+  minBaselineSamples: number;
+  /** Degrees of freedom under which the noise estimate counts as young. */
+  minNoiseDf: number;
+  /** Screen vs confirmation differing by more than this many σ·√2 marks the screen invalid. */
+  contradictK: number;
+  /** A result whose steps fall below this fraction of the class's baseline is throttled. */
+  throttleFraction: number;
+  /** Consecutive validated results after which a worker is trusted on a class. */
+  trustThreshold: number;
+  /** An improvement beyond max(implausibleSigmas·σ, implausibleFactor·best gain seen) is quarantined. */
+  implausibleSigmas: number;
+  implausibleFactor: number;
+  /** …and beyond this fraction of the baseline (one patch rarely gains 10%). */
+  implausibleFraction: number;
+}
+
+export const DEFAULT_ACCEPTANCE: AcceptanceConfig = {
+  screenK: 2,
+  marginFloor: 0.0005,
+  sigmaFloor: 1e-4,
+  alpha: 0.01,
+  maxReplicates: 4,
+  minBaselineSamples: 3,
+  minNoiseDf: 4,
+  contradictK: 4,
+  throttleFraction: 0.5,
+  trustThreshold: 10,
+  implausibleSigmas: 30,
+  implausibleFactor: 5,
+  implausibleFraction: 0.1,
+};
+
+export interface Evidence {
+  candidate: readonly number[];
+  baseline: readonly number[];
+  noise: PooledNoise;
+}
+
+export interface Decision {
+  verdict: 'accept' | 'reject' | 'replicate' | 'wait';
+  reason: string;
+  n: number;
+  m: number;
+  candidateMean: number | null;
+  baselineMean: number | null;
+  delta: number | null;
+  sigma: number | null;
+  df: number;
+  t: number | null;
+  tCrit: number | null;
+  margin: number | null;
+}
+
+const f6 = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(6);
+
+export function screenMargin(noise: PooledNoise, cfg: AcceptanceConfig): number {
+  return Math.max(cfg.screenK * Math.max(noise.sigma, cfg.sigmaFloor), cfg.marginFloor);
+}
+
+/** One decision over all samples so far: wait for noise, stop clear losers, confirm, accept. */
+export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
+  const n = ev.candidate.length;
+  const m = ev.baseline.length;
+  const empty = { n, m, candidateMean: null, baselineMean: null, delta: null, t: null, tCrit: null, margin: null };
+  if (m === 0 || ev.noise.df < 1 || n === 0) {
+    return { ...empty, verdict: 'wait', reason: 'waiting for baseline runs to measure the noise', sigma: null, df: ev.noise.df };
+  }
+  const c = mean(ev.candidate);
+  const b = mean(ev.baseline);
+  const delta = c - b;
+  const sigma = Math.max(ev.noise.sigma, cfg.sigmaFloor);
+  const t = delta / (sigma * Math.sqrt(1 / n + 1 / m));
+  const tCrit = tQuantile(1 - cfg.alpha, ev.noise.df);
+  const margin = screenMargin(ev.noise, cfg);
+  const base = { n, m, candidateMean: c, baselineMean: b, delta, sigma, df: ev.noise.df, t, tCrit, margin };
+  const nums = `Δ ${f6(delta)} over ${n} run(s) vs ${m} baseline run(s), σ ${sigma.toFixed(6)} (ν=${ev.noise.df}), t ${t.toFixed(2)}`;
+  if (n === 1) {
+    if (delta < -margin) return { ...base, verdict: 'replicate', reason: `promising screen: ${nums} beats −${margin.toFixed(6)}; confirming` };
+    return { ...base, verdict: 'reject', reason: `screen: ${nums} does not beat the noise margin −${margin.toFixed(6)}` };
+  }
+  if (t < -tCrit && -delta > cfg.marginFloor) {
+    return { ...base, verdict: 'accept', reason: `confirmed: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}) and gain > ${cfg.marginFloor}` };
+  }
+  // Sequential testing: keep replicating only while the evidence still points to a gain.
+  if (n < cfg.maxReplicates && delta < -cfg.marginFloor && t < -1) {
+    return { ...base, verdict: 'replicate', reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate` };
+  }
+  return { ...base, verdict: 'reject', reason: `not confirmed: ${nums}, needs < −${tCrit.toFixed(2)} and gain > ${cfg.marginFloor}` };
+}
+
+/** A confirmation that disagrees with its screen beyond the noise: the screen was not honest or not sound. */
+export function contradicts(screen: number, confirmations: readonly number[], noise: PooledNoise, cfg: AcceptanceConfig): boolean {
+  if (confirmations.length === 0) return false;
+  const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
+  return Math.abs(screen - mean(confirmations)) > cfg.contradictK * sigma * Math.SQRT2;
+}
+
+export function isThrottled(steps: number | null, baselineSteps: readonly number[], cfg: AcceptanceConfig): boolean {
+  if (steps === null || baselineSteps.length === 0) return false;
+  return steps < cfg.throttleFraction * mean(baselineSteps);
+}
+
+/** Numbers no honest run produces: outside a sanity band, or a gain far beyond any seen. */
+export function implausible(
+  value: number,
+  baselineMean: number,
+  noise: PooledNoise,
+  bestGainSeen: number,
+  cfg: AcceptanceConfig,
+): string | null {
+  if (!Number.isFinite(value) || value <= 0) return 'not a finite positive number';
+  if (value < 0.5 * baselineMean || value > 2 * baselineMean) return `outside the sanity band around ${baselineMean.toFixed(6)}`;
+  const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
+  const limit = Math.max(
+    cfg.implausibleSigmas * sigma,
+    cfg.implausibleFactor * bestGainSeen,
+    cfg.implausibleFraction * baselineMean,
+  );
+  const gain = baselineMean - value;
+  if (noise.df >= 1 && gain > limit) return `gain ${gain.toFixed(6)} is far beyond any seen on this class (limit ${limit.toFixed(6)})`;
+  return null;
+}
