@@ -1,7 +1,8 @@
 /**
  * End to end: a coordinator and two worker processes (real Redis, git, Python, HTTP) on the
  * stand-in track. A better and a worse proposal are submitted; exactly the better one is
- * merged with its trailers, both appear in results.tsv, and `git clone` shows the merge.
+ * merged (screened, then confirmed on the other worker) with its trailers, both appear in
+ * results.tsv, and `git clone` shows the merge.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -63,14 +64,14 @@ describe('the research loop, end to end', () => {
 
     const better = await admin.proposals.submit.mutate({
       track: 'standin',
-      patch: qualityPatch('1.000000', '0.900000'),
-      description: 'lower QUALITY to 0.9',
+      patch: qualityPatch('1.000000', '0.950000'),
+      description: 'lower QUALITY to 0.95',
       proposer: 'e2e',
     });
     const worse = await admin.proposals.submit.mutate({
       track: 'standin',
-      patch: qualityPatch('1.000000', '1.100000'),
-      description: 'raise QUALITY to 1.1',
+      patch: qualityPatch('1.000000', '1.050000'),
+      description: 'raise QUALITY to 1.05',
       proposer: 'e2e',
     });
     const final = (id: string) =>
@@ -97,18 +98,26 @@ describe('the research loop, end to end', () => {
       .split('\n')
       .map((l) => l.split('\t'));
     expect(rows[0]!.slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
-    expect(rows.find((r) => r[4] === 'lower QUALITY to 0.9')?.slice(0, 4)).toEqual([
+    expect(rows.find((r) => r[4] === 'lower QUALITY to 0.95')?.slice(0, 4)).toEqual([
       b.mergedCommit!.slice(0, 7),
-      '0.900000',
+      '0.950000',
       '0.0',
       'keep',
     ]);
-    expect(rows.find((r) => r[4] === 'raise QUALITY to 1.1')?.slice(1, 4)).toEqual([
-      '1.100000',
+    expect(rows.find((r) => r[4] === 'raise QUALITY to 1.05')?.slice(1, 4)).toEqual([
+      '1.050000',
       '0.0',
       'discard',
     ]);
-    expect(rows.find((r) => r[4] === 'baseline')?.[1]).toBe('1.000000');
+    expect(rows.filter((r) => r[4] === 'baseline').map((r) => r[1])).toEqual([
+      '1.000000',
+      '1.000000',
+      '1.000000',
+    ]);
+    // The untrusted screener's winner was confirmed by the other worker.
+    const winnerRuns = rows.filter((r) => r[4] === 'lower QUALITY to 0.95');
+    expect(winnerRuns.map((r) => r[9])).toEqual(['screen', 'confirm']);
+    expect(new Set(winnerRuns.map((r) => r[6])).size).toBe(2);
 
     const clone = join(dataDir, 'clone');
     const basic = Buffer.from(`ratchet:${adminToken}`).toString('base64');
@@ -122,16 +131,16 @@ describe('the research loop, end to end', () => {
       `${url}/git/frontier.git`,
       clone,
     ]);
-    expect(await readFile(join(clone, 'train.py'), 'utf8')).toContain('QUALITY = 0.900000');
+    expect(await readFile(join(clone, 'train.py'), 'utf8')).toContain('QUALITY = 0.950000');
     const { stdout: msg } = await run('git', ['-C', clone, 'log', '-1', '--format=%B']);
-    expect(msg).toContain('lower QUALITY to 0.9');
+    expect(msg).toContain('lower QUALITY to 0.95');
     for (const trailer of [
       'Ratchet-Experiment',
       'Ratchet-Hardware',
-      'Ratchet-Val-Bpb: 0.900000',
-      'Ratchet-Delta: -0.100000',
+      'Ratchet-Val-Bpb: 0.950000',
+      'Ratchet-Delta: -0.050000',
       'Ratchet-Proposer: e2e',
-      'Ratchet-Replicates: 1',
+      'Ratchet-Replicates: 2',
     ]) {
       expect(msg).toContain(trailer);
     }

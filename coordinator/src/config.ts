@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { z } from 'zod';
+import { type AcceptanceConfig, DEFAULT_ACCEPTANCE } from './pipeline/stats.ts';
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -22,7 +23,23 @@ const Env = z.object({
   RATCHET_LEASE_TTL_MS: int(60_000).pipe(z.number().min(1_000, 'at least 1000 ms')),
   RATCHET_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   RATCHET_STALLED_INTERVAL_MS: z.coerce.number().int().positive().optional(),
-  RATCHET_MIN_MARGIN: z.coerce.number().min(0).max(1).default(0.001),
+  RATCHET_MIN_MARGIN: z.coerce.number().min(0).max(1).default(DEFAULT_ACCEPTANCE.marginFloor),
+  RATCHET_NOISE_K: z.coerce.number().positive().max(20).default(DEFAULT_ACCEPTANCE.screenK),
+  RATCHET_ALPHA: z.coerce.number().gt(0).lt(0.5).default(DEFAULT_ACCEPTANCE.alpha),
+  RATCHET_SIGMA_FLOOR: z.coerce.number().min(0).max(1).default(DEFAULT_ACCEPTANCE.sigmaFloor),
+  RATCHET_MAX_REPLICATES: z.coerce.number().int().min(2).max(20).default(DEFAULT_ACCEPTANCE.maxReplicates),
+  RATCHET_BASELINE_RUNS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(20)
+    .default(DEFAULT_ACCEPTANCE.minBaselineSamples),
+  RATCHET_TRUST_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(DEFAULT_ACCEPTANCE.trustThreshold),
   RATCHET_PATCH_MAX_BYTES: int(256 * 1024),
   RATCHET_SEED: z.coerce.number().int().min(0).default(42),
   /** Comma-separated track folders imported at start when not yet known. */
@@ -40,7 +57,7 @@ export interface CoordinatorConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   stalledIntervalMs: number;
-  minMargin: number;
+  acceptance: AcceptanceConfig;
   patchMaxBytes: number;
   seed: number;
   trackDirs: string[];
@@ -72,7 +89,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
     // Four heartbeats per TTL: one lost request never loses a lease.
     heartbeatIntervalMs: e.RATCHET_HEARTBEAT_INTERVAL_MS ?? Math.max(250, Math.floor(ttl / 4)),
     stalledIntervalMs: e.RATCHET_STALLED_INTERVAL_MS ?? Math.min(30_000, Math.max(500, Math.floor(ttl / 2))),
-    minMargin: e.RATCHET_MIN_MARGIN,
+    acceptance: {
+      ...DEFAULT_ACCEPTANCE,
+      marginFloor: e.RATCHET_MIN_MARGIN,
+      screenK: e.RATCHET_NOISE_K,
+      alpha: e.RATCHET_ALPHA,
+      sigmaFloor: e.RATCHET_SIGMA_FLOOR,
+      maxReplicates: e.RATCHET_MAX_REPLICATES,
+      minBaselineSamples: e.RATCHET_BASELINE_RUNS,
+      trustThreshold: e.RATCHET_TRUST_THRESHOLD,
+    },
     patchMaxBytes: e.RATCHET_PATCH_MAX_BYTES,
     seed: e.RATCHET_SEED,
     trackDirs: e.RATCHET_TRACKS.split(',')

@@ -104,7 +104,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     config: {
       leaseTtlMs: cfg.leaseTtlMs,
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
-      minMargin: cfg.minMargin,
+      acceptance: cfg.acceptance,
       patchMaxBytes: cfg.patchMaxBytes,
       seed: cfg.seed,
     },

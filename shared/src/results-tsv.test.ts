@@ -16,8 +16,10 @@ const row = {
 describe('results.tsv', () => {
   it('writes upstream five columns first, in upstream formats', () => {
     const out = formatResultsTsv([row]).split('\n');
-    expect(out[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\thardware\tworker\tproposer\tdelta');
-    expect(out[1]).toBe('abcdef0\t0.997900\t44.0\tkeep\tbaseline\tcuda-h100-80gb-hbm3\tlab-1\tratchet\t');
+    expect(out[0]).toBe(
+      'commit\tval_bpb\tmemory_gb\tstatus\tdescription\thardware\tworker\tproposer\tdelta\tstage\treason',
+    );
+    expect(out[1]).toBe('abcdef0\t0.997900\t44.0\tkeep\tbaseline\tcuda-h100-80gb-hbm3\tlab-1\tratchet\t\t\t');
   });
 
   it('writes crash rows as 0.000000 and 0.0, and signs deltas', () => {

@@ -13,6 +13,10 @@ export interface ResultRow {
   worker: string;
   proposer: string;
   delta: number | null;
+  /** baseline, screen or confirm. */
+  stage?: string;
+  /** Why the verdict: the rule's numbers. */
+  reason?: string;
 }
 
 export const RESULTS_HEADER = [
@@ -25,6 +29,8 @@ export const RESULTS_HEADER = [
   'worker',
   'proposer',
   'delta',
+  'stage',
+  'reason',
 ] as const;
 
 /** Tabs and newlines would break the format: they become spaces. */
@@ -47,6 +53,8 @@ export function formatResultRow(r: ResultRow): string {
     cell(r.worker),
     cell(r.proposer),
     delta,
+    cell(r.stage ?? ''),
+    cell(r.reason ?? ''),
   ].join('\t');
 }
 

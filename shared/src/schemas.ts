@@ -111,12 +111,45 @@ export const ProposalStatus = z.enum([
   'queued',
   'running',
   'awaiting_baseline',
+  'confirming',
+  'reverify',
   'merged',
   'discarded',
   'crashed',
   'patch_failed',
   'stale',
+  'conflict',
+  'quarantined',
 ]);
+export const FINAL_PROPOSAL_STATUSES: readonly ProposalStatus[] = [
+  'merged',
+  'discarded',
+  'crashed',
+  'patch_failed',
+  'stale',
+  'conflict',
+  'quarantined',
+];
+
+/** The numbers behind a verdict (see coordinator/src/pipeline/stats.ts for the rule). */
+export const DecisionRecord = z.object({
+  verdict: z.enum(['accept', 'reject', 'replicate', 'wait']),
+  reason: z.string(),
+  hardwareClass: z.string(),
+  candidateSamples: z.array(z.number()),
+  baselineSamples: z.array(z.number()),
+  n: z.number(),
+  m: z.number(),
+  candidateMean: z.number().nullable(),
+  baselineMean: z.number().nullable(),
+  delta: z.number().nullable(),
+  sigma: z.number().nullable(),
+  df: z.number(),
+  t: z.number().nullable(),
+  tCrit: z.number().nullable(),
+  margin: z.number().nullable(),
+});
+export type DecisionRecord = z.infer<typeof DecisionRecord>;
 export type ProposalStatus = z.infer<typeof ProposalStatus>;
 
 export const Proposal = z.object({
@@ -133,12 +166,31 @@ export const Proposal = z.object({
   experimentIds: z.array(Id),
   mergedCommit: CommitSha.nullable(),
   verdictReason: z.string().nullable(),
+  decision: DecisionRecord.nullable().default(null),
+  /** The conflicting hunk when a rebase onto a moved head failed. */
+  conflict: z.string().nullable().default(null),
+  /** The base it was proposed on, when it has been rebased since. */
+  originalBase: CommitSha.nullable().default(null),
+  rebases: z.number().int().nonnegative().default(0),
+  throttleRequeues: z.number().int().nonnegative().default(0),
 });
 export type Proposal = z.infer<typeof Proposal>;
 
 export const ExperimentStatus = z.enum(['queued', 'running', 'ok', 'crash', 'patch_failed']);
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
-export const Verdict = z.enum(['baseline', 'keep', 'discard', 'crash', 'stale', 'pending']);
+export const Verdict = z.enum([
+  'baseline',
+  'keep',
+  'discard',
+  'crash',
+  'stale',
+  'pending',
+  'promising',
+  'throttled',
+  'quarantined',
+  'invalid',
+  'conflict',
+]);
 export type Verdict = z.infer<typeof Verdict>;
 
 export const Experiment = z.object({
@@ -168,8 +220,20 @@ export const Experiment = z.object({
   /** Epoch ms at which the coordinator recorded the result. */
   recordedAt: z.number().nullable(),
   attempts: z.number().int().nonnegative(),
+  /** Candidates: the first run (screen) or a replicate (confirm). */
+  stage: z.enum(['baseline', 'screen', 'confirm']).default('screen'),
+  /** A confirmation of an untrusted screen must run on another worker. */
+  excludeWorkerId: Id.nullable().default(null),
 });
 export type Experiment = z.infer<typeof Experiment>;
+
+export const BaselineSample = z.object({
+  valBpb: z.number().positive(),
+  steps: z.number().nullable(),
+  experimentId: Id,
+  peakVramMb: z.number().nullable(),
+});
+export type BaselineSample = z.infer<typeof BaselineSample>;
 
 export const Baseline = z.object({
   track: TrackId,

@@ -19,6 +19,11 @@ export interface CommitPatchInput {
 
 export type ApplyCheck = { ok: true } | { ok: false; message: string };
 
+/** A patch carried from its base onto a newer head by a 3-way merge. */
+export type RebaseResult =
+  | { status: 'clean'; patch: string }
+  | { status: 'conflict'; hunk: string; files: string[] };
+
 export interface Frontier {
   readonly path: string;
   init(): Promise<void>;
@@ -29,6 +34,18 @@ export interface Frontier {
   /** Commit `patch` on `base` and move the branch, only if the branch is still at `base`. */
   commitPatch(input: CommitPatchInput): Promise<string>;
   readFile(commit: string, path: string): Promise<string>;
+  /** 3-way: (base + patch) merged with head; the result as a patch on head, or the conflict. */
+  rebase(base: string, patch: string, head: string): Promise<RebaseResult>;
+}
+
+/** The first conflict region (<<<<<<< … >>>>>>>) of a file, with a little context. */
+export function conflictHunk(text: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('<<<<<<<'));
+  if (start < 0) return '';
+  let end = start;
+  while (end < lines.length && !lines[end]!.startsWith('>>>>>>>')) end++;
+  return lines.slice(Math.max(0, start - 2), Math.min(lines.length, end + 3)).join('\n');
 }
 
 const IDENTITY = ['user.name=ratchet', 'user.email=ratchet@localhost'];
@@ -141,6 +158,31 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
         } catch (e) {
           throw gitErr(e, 'commit patch');
         }
+      });
+    },
+    async rebase(base, patch, head) {
+      return withIndex(async (g, dir) => {
+        try {
+          await treeWithPatch(g, dir, base, patch, false);
+        } catch (e) {
+          throw new RatchetError(ErrorCodes.PATCH_DOES_NOT_APPLY, toError(e).message.trim(), { cause: e });
+        }
+        const tree = (await g.raw(['write-tree'])).trim();
+        const candidate = (
+          await g.raw(['commit-tree', tree, '-p', base, '-m', 'ratchet rebase candidate'])
+        ).trim();
+        // Exit 1 with output on conflicts: simple-git returns the output rather than throwing.
+        const out = await g.raw(['merge-tree', '--write-tree', '--name-only', head, candidate]);
+        const [merged, ...rest] = out.split('\n');
+        const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
+        if (/CONFLICT/.test(out) || conflicted.length > 0) {
+          const files = [...new Set(conflicted.map((l) => l.trim()))];
+          const first = files[0];
+          const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
+          return { status: 'conflict' as const, hunk: conflictHunk(text) || out.slice(0, 2000), files };
+        }
+        const diff = await g.raw(['diff', '--no-color', '--no-ext-diff', head, merged!.trim()]);
+        return { status: 'clean' as const, patch: diff };
       });
     },
     async readFile(commit, file) {

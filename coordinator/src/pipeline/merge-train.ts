@@ -1,31 +1,47 @@
 /**
- * The merge train, first version: merges into a track are serial (a Redis lock, so that
- * several coordinator processes stay safe, plus an in-process chain). A winner whose base
- * is still the head is committed with trailers and the branch moves by compare-and-swap;
- * the winning run becomes the new head's baseline on its class. A winner whose base is no
- * longer the head is reported `stale` (rebase and re-verification come later).
+ * The merge train: merges into a track are serial (a Redis lock, so several coordinator
+ * processes stay safe, plus an in-process chain). A confirmed winner whose base is the head
+ * is committed with trailers, the branch moves by compare-and-swap, and its runs become
+ * baseline samples of the new head on their class. A winner whose base is no longer the
+ * head is rebased 3-way onto the head: a conflict is reported with its hunk; a clean rebase
+ * must be re-verified on the new head before it may merge. Nothing found in parallel is
+ * silently lost or overwritten.
  */
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes, type Experiment, type Proposal, RatchetError } from '@ratchet/shared';
+import { type DecisionRecord, ErrorCodes, type Proposal, RatchetError } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 
-export type MergeOutcome = { status: 'merged'; commit: string } | { status: 'stale'; head: string };
+export type MergeOutcome =
+  | { status: 'merged'; commit: string }
+  | { status: 'reverify'; head: string; patch: string }
+  | { status: 'conflict'; head: string; hunk: string }
+  | { status: 'stale'; head: string; reason: string };
+
+export interface Winner {
+  proposal: Proposal;
+  decision: DecisionRecord;
+  /** The candidate runs on the base, which become baselines of the merge commit. */
+  runs: { experimentId: string; valBpb: number; steps: number | null; peakVramMb: number | null }[];
+}
 
 const LOCK_TTL_MS = 60_000;
 const LOCK_WAIT_MS = 30_000;
 
-export function mergeTrailers(p: Proposal, e: Experiment, replicates: number): string {
-  const val = e.metrics?.val_bpb ?? Number.NaN;
-  const delta = e.delta ?? Number.NaN;
+export function mergeTrailers(w: Winner, experimentId: string): string {
+  const d = w.decision;
+  const num = (x: number | null) => (x === null ? 'n/a' : x.toFixed(6));
+  const signed = (x: number | null) => (x === null ? 'n/a' : (x >= 0 ? '+' : '') + x.toFixed(6));
   return [
-    `Ratchet-Experiment: ${e.id}`,
-    `Ratchet-Proposal: ${p.id}`,
-    `Ratchet-Hardware: ${e.hardwareClass ?? 'unknown'}`,
-    `Ratchet-Val-Bpb: ${val.toFixed(6)}`,
-    `Ratchet-Delta: ${(delta >= 0 ? '+' : '') + delta.toFixed(6)}`,
-    `Ratchet-Proposer: ${p.proposer}`,
-    `Ratchet-Strategy: ${p.strategy}`,
-    `Ratchet-Replicates: ${replicates}`,
+    `Ratchet-Experiment: ${experimentId}`,
+    `Ratchet-Proposal: ${w.proposal.id}`,
+    `Ratchet-Hardware: ${d.hardwareClass}`,
+    `Ratchet-Val-Bpb: ${num(d.candidateMean)}`,
+    `Ratchet-Baseline-Bpb: ${num(d.baselineMean)}`,
+    `Ratchet-Delta: ${signed(d.delta)}`,
+    `Ratchet-Sigma: ${num(d.sigma)}`,
+    `Ratchet-Proposer: ${w.proposal.proposer}`,
+    `Ratchet-Strategy: ${w.proposal.strategy}`,
+    `Ratchet-Replicates: ${d.n}`,
   ].join('\n');
 }
 
@@ -57,32 +73,41 @@ export function createMergeTrain(deps: Deps) {
     }
   }
 
-  async function mergeNow(p: Proposal, e: Experiment): Promise<MergeOutcome> {
+  async function mergeNow(w: Winner): Promise<MergeOutcome> {
+    const p = w.proposal;
     const head = await deps.frontier.head(p.track);
     if (!head) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `track ${p.track} has no branch`);
-    if (head !== p.base) return { status: 'stale', head };
-    const message = `${oneLine(p.description)}\n\n${mergeTrailers(p, e, 1)}\n`;
+    if (head !== p.base) {
+      const r = await deps.frontier.rebase(p.base, p.patch, head);
+      if (r.status === 'conflict') return { status: 'conflict', head, hunk: r.hunk };
+      if (r.patch.trim() === '')
+        return { status: 'stale', head, reason: 'the head already holds this change' };
+      return { status: 'reverify', head, patch: r.patch };
+    }
+    const last = w.runs[w.runs.length - 1]?.experimentId ?? 'unknown';
+    const message = `${oneLine(p.description)}\n\n${mergeTrailers(w, last)}\n`;
     const commit = await deps.frontier.commitPatch({ trackId: p.track, base: head, patch: p.patch, message });
     const info = await deps.store.requireTrack(p.track);
     await deps.store.putTrack({ ...info, head: commit });
-    if (e.hardwareClass && e.metrics) {
-      await deps.store.putBaselineIfAbsent({
-        track: p.track,
-        commit,
-        hardwareClass: e.hardwareClass,
-        valBpb: e.metrics.val_bpb,
-        experimentId: e.id,
-        peakVramMb: e.metrics.peak_vram_mb,
+    const cls = w.decision.hardwareClass;
+    for (const r of w.runs) {
+      await deps.store.addBaselineSample(p.track, commit, cls, {
+        valBpb: r.valBpb,
+        steps: r.steps,
+        experimentId: r.experimentId,
+        peakVramMb: r.peakVramMb,
       });
     }
+    if (w.decision.delta !== null) await deps.store.noteGain(p.track, cls, -w.decision.delta);
     return { status: 'merged', commit };
   }
 
   return {
-    merge(p: Proposal, e: Experiment): Promise<MergeOutcome> {
-      const prev = chains.get(p.track) ?? Promise.resolve();
-      const next = prev.catch(() => {}).then(() => withLock(p.track, () => mergeNow(p, e)));
-      chains.set(p.track, next);
+    merge(w: Winner): Promise<MergeOutcome> {
+      const track = w.proposal.track;
+      const prev = chains.get(track) ?? Promise.resolve();
+      const next = prev.catch(() => {}).then(() => withLock(track, () => mergeNow(w)));
+      chains.set(track, next);
       return next;
     },
   };

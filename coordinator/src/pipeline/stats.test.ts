@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  contradicts,
   DEFAULT_ACCEPTANCE as cfg,
+  contradicts,
   decide,
   implausible,
   isThrottled,
@@ -37,7 +37,9 @@ describe('decide', () => {
 
   it('waits while there is no noise estimate or baseline', () => {
     expect(decide({ candidate: [0.9], baseline: [], noise }, cfg).verdict).toBe('wait');
-    expect(decide({ candidate: [0.9], baseline, noise: { sigma: Number.NaN, df: 0, samples: 1 } }, cfg).verdict).toBe('wait');
+    expect(
+      decide({ candidate: [0.9], baseline, noise: { sigma: Number.NaN, df: 0, samples: 1 } }, cfg).verdict,
+    ).toBe('wait');
   });
 
   it('stops a clear loser after one run and confirms a promising screen', () => {
@@ -63,7 +65,9 @@ describe('decide', () => {
 
   it('never accepts a gain below the floor, however small the noise', () => {
     const tiny = { sigma: 1e-7, df: 10, samples: 12 };
-    expect(decide({ candidate: [0.9999, 0.9999], baseline: [1, 1, 1], noise: tiny }, cfg).verdict).toBe('reject');
+    expect(decide({ candidate: [0.9999, 0.9999], baseline: [1, 1, 1], noise: tiny }, cfg).verdict).toBe(
+      'reject',
+    );
   });
 
   it('keeps the false-accept rate of null patches near α (simulated)', () => {

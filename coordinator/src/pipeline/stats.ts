@@ -37,9 +37,17 @@ export function pooledNoise(groups: readonly (readonly number[])[]): PooledNoise
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
   if (p <= 0 || p >= 1) throw new RangeError('p must be in (0, 1)');
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const lo = 0.02425;
   const poly = (k: number[], x: number) => k.reduce((acc, v) => acc * x + v, 0);
@@ -151,9 +159,24 @@ export function screenMargin(noise: PooledNoise, cfg: AcceptanceConfig): number 
 export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   const n = ev.candidate.length;
   const m = ev.baseline.length;
-  const empty = { n, m, candidateMean: null, baselineMean: null, delta: null, t: null, tCrit: null, margin: null };
+  const empty = {
+    n,
+    m,
+    candidateMean: null,
+    baselineMean: null,
+    delta: null,
+    t: null,
+    tCrit: null,
+    margin: null,
+  };
   if (m === 0 || ev.noise.df < 1 || n === 0) {
-    return { ...empty, verdict: 'wait', reason: 'waiting for baseline runs to measure the noise', sigma: null, df: ev.noise.df };
+    return {
+      ...empty,
+      verdict: 'wait',
+      reason: 'waiting for baseline runs to measure the noise',
+      sigma: null,
+      df: ev.noise.df,
+    };
   }
   const c = mean(ev.candidate);
   const b = mean(ev.baseline);
@@ -165,27 +188,57 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   const base = { n, m, candidateMean: c, baselineMean: b, delta, sigma, df: ev.noise.df, t, tCrit, margin };
   const nums = `Δ ${f6(delta)} over ${n} run(s) vs ${m} baseline run(s), σ ${sigma.toFixed(6)} (ν=${ev.noise.df}), t ${t.toFixed(2)}`;
   if (n === 1) {
-    if (delta < -margin) return { ...base, verdict: 'replicate', reason: `promising screen: ${nums} beats −${margin.toFixed(6)}; confirming` };
-    return { ...base, verdict: 'reject', reason: `screen: ${nums} does not beat the noise margin −${margin.toFixed(6)}` };
+    if (delta < -margin)
+      return {
+        ...base,
+        verdict: 'replicate',
+        reason: `promising screen: ${nums} beats −${margin.toFixed(6)}; confirming`,
+      };
+    return {
+      ...base,
+      verdict: 'reject',
+      reason: `screen: ${nums} does not beat the noise margin −${margin.toFixed(6)}`,
+    };
   }
   if (t < -tCrit && -delta > cfg.marginFloor) {
-    return { ...base, verdict: 'accept', reason: `confirmed: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}) and gain > ${cfg.marginFloor}` };
+    return {
+      ...base,
+      verdict: 'accept',
+      reason: `confirmed: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}) and gain > ${cfg.marginFloor}`,
+    };
   }
   // Sequential testing: keep replicating only while the evidence still points to a gain.
   if (n < cfg.maxReplicates && delta < -cfg.marginFloor && t < -1) {
-    return { ...base, verdict: 'replicate', reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate` };
+    return {
+      ...base,
+      verdict: 'replicate',
+      reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate`,
+    };
   }
-  return { ...base, verdict: 'reject', reason: `not confirmed: ${nums}, needs < −${tCrit.toFixed(2)} and gain > ${cfg.marginFloor}` };
+  return {
+    ...base,
+    verdict: 'reject',
+    reason: `not confirmed: ${nums}, needs < −${tCrit.toFixed(2)} and gain > ${cfg.marginFloor}`,
+  };
 }
 
 /** A confirmation that disagrees with its screen beyond the noise: the screen was not honest or not sound. */
-export function contradicts(screen: number, confirmations: readonly number[], noise: PooledNoise, cfg: AcceptanceConfig): boolean {
+export function contradicts(
+  screen: number,
+  confirmations: readonly number[],
+  noise: PooledNoise,
+  cfg: AcceptanceConfig,
+): boolean {
   if (confirmations.length === 0) return false;
   const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
   return Math.abs(screen - mean(confirmations)) > cfg.contradictK * sigma * Math.SQRT2;
 }
 
-export function isThrottled(steps: number | null, baselineSteps: readonly number[], cfg: AcceptanceConfig): boolean {
+export function isThrottled(
+  steps: number | null,
+  baselineSteps: readonly number[],
+  cfg: AcceptanceConfig,
+): boolean {
   if (steps === null || baselineSteps.length === 0) return false;
   return steps < cfg.throttleFraction * mean(baselineSteps);
 }
@@ -199,7 +252,8 @@ export function implausible(
   cfg: AcceptanceConfig,
 ): string | null {
   if (!Number.isFinite(value) || value <= 0) return 'not a finite positive number';
-  if (value < 0.5 * baselineMean || value > 2 * baselineMean) return `outside the sanity band around ${baselineMean.toFixed(6)}`;
+  if (value < 0.5 * baselineMean || value > 2 * baselineMean)
+    return `outside the sanity band around ${baselineMean.toFixed(6)}`;
   const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
   const limit = Math.max(
     cfg.implausibleSigmas * sigma,
@@ -207,6 +261,7 @@ export function implausible(
     cfg.implausibleFraction * baselineMean,
   );
   const gain = baselineMean - value;
-  if (noise.df >= 1 && gain > limit) return `gain ${gain.toFixed(6)} is far beyond any seen on this class (limit ${limit.toFixed(6)})`;
+  if (noise.df >= 1 && gain > limit)
+    return `gain ${gain.toFixed(6)} is far beyond any seen on this class (limit ${limit.toFixed(6)})`;
   return null;
 }

@@ -135,6 +135,12 @@ export function createQueues(
         throw new RatchetError(ErrorCodes.LEASE_LOST, `lease lost: ${toError(e).message}`, { cause: e });
       }
     },
+    /** Hand a leased job back for `ms`, so that other workers may take it first. */
+    async delay(name: string, jobId: string, token: string, ms: number): Promise<void> {
+      const job = await Job.fromId<JobData>(queue(name), jobId);
+      if (!job) return;
+      await job.moveToDelayed(Date.now() + ms, token);
+    },
     async depths(): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       for (const [name, q] of queues) {

@@ -1,23 +1,50 @@
-/** Baseline jobs: one per (track, commit, class), queued at the front of the class queue. */
+/**
+ * Baseline jobs: replicates of the unmodified commit on one class, each with its own seed,
+ * queued at the front of the class queue. While the class's noise estimate is young
+ * (ν < minNoiseDf) every commit gets minBaselineSamples runs; afterwards two, which keeps
+ * refreshing the estimate as the frontier moves.
+ */
+
+import { pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
-export async function ensureBaselineJob(
+export async function baselineTarget(deps: Deps, track: string, cls: string): Promise<number> {
+  const noise = pooledNoise(await deps.store.baselineGroups(track, cls));
+  const a = deps.config.acceptance;
+  return noise.df < a.minNoiseDf ? a.minBaselineSamples : Math.min(2, a.minBaselineSamples);
+}
+
+export async function ensureBaselineJobs(
   deps: Deps,
   track: string,
   commit: string,
   cls: string,
 ): Promise<void> {
-  if (await deps.store.getBaseline(track, commit, cls)) return;
-  const exp = newExperiment(deps, {
-    track,
-    kind: 'baseline',
-    proposalId: null,
-    base: commit,
-    hardwareClass: cls,
-  });
-  if (!(await deps.store.claimBaselineJob(track, commit, cls, exp.id))) return;
-  await deps.store.putExperiment(exp);
-  await deps.queues.add(classQueueName(track, cls), { experimentId: exp.id }, Priority.baseline);
+  const target = await baselineTarget(deps, track, cls);
+  const have = (await deps.store.getBaselineSamples(track, commit, cls)).length;
+  const claims = await deps.store.baselineClaims(track, commit, cls);
+  let pending = 0;
+  for (const id of claims) {
+    const e = await deps.store.getExperiment(id);
+    if (e && (e.status === 'queued' || e.status === 'running')) pending++;
+  }
+  // Crashed baselines are retried, but only twice beyond the target: a head that always
+  // crashes on a class must not fill its queue.
+  const maxClaims = target + 2;
+  for (let i = claims.length; have + pending < target && i < maxClaims; i++) {
+    const exp = newExperiment(deps, {
+      track,
+      kind: 'baseline',
+      proposalId: null,
+      base: commit,
+      hardwareClass: cls,
+      seed: deps.config.seed + 1000 + i,
+    });
+    if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
+    await deps.store.putExperiment(exp);
+    await deps.queues.add(classQueueName(track, cls), { experimentId: exp.id }, Priority.baseline);
+    pending++;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Frontier } from '../frontier/repo.ts';
 import type { TrackData } from '../frontier/track-data.ts';
+import type { AcceptanceConfig } from '../pipeline/stats.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { Store } from '../store/store.ts';
 
@@ -11,7 +12,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface ServiceConfig {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
-  minMargin: number;
+  acceptance: AcceptanceConfig;
   patchMaxBytes: number;
   seed: number;
 }

@@ -17,13 +17,14 @@ import type { Principal } from '../auth/tokens.ts';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
-import { ensureBaselineJob } from './baselines.ts';
+import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { recordOutcome } from './results.ts';
 
 export const GIT_PATH = '/git/frontier.git';
 const POLL_MS = 200;
+const EXCLUDED_DELAY_MS = 2_000;
 
 export async function registerWorker(
   deps: Deps,
@@ -40,6 +41,7 @@ export async function registerWorker(
     tokenName: who.name,
     registeredAt: now,
     lastSeenAt: now,
+    trusted: who.trusted,
   };
   await deps.store.putWorker(w);
   deps.queues.watch((await deps.store.listTracks()).map((t) => classQueueName(t.config.id, w.hardwareClass)));
@@ -75,7 +77,7 @@ export async function lease(
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {
     const head = (await deps.frontier.head(t.config.id)) ?? t.head;
-    await ensureBaselineJob(deps, t.config.id, head, w.hardwareClass);
+    await ensureBaselineJobs(deps, t.config.id, head, w.hardwareClass);
   }
   const names = tracks.flatMap((t) => [
     classQueueName(t.config.id, w.hardwareClass),
@@ -108,6 +110,11 @@ async function grant(
   if (!exp || (exp.status !== 'queued' && exp.status !== 'running')) {
     // A job whose experiment is gone or finished: drop it rather than run it twice.
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
+    return null;
+  }
+  if (exp.excludeWorkerId === w.id) {
+    // A confirmation must not run on the worker whose screen it checks: let another take it.
+    await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
   const track = await deps.store.requireTrack(exp.track);

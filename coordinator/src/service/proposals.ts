@@ -20,16 +20,19 @@ export interface SubmitResult {
 
 export function newExperiment(
   deps: Deps,
-  fields: Pick<Experiment, 'track' | 'kind' | 'proposalId' | 'base' | 'hardwareClass'>,
+  fields: Pick<Experiment, 'track' | 'kind' | 'proposalId' | 'base' | 'hardwareClass'> &
+    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed'>>,
 ): Experiment {
   return {
     id: newId('e'),
+    stage: fields.kind === 'baseline' ? 'baseline' : 'screen',
+    excludeWorkerId: null,
     ...fields,
     status: 'queued',
     verdict: null,
     verdictReason: null,
     workerId: null,
-    seed: deps.config.seed,
+    seed: fields.seed ?? deps.config.seed,
     metrics: null,
     extra: {},
     crash: null,
@@ -88,6 +91,11 @@ export async function submitProposal(deps: Deps, input: SubmitProposalInput): Pr
     experimentIds: [exp.id],
     mergedCommit: null,
     verdictReason: null,
+    decision: null,
+    conflict: null,
+    originalBase: null,
+    rebases: 0,
+    throttleRequeues: 0,
   };
   await deps.store.putProposal(proposal);
   await deps.store.putExperiment(exp);

@@ -6,8 +6,8 @@ function statusOf(e: Experiment): ResultRow['status'] | null {
   if (e.status === 'crash' || e.status === 'patch_failed') return 'crash';
   if (e.status !== 'ok') return null;
   if (e.verdict === 'baseline' || e.verdict === 'keep') return 'keep';
-  if (e.verdict === 'discard' || e.verdict === 'stale') return 'discard';
-  return null;
+  if (e.verdict === null || e.verdict === 'pending' || e.verdict === 'promising') return null;
+  return 'discard';
 }
 
 export async function resultRows(deps: Deps, track: string): Promise<ResultRow[]> {
@@ -32,6 +32,8 @@ export async function resultRows(deps: Deps, track: string): Promise<ResultRow[]
       worker: (e.workerId && workers.get(e.workerId)) || e.workerId || '',
       proposer: p?.proposer ?? 'ratchet',
       delta: e.delta,
+      stage: e.stage,
+      reason: e.verdictReason ?? '',
     });
   }
   return rows;

@@ -1,30 +1,40 @@
-/** What happens when a worker reports: record, compare within the class, merge winners. */
-import type { Experiment, JobOutcome, Proposal, Verdict } from '@ratchet/shared';
-import { decideAcceptance } from '../pipeline/acceptance.ts';
+/**
+ * What happens when a worker reports: record the run, then move its proposal through the
+ * pipeline — screen → confirm (replicates, on another worker when the screener is not
+ * trusted) → decide on all samples → merge train (commit, or rebase + re-verify, or
+ * conflict). Baselines feed the per-class noise estimate. Throttled runs are queued again;
+ * implausible numbers are quarantined; contradicted screens cost their worker its trust.
+ */
+import type { DecisionRecord, Experiment, JobOutcome, Proposal, Verdict } from '@ratchet/shared';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
-import { ensureBaselineJob } from './baselines.ts';
+import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
+import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
+import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
+import { newExperiment } from './proposals.ts';
 
-async function setProposal(deps: Deps, id: string | null, patch: Partial<Proposal>) {
-  if (!id) return;
+const MAX_THROTTLE_REQUEUES = 3;
+
+async function updateProposal(deps: Deps, id: string, patch: Partial<Proposal>): Promise<Proposal | null> {
   const p = await deps.store.getProposal(id);
-  if (p) await deps.store.putProposal({ ...p, ...patch });
+  if (!p) return null;
+  const next = { ...p, ...patch };
+  await deps.store.putProposal(next);
+  return next;
 }
 
 async function setVerdict(
   deps: Deps,
-  e: Experiment,
+  id: string,
   verdict: Verdict,
   reason: string,
   extra: Partial<Experiment> = {},
 ) {
-  const next = { ...e, ...extra, verdict, verdictReason: reason };
-  await deps.store.putExperiment(next);
-  return next;
+  const e = await deps.store.getExperiment(id);
+  if (e) await deps.store.putExperiment({ ...e, ...extra, verdict, verdictReason: reason });
 }
 
 export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experiment, outcome: JobOutcome) {
-  const now = deps.clock.now();
   const recorded: Experiment = {
     ...exp,
     status: outcome.status,
@@ -34,7 +44,7 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
     logTail: outcome.logTail,
     timings: outcome.timings,
     finishedAt: outcome.timings.reportedAt,
-    recordedAt: now,
+    recordedAt: deps.clock.now(),
   };
   await deps.store.putExperiment(recorded);
   if (recorded.kind === 'baseline') await onBaseline(deps, merge, recorded);
@@ -45,74 +55,241 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
 async function onBaseline(deps: Deps, merge: MergeTrain, e: Experiment) {
   const cls = e.hardwareClass!;
   if (e.status === 'ok' && e.metrics) {
-    await deps.store.putBaselineIfAbsent({
-      track: e.track,
-      commit: e.base,
-      hardwareClass: cls,
+    await deps.store.addBaselineSample(e.track, e.base, cls, {
       valBpb: e.metrics.val_bpb,
+      steps: e.metrics.num_steps,
       experimentId: e.id,
       peakVramMb: e.metrics.peak_vram_mb,
     });
-    await setVerdict(deps, e, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);
+    await setVerdict(deps, e.id, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);
   } else {
-    await setVerdict(deps, e, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
+    await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
   }
-  for (const id of await deps.store.takeAwaiting(e.track, e.base, cls)) {
-    const c = await deps.store.getExperiment(id);
-    if (c) await onCandidate(deps, merge, c);
-  }
+  await ensureBaselineJobs(deps, e.track, e.base, cls);
+  for (const pid of await deps.store.takeAwaiting(e.track, e.base, cls))
+    await evaluate(deps, merge, pid, cls);
 }
 
 async function onCandidate(deps: Deps, merge: MergeTrain, e: Experiment) {
+  const p = e.proposalId ? await deps.store.getProposal(e.proposalId) : null;
+  if (!p) return;
   if (e.status === 'crash' || e.status === 'patch_failed') {
     const reason =
-      e.status === 'patch_failed' ? 'patch failed to apply on the worker' : `crashed (${e.crash?.reason})`;
-    await setVerdict(deps, e, 'crash', reason);
-    await setProposal(deps, e.proposalId, {
+      e.status === 'patch_failed'
+        ? 'patch failed to apply on the worker'
+        : `crashed (${e.crash?.reason}): ${e.crash?.message ?? ''}`;
+    await setVerdict(deps, e.id, 'crash', reason);
+    await updateProposal(deps, p.id, {
       status: e.status === 'crash' ? 'crashed' : 'patch_failed',
       verdictReason: reason,
     });
     return;
   }
-  if (!e.metrics || !e.hardwareClass) return;
-  const cls = e.hardwareClass;
-  const baseline = await deps.store.getBaseline(e.track, e.base, cls);
-  if (!baseline) {
-    const baselineExp = await deps.store.redis.get(deps.store.key('baselinejob', e.track, e.base, cls));
-    const baseExp = baselineExp ? await deps.store.getExperiment(baselineExp) : null;
-    if (baseExp && baseExp.status !== 'queued' && baseExp.status !== 'running') {
-      const reason = `no baseline: the baseline of ${e.base.slice(0, 7)} on ${cls} ${baseExp.status}`;
-      await setVerdict(deps, e, 'discard', reason);
-      await setProposal(deps, e.proposalId, { status: 'discarded', verdictReason: reason });
+  const cls = e.hardwareClass!;
+  const baselines = await deps.store.getBaselineSamples(e.track, e.base, cls);
+  const steps = baselines.map((b) => b.steps).filter((s): s is number => s !== null);
+  if (isThrottled(e.metrics?.num_steps ?? null, steps, deps.config.acceptance)) {
+    const reason = `throttled: ${e.metrics?.num_steps} steps vs ${mean(steps).toFixed(0)} on the baseline`;
+    await setVerdict(deps, e.id, 'throttled', reason);
+    if (p.throttleRequeues < MAX_THROTTLE_REQUEUES) {
+      await updateProposal(deps, p.id, { throttleRequeues: p.throttleRequeues + 1 });
+      await queueRun(
+        deps,
+        p,
+        e.stage === 'confirm' ? 'confirm' : 'screen',
+        cls,
+        e.seed,
+        e.excludeWorkerId,
+        true,
+      );
+    } else {
+      await updateProposal(deps, p.id, {
+        status: 'discarded',
+        verdictReason: `${reason}; too many throttled runs`,
+      });
+    }
+    return;
+  }
+  await evaluate(deps, merge, p.id, cls);
+}
+
+/** Queue one candidate run of a proposal. Screens go to any class unless pinned. */
+async function queueRun(
+  deps: Deps,
+  p: Proposal,
+  stage: 'screen' | 'confirm',
+  cls: string | null,
+  seed: number,
+  excludeWorkerId: string | null,
+  pinned: boolean,
+) {
+  const exp = newExperiment(deps, {
+    track: p.track,
+    kind: 'candidate',
+    proposalId: p.id,
+    base: p.base,
+    hardwareClass: pinned ? cls : null,
+    stage,
+    seed,
+    excludeWorkerId,
+  });
+  await deps.store.putExperiment(exp);
+  await updateProposal(deps, p.id, { experimentIds: [...p.experimentIds, exp.id] });
+  const queue = pinned && cls ? classQueueName(p.track, cls) : generalQueueName(p.track);
+  await deps.queues.add(
+    queue,
+    { experimentId: exp.id },
+    stage === 'confirm' ? Priority.confirm : Priority.candidate,
+  );
+}
+
+/** Candidate runs of a proposal that count: finished, ok, on its current base and this class. */
+async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<Experiment[]> {
+  const out: Experiment[] = [];
+  for (const id of p.experimentIds) {
+    const e = await deps.store.getExperiment(id);
+    if (!e || e.status !== 'ok' || !e.metrics || e.base !== p.base || e.hardwareClass !== cls) continue;
+    if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
+    out.push(e);
+  }
+  return out.sort((a, b) =>
+    a.stage === b.stage ? (a.recordedAt ?? 0) - (b.recordedAt ?? 0) : a.stage === 'screen' ? -1 : 1,
+  );
+}
+
+async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
+  if (!workerId) return false;
+  const w = await deps.store.getWorker(workerId);
+  if (w?.trusted) return true;
+  return (await deps.store.trust(workerId, cls)) >= deps.config.acceptance.trustThreshold;
+}
+
+export async function evaluate(
+  deps: Deps,
+  merge: MergeTrain,
+  proposalId: string,
+  cls: string,
+): Promise<void> {
+  const p = await deps.store.getProposal(proposalId);
+  if (!p || ['merged', 'discarded', 'crashed', 'stale', 'conflict', 'quarantined'].includes(p.status)) return;
+  const cfg = deps.config.acceptance;
+  const runs = await countedRuns(deps, p, cls);
+  const baselines = await deps.store.getBaselineSamples(p.track, p.base, cls);
+  const noise = pooledNoise(await deps.store.baselineGroups(p.track, cls));
+  const latest = runs[runs.length - 1];
+  if (!latest) return;
+
+  // Implausible numbers never merge, and cost their worker its trust.
+  if (baselines.length > 0) {
+    const why = implausible(
+      latest.metrics!.val_bpb,
+      mean(baselines.map((b) => b.valBpb)),
+      noise,
+      await deps.store.bestGain(p.track, cls),
+      cfg,
+    );
+    if (why) {
+      await setVerdict(deps, latest.id, 'quarantined', why);
+      if (latest.workerId) await deps.store.resetTrust(latest.workerId, cls);
+      await updateProposal(deps, p.id, { status: 'quarantined', verdictReason: `quarantined: ${why}` });
       return;
     }
-    await deps.store.addAwaiting(e.track, e.base, cls, e.id);
-    await ensureBaselineJob(deps, e.track, e.base, cls);
-    await setVerdict(deps, e, 'pending', `waiting for the baseline of ${e.base.slice(0, 7)} on ${cls}`);
-    await setProposal(deps, e.proposalId, { status: 'awaiting_baseline' });
+  }
+
+  // A confirmation that contradicts its screen: the screen is invalid and its worker loses trust.
+  const screen = runs.find((r) => r.stage === 'screen');
+  const confirms = runs.filter((r) => r.stage === 'confirm');
+  if (screen && confirms.length > 0) {
+    const conf = confirms.map((c) => c.metrics!.val_bpb);
+    if (contradicts(screen.metrics!.val_bpb, conf, noise, cfg)) {
+      const reason = `screen ${screen.metrics!.val_bpb.toFixed(6)} contradicted by confirmation ${mean(conf).toFixed(6)}`;
+      await setVerdict(deps, screen.id, 'invalid', reason);
+      if (screen.workerId) await deps.store.resetTrust(screen.workerId, cls);
+      await updateProposal(deps, p.id, { status: 'discarded', verdictReason: reason });
+      return;
+    }
+    if (latest.stage === 'confirm') {
+      for (const r of [screen, latest]) if (r.workerId) await deps.store.bumpTrust(r.workerId, cls);
+    }
+  }
+
+  const samples = runs.map((r) => r.metrics!.val_bpb);
+  const d = decide({ candidate: samples, baseline: baselines.map((b) => b.valBpb), noise }, cfg);
+  const decision: DecisionRecord = {
+    ...d,
+    hardwareClass: cls,
+    candidateSamples: samples,
+    baselineSamples: baselines.map((b) => b.valBpb),
+  };
+  const scored = {
+    baselineBpb: d.baselineMean,
+    delta: latest.metrics!.val_bpb - (d.baselineMean ?? Number.NaN),
+  };
+  if (d.verdict === 'wait') {
+    await deps.store.addAwaiting(p.track, p.base, cls, p.id);
+    await ensureBaselineJobs(deps, p.track, p.base, cls);
+    await setVerdict(deps, latest.id, 'pending', d.reason);
+    await updateProposal(deps, p.id, { status: 'awaiting_baseline', decision });
     return;
   }
-  const d = decideAcceptance({
-    candidateBpb: e.metrics.val_bpb,
-    baselineBpb: baseline.valBpb,
-    minMargin: deps.config.minMargin,
+  await setVerdict(deps, latest.id, d.verdict === 'reject' ? 'discard' : 'promising', d.reason, scored);
+  if (d.verdict === 'reject') {
+    for (const r of runs) await setVerdict(deps, r.id, 'discard', d.reason);
+    await updateProposal(deps, p.id, { status: 'discarded', verdictReason: d.reason, decision });
+    return;
+  }
+  if (d.verdict === 'replicate') {
+    const screener = screen?.workerId ?? null;
+    const exclude = (await isTrusted(deps, screener, cls)) ? null : screener;
+    const fresh = await updateProposal(deps, p.id, {
+      status: 'confirming',
+      verdictReason: d.reason,
+      decision,
+    });
+    await queueRun(deps, fresh!, 'confirm', cls, deps.config.seed + runs.length, exclude, true);
+    return;
+  }
+  const m = await merge.merge({
+    proposal: p,
+    decision,
+    runs: runs.map((r) => ({
+      experimentId: r.id,
+      valBpb: r.metrics!.val_bpb,
+      steps: r.metrics!.num_steps,
+      peakVramMb: r.metrics!.peak_vram_mb,
+    })),
   });
-  const scored = { baselineBpb: baseline.valBpb, delta: d.delta };
-  if (d.verdict === 'discard') {
-    await setVerdict(deps, e, 'discard', d.reason, scored);
-    await setProposal(deps, e.proposalId, { status: 'discarded', verdictReason: d.reason });
-    return;
-  }
-  const kept = await setVerdict(deps, e, 'pending', `${d.reason}; merging`, scored);
-  const p = e.proposalId ? await deps.store.getProposal(e.proposalId) : null;
-  if (!p) return;
-  const m = await merge.merge(p, kept);
   if (m.status === 'merged') {
-    await setVerdict(deps, kept, 'keep', d.reason);
-    await setProposal(deps, p.id, { status: 'merged', mergedCommit: m.commit, verdictReason: d.reason });
+    for (const r of runs) await setVerdict(deps, r.id, 'keep', d.reason);
+    await updateProposal(deps, p.id, {
+      status: 'merged',
+      mergedCommit: m.commit,
+      verdictReason: d.reason,
+      decision,
+    });
+  } else if (m.status === 'conflict') {
+    await setVerdict(deps, latest.id, 'conflict', `rebase onto ${m.head.slice(0, 7)} conflicts`);
+    await updateProposal(deps, p.id, {
+      status: 'conflict',
+      conflict: m.hunk,
+      verdictReason: `${d.reason}; rebase onto ${m.head.slice(0, 7)} conflicts`,
+      decision,
+    });
+  } else if (m.status === 'stale') {
+    await setVerdict(deps, latest.id, 'stale', m.reason);
+    await updateProposal(deps, p.id, { status: 'stale', verdictReason: m.reason, decision });
   } else {
-    const reason = `${d.reason}, but the head moved to ${m.head.slice(0, 7)}`;
-    await setVerdict(deps, kept, 'stale', reason);
-    await setProposal(deps, p.id, { status: 'stale', verdictReason: reason });
+    // Re-verification: the rebased patch runs again on the new head, on the same class.
+    const moved = await updateProposal(deps, p.id, {
+      status: 'reverify',
+      originalBase: p.originalBase ?? p.base,
+      base: m.head,
+      patch: m.patch,
+      rebases: p.rebases + 1,
+      verdictReason: `${d.reason}; rebased onto ${m.head.slice(0, 7)}, re-verifying`,
+      decision,
+    });
+    await ensureBaselineJobs(deps, p.track, m.head, cls);
+    await queueRun(deps, moved!, 'screen', cls, deps.config.seed, null, true);
   }
 }

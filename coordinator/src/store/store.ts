@@ -4,7 +4,7 @@
  * several coordinators (or tests) share one Redis without colliding.
  */
 import {
-  Baseline,
+  BaselineSample,
   ErrorCodes,
   Experiment,
   type Progress,
@@ -33,6 +33,8 @@ export const WorkerRecord = z.object({
   tokenName: z.string(),
   registeredAt: z.number(),
   lastSeenAt: z.number(),
+  /** Its token is marked trusted (a lab's own machines). */
+  trusted: z.boolean().default(false),
 });
 export type WorkerRecord = z.infer<typeof WorkerRecord>;
 
@@ -153,16 +155,64 @@ export function createStore(redis: Redis, prefix: string) {
       const raw = await redis.get(k('progress', id));
       return raw === null ? null : JSON.parse(raw);
     },
-    // ---- baselines
-    async putBaselineIfAbsent(b: Baseline): Promise<boolean> {
-      const ok = await redis.set(k('baseline', b.track, b.commit, b.hardwareClass), JSON.stringify(b), 'NX');
-      return ok === 'OK';
+    // ---- baselines: samples per (track, commit, class); the class's commits, for pooled noise
+    async addBaselineSample(track: string, commit: string, cls: string, sample: BaselineSample) {
+      await redis
+        .multi()
+        .rpush(k('blsamples', track, commit, cls), JSON.stringify(sample))
+        .sadd(k('blcommits', track, cls), commit)
+        .exec();
     },
-    getBaseline: (track: string, commit: string, cls: string) =>
-      getJson(Baseline, k('baseline', track, commit, cls)),
-    /** Reserve the right to schedule the baseline job of (track, commit, class). */
-    async claimBaselineJob(track: string, commit: string, cls: string, expId: string): Promise<boolean> {
-      return (await redis.set(k('baselinejob', track, commit, cls), expId, 'NX')) === 'OK';
+    async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
+      const raws = await redis.lrange(k('blsamples', track, commit, cls), '0', '-1');
+      return raws.map((r) => BaselineSample.parse(JSON.parse(r)));
+    },
+    /** Every commit's baseline values on (track, class): the groups of the pooled noise estimate. */
+    async baselineGroups(track: string, cls: string): Promise<number[][]> {
+      const commits = await redis.smembers(k('blcommits', track, cls));
+      const out: number[][] = [];
+      for (const c of commits) {
+        const raws = await redis.lrange(k('blsamples', track, c, cls), '0', '-1');
+        out.push(raws.map((r) => (JSON.parse(r) as { valBpb: number }).valBpb));
+      }
+      return out;
+    },
+    /** Reserve baseline replicate `i` of (track, commit, class); true for the first caller. */
+    async claimBaselineJob(
+      track: string,
+      commit: string,
+      cls: string,
+      i: number,
+      expId: string,
+    ): Promise<boolean> {
+      return (await redis.set(k('baselinejob', track, commit, cls, String(i)), expId, 'NX')) === 'OK';
+    },
+    /** Experiment ids of the baseline replicates claimed so far, in order. */
+    async baselineClaims(track: string, commit: string, cls: string): Promise<string[]> {
+      const out: string[] = [];
+      for (;;) {
+        const id = await redis.get(k('baselinejob', track, commit, cls, String(out.length)));
+        if (id === null) return out;
+        out.push(id);
+      }
+    },
+    // ---- trust: consecutive validated results per (worker, class)
+    async trust(workerId: string, cls: string): Promise<number> {
+      return Number((await redis.get(k('trust', workerId, cls))) ?? 0);
+    },
+    async bumpTrust(workerId: string, cls: string) {
+      await redis.incr(k('trust', workerId, cls));
+    },
+    async resetTrust(workerId: string, cls: string) {
+      await redis.set(k('trust', workerId, cls), '0');
+      await redis.hincrby(k('counters'), 'trust_resets', 1);
+    },
+    async bestGain(track: string, cls: string): Promise<number> {
+      return Number((await redis.get(k('bestgain', track, cls))) ?? 0);
+    },
+    async noteGain(track: string, cls: string, gain: number) {
+      const cur = Number((await redis.get(k('bestgain', track, cls))) ?? 0);
+      if (gain > cur) await redis.set(k('bestgain', track, cls), String(gain));
     },
     async addAwaiting(track: string, commit: string, cls: string, expId: string) {
       await redis.sadd(k('await', track, commit, cls), expId);
