@@ -107,7 +107,8 @@ function parseGitHeader(line: string, lineNo: number): string {
 
 function run(text: string, policy: PatchPolicy): string[] {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  // Trailing blank lines (an editor's final newline, say) carry nothing.
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const files: string[] = [];
   let i = 0;
   // Free text before the first header (a commit message, say) is allowed, as `git apply` allows it.

@@ -1,10 +1,13 @@
 /** The tRPC API, one sub-router per domain. The worker imports only `type AppRouter`. */
 import {
   AddTrackInput,
+  CommitSha,
   CompleteInput,
+  ErrorCodes,
   HeartbeatInput,
   Id,
   LeaseInput,
+  RatchetError,
   RegisterInput,
   ReleaseInput,
   Role,
@@ -37,6 +40,16 @@ export const appRouter = router({
     get: authedProcedure
       .input(z.object({ id: TrackId }))
       .query(({ ctx, input }) => ctx.deps.store.requireTrack(input.id)),
+    /** A file of the track at a commit (the editable and pinned files, ratchet.json). */
+    file: authedProcedure
+      .input(z.object({ id: TrackId, commit: CommitSha, path: z.string().min(1).max(300) }))
+      .query(async ({ ctx, input }) => {
+        const t = await ctx.deps.store.requireTrack(input.id);
+        if (![...t.config.editable, ...t.config.pinned, 'ratchet.json'].includes(input.path)) {
+          throw new RatchetError(ErrorCodes.BAD_INPUT, `${input.path} is not a file of track ${input.id}`);
+        }
+        return { content: await ctx.deps.frontier.readFile(input.commit, input.path) };
+      }),
   }),
   workers: router({
     register: worker

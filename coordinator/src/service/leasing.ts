@@ -98,6 +98,14 @@ export async function lease(
   }
 }
 
+async function otherLiveWorker(deps: Deps, w: WorkerRecord): Promise<boolean> {
+  const now = deps.clock.now();
+  return (await deps.store.listWorkers()).some(
+    (o) =>
+      o.id !== w.id && o.hardwareClass === w.hardwareClass && now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
+  );
+}
+
 async function grant(
   deps: Deps,
   w: WorkerRecord,
@@ -112,8 +120,9 @@ async function grant(
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
     return null;
   }
-  if (exp.excludeWorkerId === w.id) {
+  if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w))) {
     // A confirmation must not run on the worker whose screen it checks: let another take it.
+    // With no other live worker of the class, nobody else could check it, so it runs here.
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }

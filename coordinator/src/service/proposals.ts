@@ -60,15 +60,19 @@ export async function submitProposal(deps: Deps, input: SubmitProposalInput): Pr
   if (!(await deps.frontier.hasCommit(base))) {
     throw new RatchetError(ErrorCodes.COMMIT_UNKNOWN, `base ${base} is not a commit of the frontier`);
   }
+  // The same patch (normalised) on the same base and track never runs twice: the earlier
+  // proposal, with its verdict, is the answer.
+  const hash = patchHash(input.patch);
+  const known = await deps.store.findPatch(track.config.id, base, hash);
+  const earlier = known ? await deps.store.getProposal(known) : null;
+  if (earlier) return { proposal: earlier, created: false };
   const applies = await deps.frontier.checkApply(base, input.patch);
   if (!applies.ok) throw new RatchetError(ErrorCodes.PATCH_DOES_NOT_APPLY, applies.message);
-
-  const hash = patchHash(input.patch);
   const id = newId('p');
   const existing = await deps.store.claimPatch(track.config.id, base, hash, id);
   if (existing) {
-    const earlier = await deps.store.getProposal(existing);
-    if (earlier) return { proposal: earlier, created: false };
+    const other = await deps.store.getProposal(existing);
+    if (other) return { proposal: other, created: false };
   }
   const exp = newExperiment(deps, {
     track: track.config.id,

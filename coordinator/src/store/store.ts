@@ -119,6 +119,7 @@ export function createStore(redis: Redis, prefix: string) {
       const ok = await redis.set(key, proposalId, 'NX');
       return ok === 'OK' ? null : await redis.get(key);
     },
+    findPatch: (track: string, base: string, hash: string) => redis.get(k('phash', track, base, hash)),
     async listProposals(track: string, limit = 100): Promise<Proposal[]> {
       const ids = await redis.zrevrange(k('proposals', track), 0, limit - 1);
       const out: Proposal[] = [];

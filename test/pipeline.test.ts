@@ -1,0 +1,205 @@
+/**
+ * The acceptance pipeline through the real coordinator (HTTP, Redis, BullMQ, git) with
+ * simulated workers: liars never merge, parallel winners are never lost, throttled runs are
+ * queued again, duplicates never run twice.
+ */
+import type { Proposal } from '@ratchet/shared';
+import { createClient } from '@ratchet/worker';
+import { afterEach, describe, expect, it } from 'vitest';
+import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
+import { bonusPatch, createSimWorker, SIM_PROFILE, standinLandscape } from './support/sim-worker.ts';
+
+let t: TestCoordinator | null = null;
+const sims: ReturnType<typeof createSimWorker>[] = [];
+const running: Promise<void>[] = [];
+afterEach(async () => {
+  for (const s of sims) s.stop();
+  await Promise.allSettled(running);
+  sims.length = 0;
+  running.length = 0;
+  await t?.close();
+  t = null;
+});
+
+const FINAL = ['merged', 'discarded', 'crashed', 'stale', 'conflict', 'quarantined', 'patch_failed'];
+
+async function workerToken(tc: TestCoordinator) {
+  return (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'sim' })).token;
+}
+
+function sim(
+  tc: TestCoordinator,
+  token: string,
+  name: string,
+  extra: Partial<Parameters<typeof createSimWorker>[0]> = {},
+) {
+  const w = createSimWorker({
+    url: tc.url,
+    token,
+    name,
+    file: 'train.py',
+    landscape: standinLandscape,
+    sigma: 0.002,
+    seed: name.length * 7919 + 1,
+    ...extra,
+  });
+  sims.push(w);
+  running.push(w.run());
+  return w;
+}
+
+async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promise<Proposal> {
+  return waitFor(
+    async () => {
+      const p = await tc.admin.proposals.get.query({ id });
+      return FINAL.includes(p.status) ? p : null;
+    },
+    timeoutMs,
+    `proposal ${id}`,
+  );
+}
+
+describe('the acceptance pipeline', () => {
+  it('never merges the fabricated gains of a lying worker', async () => {
+    t = await startCoordinator();
+    const token = await workerToken(t);
+    // An honest worker of the same class is registered (so confirmations must go elsewhere
+    // than the screener), but only the liar runs at first: it measures the baselines honestly
+    // and screens every candidate.
+    const honest = createClient(t.url, token);
+    await honest.workers.register.mutate({ name: 'honest-idle', profile: SIM_PROFILE });
+    const liar = sim(t, token, 'liar', { lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.03) });
+    const small = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '1.00000'),
+      description: 'no-op',
+    });
+    const huge = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '1.0000001'),
+      description: 'no-op 2',
+    });
+    await waitFor(
+      async () => liar.done.filter((l) => l.kind === 'candidate').length >= 2,
+      30_000,
+      'the screens',
+    );
+    sim(t, token, 'honest');
+    const [a, b] = await Promise.all([final(t, small.proposal.id), final(t, huge.proposal.id)]);
+    expect(a.status).toBe('discarded');
+    expect(a.verdictReason).toContain('contradicted');
+    expect(b.status).toBe('quarantined');
+    const track = await t.admin.tracks.get.query({ id: 'standin' });
+    expect(
+      (await t.admin.results.query({ track: 'standin' })).filter(
+        (r) => r.status === 'keep' && r.stage !== 'baseline',
+      ),
+    ).toEqual([]);
+    expect(track.head).toBe(a.base);
+    // The confirmation ran on the other worker, never on the screener.
+    const exps = await t.admin.experiments.list.query({ track: 'standin' });
+    const confirm = exps.find((e) => e.proposalId === a.id && e.stage === 'confirm');
+    const screen = exps.find((e) => e.proposalId === a.id && e.stage === 'screen');
+    expect(confirm?.workerId).not.toBe(screen?.workerId);
+    expect(screen?.verdict).toBe('invalid');
+  });
+
+  it('merges two winners found on the same base: the second after rebase and re-verification', async () => {
+    t = await startCoordinator();
+    sim(t, await workerToken(t), 'w1');
+    const base = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+    const p1 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.970000'),
+      description: 'lower QUALITY',
+    });
+    const p2 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: bonusPatch('0.020000'),
+      description: 'add BONUS',
+    });
+    const [a, b] = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
+    expect([a.status, b.status]).toEqual(['merged', 'merged']);
+    const second = [a, b].find((p) => p.rebases > 0)!;
+    expect(second.originalBase).toBe(base);
+    expect(second.base).not.toBe(base);
+    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+    const file = (await t.admin.tracks.file.query({ id: 'standin', commit: head, path: 'train.py' })).content;
+    expect(file).toContain('QUALITY = 0.970000');
+    expect(file).toContain('BONUS = 0.020000');
+  });
+
+  it('reports the second of two conflicting winners as a conflict, with the hunk', async () => {
+    t = await startCoordinator();
+    sim(t, await workerToken(t), 'w1');
+    const p1 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.970000'),
+      description: 'a',
+    });
+    const p2 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.960000'),
+      description: 'b',
+    });
+    const results = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
+    expect(results.map((p) => p.status).sort()).toEqual(['conflict', 'merged']);
+    const c = results.find((p) => p.status === 'conflict')!;
+    expect(c.conflict).toContain('<<<<<<<');
+    expect(c.conflict).toContain('QUALITY');
+  });
+
+  it('queues a throttled run again instead of comparing it', async () => {
+    t = await startCoordinator();
+    let throttledOnce = false;
+    sim(t, await workerToken(t), 'w1', {
+      steps: (l) => {
+        if (l.kind === 'candidate' && !throttledOnce) {
+          throttledOnce = true;
+          return 90;
+        }
+        return 400;
+      },
+    });
+    const p = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.970000'),
+      description: 'x',
+    });
+    const done = await final(t, p.proposal.id);
+    expect(done.status).toBe('merged');
+    const exps = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+      (e) => e.proposalId === done.id,
+    );
+    expect(exps.filter((e) => e.verdict === 'throttled')).toHaveLength(1);
+    expect(done.throttleRequeues).toBe(1);
+    expect(done.decision?.n).toBe(2);
+  });
+
+  it('runs a duplicate proposal once and gives back the earlier verdict', async () => {
+    t = await startCoordinator();
+    sim(t, await workerToken(t), 'w1');
+    const patch = qualityPatch('1.000000', '1.010000');
+    const first = await t.admin.proposals.submit.mutate({ track: 'standin', patch, description: 'worse' });
+    const again = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: `${patch}\n`.replace(/\n/g, '\r\n'),
+      description: 'same, CRLF',
+    });
+    expect(again.created).toBe(false);
+    expect(again.proposal.id).toBe(first.proposal.id);
+    const done = await final(t, first.proposal.id);
+    expect(done.status).toBe('discarded');
+    const later = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch,
+      description: 'third time',
+    });
+    expect(later.created).toBe(false);
+    expect(later.proposal.status).toBe('discarded');
+    const runs = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+      (e) => e.proposalId === done.id,
+    );
+    expect(runs).toHaveLength(1);
+  });
+});
