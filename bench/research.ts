@@ -1,0 +1,233 @@
+/**
+ * A simulated research landscape through the real coordinator and queue (HTTP, Redis,
+ * BullMQ, git): val_bpb = f(hyperparameters) + Gaussian noise of known σ, evaluated by
+ * simulated workers, proposals from the real mutation proposer. Prints figures.
+ *   node --import tsx bench/research.ts
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMutationProposer, readTrackDir } from '@ratchet/coordinator';
+import { setup, teardown } from '../test/support/global-redis.ts';
+import { startCoordinator, type TestCoordinator, waitFor } from '../test/support/harness.ts';
+import { applyConstants, constantsOf, createSimWorker } from '../test/support/sim-worker.ts';
+
+const SIGMA = 0.003;
+const TRAIN = `# A synthetic training file: val_bpb is a function of these constants.
+LEARNING_RATE = 0.0005
+WEIGHT_DECAY = 0.8
+WIDTH = 32
+DEPTH = 2
+NOOP = 1.0  # has no effect on val_bpb
+`;
+const landscape = (c: Record<string, number>) =>
+  1.0 +
+  0.02 * Math.log2((c.LEARNING_RATE ?? 1) / 0.004) ** 2 +
+  0.01 * Math.log2((c.WEIGHT_DECAY ?? 1) / 0.1) ** 2 +
+  0.015 * Math.log2((c.WIDTH ?? 1) / 256) ** 2 +
+  0.01 * ((c.DEPTH ?? 0) - 6) ** 2;
+const START = landscape(constantsOf(TRAIN));
+const TARGET = START - 0.6 * (START - 1.0);
+
+async function simTrack(): Promise<Record<string, string>> {
+  const dir = await mkdtemp(join(tmpdir(), 'ratchet-sim-track-'));
+  await writeFile(join(dir, 'train.py'), TRAIN);
+  await writeFile(
+    join(dir, 'ratchet.json'),
+    JSON.stringify({
+      id: 'sim',
+      editable: ['train.py'],
+      run: { default: ['python', 'train.py'] },
+      budgetS: 300,
+      hardTimeoutS: 600,
+    }),
+  );
+  const files = await readTrackDir(dir);
+  await rm(dir, { recursive: true, force: true });
+  return files;
+}
+
+async function withCoordinator<T>(fn: (t: TestCoordinator) => Promise<T>): Promise<T> {
+  const t = await startCoordinator({
+    RATCHET_TRACKS: '',
+    RATCHET_LOG_LEVEL: 'silent',
+    RATCHET_LEASE_TTL_MS: '10000',
+  });
+  try {
+    await t.admin.tracks.add.mutate({ files: await simTrack() });
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+function startSims(t: TestCoordinator, token: string, n: number, runMs: number) {
+  const sims = Array.from({ length: n }, (_, i) =>
+    createSimWorker({
+      url: t.url,
+      token,
+      name: `sim${i}`,
+      file: 'train.py',
+      landscape,
+      sigma: SIGMA,
+      seed: 1000 + i * 7,
+      runMs,
+    }),
+  );
+  const runs = sims.map((s) => s.run());
+  return {
+    sims,
+    async stop() {
+      for (const s of sims) s.stop();
+      await Promise.allSettled(runs);
+    },
+  };
+}
+
+async function falseAccepts(trials: number) {
+  return withCoordinator(async (t) => {
+    const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true });
+    const pool = startSims(t, token, 4, 0);
+    const ids: string[] = [];
+    for (let i = 0; i < trials; i++) {
+      const head = (await t.admin.tracks.get.query({ id: 'sim' })).head;
+      const patch = `--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,3 @@\n WIDTH = 32\n DEPTH = 2\n-NOOP = 1.0  # has no effect on val_bpb\n+NOOP = ${(2 + i).toFixed(1)}  # has no effect on val_bpb\n`;
+      const r = await t.admin.proposals.submit.mutate({
+        track: 'sim',
+        base: head,
+        patch,
+        description: `null ${i}`,
+        proposer: 'bench',
+      });
+      ids.push(r.proposal.id);
+    }
+    const done = await waitFor(
+      async () => {
+        const ps = await Promise.all(ids.map((id) => t.admin.proposals.get.query({ id })));
+        return ps.every((p) =>
+          ['merged', 'discarded', 'conflict', 'stale', 'quarantined', 'crashed'].includes(p.status),
+        )
+          ? ps
+          : null;
+      },
+      600_000,
+      'null proposals',
+    );
+    await pool.stop();
+    const exps = await t.admin.experiments.list.query({ track: 'sim' });
+    // The naive rule keeps a run that is strictly lower than a baseline run: over every
+    // (screen, baseline run of the same base) pair, how often would it keep a null patch?
+    let naivePairs = 0;
+    let naiveKept = 0;
+    let runs = 0;
+    for (const p of done) {
+      const mine = exps.filter((e) => e.proposalId === p.id && e.metrics);
+      runs += mine.length;
+      const screen = mine.find((e) => e.stage === 'screen');
+      if (!screen?.metrics) continue;
+      for (const b of exps.filter((e) => e.kind === 'baseline' && e.base === screen.base && e.metrics)) {
+        naivePairs++;
+        if (screen.metrics.val_bpb < b.metrics!.val_bpb) naiveKept++;
+      }
+    }
+    const naive = naivePairs > 0 ? naiveKept / naivePairs : Number.NaN;
+    const merged = done.filter((p) => p.status === 'merged').length;
+    return { trials, merged, naive, runsPerProposal: runs / trials };
+  });
+}
+
+async function search(workers: number, runMs: number, capMs: number) {
+  return withCoordinator(async (t) => {
+    const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true });
+    const proposer = createMutationProposer(t.c.deps, {
+      track: 'sim',
+      python: null,
+      intervalMs: 100,
+      random: seeded(42),
+    });
+    const pool = startSims(t, token, workers, runMs);
+    proposer.start();
+    const t0 = Date.now();
+    let reached: number | null = null;
+    while (Date.now() - t0 < capMs) {
+      const head = (await t.admin.tracks.get.query({ id: 'sim' })).head;
+      const file = (await t.admin.tracks.file.query({ id: 'sim', commit: head, path: 'train.py' })).content;
+      if (landscape(applyConstants(constantsOf(file), null)) <= TARGET) {
+        reached = Date.now() - t0;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    proposer.close();
+    await pool.stop();
+    const ps = await t.admin.proposals.list.query({ track: 'sim', limit: 1000 });
+    const exps = await t.admin.experiments.list.query({ track: 'sim' });
+    const merged = ps.filter((p) => p.status === 'merged');
+    const trueGains = merged.length;
+    // Accepted winners that never reached the frontier although their change is not on it.
+    const lostStale = ps.filter(
+      (p) =>
+        p.status === 'stale' &&
+        p.decision?.verdict === 'accept' &&
+        !/already holds/.test(p.verdictReason ?? ''),
+    ).length;
+    const duplicates = ps.filter(
+      (p) => p.status === 'stale' && /already holds/.test(p.verdictReason ?? ''),
+    ).length;
+    const conflicts = ps.filter((p) => p.status === 'conflict').length;
+    const rebased = merged.filter((p) => p.rebases > 0).length;
+    return {
+      workers,
+      reachedMs: reached,
+      runs: exps.filter((e) => e.recordedAt !== null).length,
+      merged: trueGains,
+      rebasedAndMerged: rebased,
+      lostStale,
+      duplicates,
+      conflicts,
+    };
+  });
+}
+
+function seeded(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+await setup();
+try {
+  console.log(
+    `landscape: start ${START.toFixed(4)}, optimum 1.0000, target ${TARGET.toFixed(4)}, noise σ ${SIGMA}`,
+  );
+  const fa = await falseAccepts(Number(process.env.TRIALS ?? 120));
+  console.log(
+    `null patches: ${fa.trials}; merged by ratchet: ${fa.merged} (${((100 * fa.merged) / fa.trials).toFixed(1)}%); ` +
+      `the naive rule "strictly lower than the baseline" would keep ${(100 * fa.naive).toFixed(1)}%; ` +
+      `runs per null patch ${fa.runsPerProposal.toFixed(2)}`,
+  );
+  const runMs = Number(process.env.RUN_MS ?? 300);
+  const results = [];
+  for (const n of [1, 4, 16]) {
+    const r = await search(n, runMs, Number(process.env.CAP_MS ?? 180_000));
+    results.push(r);
+    console.log(
+      `workers ${String(n).padStart(2)}: target ${r.reachedMs === null ? 'not reached' : `reached in ${(r.reachedMs / 1000).toFixed(1)} s`}; ` +
+        `${r.runs} runs, ${r.merged} merged (${r.rebasedAndMerged} after rebase + re-verification), ` +
+        `${(r.runs / Math.max(1, r.merged)).toFixed(1)} runs per merge; conflicts (reported, with hunk) ${r.conflicts}; ` +
+        `winners already on the head ${r.duplicates}; gains lost to stale bases ${r.lostStale}`,
+    );
+  }
+  const one = results[0]?.reachedMs;
+  for (const r of results.slice(1)) {
+    if (one && r.reachedMs) {
+      console.log(
+        `parallel efficiency at ${r.workers}: ${(one / r.reachedMs / r.workers).toFixed(2)} (speed-up ${(one / r.reachedMs).toFixed(1)}x)`,
+      );
+    }
+  }
+} finally {
+  await teardown();
+}
