@@ -4,7 +4,14 @@
  */
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { reportError } from './args.ts';
-import { proposeCommand, resultsCommand, tokenCreateCommand, trackAddCommand } from './commands/admin.ts';
+import {
+  frontierCheckoutCommand,
+  proposeCommand,
+  resultsCommand,
+  statusCommand,
+  tokenCreateCommand,
+  trackAddCommand,
+} from './commands/admin.ts';
 import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
 import { coordinatorCommand, workerCommand } from './commands/serve.ts';
 
@@ -15,7 +22,9 @@ const HELP = `ratchet — distributed autoresearch
   ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B] [--low-priority]
   ratchet track add DIR
   ratchet token create --role worker|proposer [--name N] [--trusted]
-  ratchet propose --track T --patch FILE -m DESCRIPTION [--base COMMIT]
+  ratchet propose --track T (--patch FILE | --from-worktree DIR) -m DESCRIPTION [--base C] [--strategy S] [--wait]
+  ratchet frontier checkout --track T DIR
+  ratchet status [--json]
   ratchet results --track T [--json]
   ratchet parse-log FILE [--exit-code N] [--timed-out]
   ratchet check-patch --track-dir DIR FILE
@@ -39,6 +48,8 @@ const COMMANDS: Record<string, Command> = {
   propose: proposeCommand,
   'parse-log': parseLogCommand,
   'check-patch': checkPatchCommand,
+  status: statusCommand,
+  'frontier checkout': frontierCheckoutCommand,
   'track add': trackAddCommand,
   'token create': tokenCreateCommand,
 };

@@ -110,7 +110,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     },
     events: { experimentFinished: () => metricsRef?.finished.inc() },
   };
-  const metrics = createMetrics({ store, queues, liveWindowMs: cfg.leaseTtlMs * 3 });
+  const metrics = createMetrics({ store, queues, liveWindowMs: cfg.leaseTtlMs * 3, deps: () => deps });
   metricsRef = metrics;
   const auth = createAuth(store, adminToken);
   const merge = createMergeTrain(deps);

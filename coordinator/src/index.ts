@@ -4,4 +4,5 @@ export { createAuth } from './auth/tokens.ts';
 export { type CoordinatorConfig, loadConfig } from './config.ts';
 export { type Coordinator, createCoordinator, readTrackDir } from './coordinator.ts';
 export { createMutationProposer } from './proposers/mutation-proposer.ts';
+export { createOllamaProposer } from './proposers/ollama-proposer.ts';
 export { addTrack } from './service/tracks.ts';

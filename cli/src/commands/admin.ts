@@ -1,10 +1,11 @@
 /** Commands against a coordinator's API: track add, token create, results, propose, status. */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readTrackDir } from '@ratchet/coordinator';
 import { ErrorCodes, formatResultsTsv, RatchetError, Role } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
-import { clientFrom, remoteOptions } from '../remote.ts';
+import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
 
 export async function trackAddCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, remoteOptions);
@@ -38,28 +39,141 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+const FINAL = ['merged', 'discarded', 'crashed', 'patch_failed', 'stale', 'conflict', 'quarantined'];
+
+/** The patch of a git working copy's changes against its HEAD, and that HEAD. */
+async function worktreePatch(dir: string): Promise<{ patch: string; base: string }> {
+  const git = (args: string[]) =>
+    new Promise<string>((res, rej) =>
+      execFile('git', ['-C', dir, ...args], { maxBuffer: 64 * 1024 * 1024 }, (e, out, err) =>
+        e
+          ? rej(new RatchetError(ErrorCodes.BAD_INPUT, `git ${args[0]} in ${dir}: ${err || e.message}`))
+          : res(out),
+      ),
+    );
+  const base = (await git(['rev-parse', 'HEAD'])).trim();
+  const patch = await git(['diff', '--no-color', '--no-ext-diff', 'HEAD']);
+  if (patch.trim() === '')
+    throw new RatchetError(ErrorCodes.PATCH_EMPTY, `no changes in ${dir} against ${base.slice(0, 7)}`);
+  return { patch, base };
+}
+
 export async function proposeCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...remoteOptions,
     track: { type: 'string' },
     base: { type: 'string' },
     patch: { type: 'string' },
+    'from-worktree': { type: 'string' },
     message: { type: 'string', short: 'm' },
     proposer: { type: 'string' },
     strategy: { type: 'string' },
+    wait: { type: 'boolean', default: false },
   });
-  const patchFile = required(values.patch, '--patch FILE');
-  const patch = await readFile(patchFile, 'utf8').catch((e) => {
-    throw new RatchetError(ErrorCodes.BAD_INPUT, `cannot read ${patchFile}: ${(e as Error).message}`);
-  });
-  const r = await clientFrom(values).proposals.submit.mutate({
+  let patch: string;
+  let base = values.base;
+  if (values['from-worktree']) {
+    const w = await worktreePatch(resolve(values['from-worktree']));
+    patch = w.patch;
+    base ??= w.base;
+  } else {
+    const patchFile = required(values.patch, '--patch FILE or --from-worktree DIR');
+    patch = await readFile(patchFile, 'utf8').catch((e) => {
+      throw new RatchetError(ErrorCodes.BAD_INPUT, `cannot read ${patchFile}: ${(e as Error).message}`);
+    });
+  }
+  const client = clientFrom(values);
+  const r = await client.proposals.submit.mutate({
     track: required(values.track, '--track T'),
-    ...(values.base ? { base: values.base } : {}),
+    ...(base ? { base } : {}),
     patch,
     description: required(values.message, '-m DESCRIPTION'),
     proposer: values.proposer ?? 'human',
     strategy: values.strategy ?? 'default',
   });
-  process.stdout.write(`${r.created ? 'queued' : 'already known'} ${r.proposal.id} (${r.proposal.status})\n`);
+  process.stderr.write(`${r.created ? 'queued' : 'already known'} ${r.proposal.id} (${r.proposal.status})\n`);
+  if (!values.wait) {
+    process.stdout.write(`${r.proposal.id}\n`);
+    return 0;
+  }
+  // Block until the verdict, then print it like a training run's summary, so that a coding
+  // agent can drive its research through the pool as it would through `uv run train.py`.
+  let p = r.proposal;
+  while (!FINAL.includes(p.status)) {
+    await new Promise((res) => setTimeout(res, 1_000));
+    p = await client.proposals.get.query({ id: p.id });
+  }
+  const d = p.decision;
+  const lines = [
+    '---',
+    `val_bpb:          ${d?.candidateMean?.toFixed(6) ?? 'n/a'}`,
+    `baseline_val_bpb: ${d?.baselineMean?.toFixed(6) ?? 'n/a'}`,
+    `delta:            ${d?.delta === null || d?.delta === undefined ? 'n/a' : (d.delta >= 0 ? '+' : '') + d.delta.toFixed(6)}`,
+    `status:           ${p.status}`,
+    `replicates:       ${d?.n ?? 0}`,
+    `hardware:         ${d?.hardwareClass ?? 'n/a'}`,
+    `proposal:         ${p.id}`,
+    `commit:           ${p.mergedCommit ?? 'n/a'}`,
+    `reason:           ${p.verdictReason ?? ''}`,
+  ];
+  if (p.conflict) lines.push(`conflict:\n${p.conflict}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return p.status === 'merged' ? 0 : 3;
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...remoteOptions, json: { type: 'boolean' } });
+  const client = clientFrom(values);
+  const [tracks, workers, board] = await Promise.all([
+    client.tracks.list.query(),
+    client.workers.list.query(),
+    client.leaderboard.query(),
+  ]);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ tracks, workers, leaderboard: board }, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = ['tracks:'];
+  for (const t of tracks) out.push(`  ${t.config.id} @ ${t.head.slice(0, 7)} (${t.config.budgetS} s budget)`);
+  out.push(`workers: ${workers.length}`);
+  for (const w of workers)
+    out.push(`  ${w.name} ${w.hardwareClass} last seen ${new Date(w.lastSeenAt).toISOString()}`);
+  out.push('strategies (gain per device-hour):');
+  for (const r of board) {
+    const gain = Object.values(r.gainByClass).reduce((a, b) => a + b, 0);
+    out.push(
+      `  ${r.track} ${r.strategy} / ${r.proposer}: ${r.proposals} proposed, ${r.evaluated} evaluated, ${r.confirmed} confirmed, ` +
+        `${r.merged} merged, gain ${gain.toFixed(6)}, ${r.gpuHours.toFixed(3)} h, ${r.gainPerGpuHour.toFixed(4)}/h, ` +
+        `invalid answers ${(100 * r.invalidRate).toFixed(0)}%`,
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+export async function frontierCheckoutCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...remoteOptions, track: { type: 'string' } });
+  const track = required(values.track, '--track T');
+  const dir = resolve(required(positionals[0], 'DIR'));
+  const url = `${coordinatorUrl(values.coordinator).replace(/\/+$/, '')}/git/frontier.git`;
+  const token = resolveToken(values.token);
+  await new Promise<void>((res, rej) =>
+    execFile(
+      'git',
+      [
+        '-c',
+        `http.extraHeader=Authorization: Bearer ${token}`,
+        'clone',
+        '-q',
+        '-b',
+        `tracks/${track}`,
+        url,
+        dir,
+      ],
+      (e, _o, err) =>
+        e ? rej(new RatchetError(ErrorCodes.GIT_FAILED, `git clone: ${err || e.message}`)) : res(),
+    ),
+  );
+  process.stdout.write(`${dir}: track ${track} at its frontier (branch tracks/${track})\n`);
   return 0;
 }

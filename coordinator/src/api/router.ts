@@ -15,6 +15,7 @@ import {
   TrackId,
 } from '@ratchet/shared';
 import { z } from 'zod';
+import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
@@ -87,6 +88,7 @@ export const appRouter = router({
       return ctx.deps.store.listExperiments(input.track);
     }),
   }),
+  leaderboard: authedProcedure.query(({ ctx }) => leaderboard(ctx.deps)),
   results: authedProcedure
     .input(z.object({ track: TrackId }))
     .query(({ ctx, input }) => resultRows(ctx.deps, input.track)),

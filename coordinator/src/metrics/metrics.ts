@@ -1,9 +1,16 @@
 /** Prometheus metrics: one Registry per coordinator, gauges computed at scrape time. */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Queues } from '../queue/queues.ts';
+import type { Deps } from '../service/deps.ts';
+import { leaderboard } from '../service/leaderboard.ts';
 import type { Store } from '../store/store.ts';
 
-export function createMetrics(opts: { store: Store; queues: Queues; liveWindowMs: number }) {
+export function createMetrics(opts: {
+  store: Store;
+  queues: Queues;
+  liveWindowMs: number;
+  deps?: () => Deps | null;
+}) {
   const registry = new Registry();
   const { store, queues } = opts;
   const leaseExpiries = new Counter({
@@ -68,6 +75,27 @@ export function createMetrics(opts: { store: Store; queues: Queues; liveWindowMs
           if (cur === undefined || e.metrics.val_bpb < cur) best.set(e.hardwareClass, e.metrics.val_bpb);
         }
         for (const [cls, v] of best) this.set({ track: t.config.id, hardware_class: cls }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'ratchet_strategy',
+    help: 'The strategy leaderboard: proposals, merged, gain (val_bpb) and device-hours per strategy.',
+    labelNames: ['track', 'strategy', 'proposer', 'what'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const deps = opts.deps?.();
+      if (!deps) return;
+      for (const r of await leaderboard(deps)) {
+        const l = { track: r.track, strategy: r.strategy, proposer: r.proposer };
+        const gain = Object.values(r.gainByClass).reduce((a, b) => a + b, 0);
+        this.set({ ...l, what: 'proposals' }, r.proposals);
+        this.set({ ...l, what: 'merged' }, r.merged);
+        this.set({ ...l, what: 'gain' }, gain);
+        this.set({ ...l, what: 'gpu_hours' }, r.gpuHours);
+        this.set({ ...l, what: 'gain_per_gpu_hour' }, r.gainPerGpuHour);
+        this.set({ ...l, what: 'invalid_rate' }, r.invalidRate);
       }
     },
   });

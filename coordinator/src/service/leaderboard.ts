@@ -1,0 +1,73 @@
+/**
+ * The strategy leaderboard: which research strategy (program.md) and proposer yields the most
+ * improvement per GPU-hour. "GPU-hours" are device-hours of training processes, whatever
+ * the device.
+ */
+import type { Deps } from './deps.ts';
+
+export interface LeaderboardRow {
+  track: string;
+  strategy: string;
+  proposer: string;
+  proposals: number;
+  evaluated: number;
+  confirmed: number;
+  merged: number;
+  gainByClass: Record<string, number>;
+  gpuHours: number;
+  gainPerGpuHour: number;
+  answers: number;
+  invalidAnswers: number;
+  invalidRate: number;
+}
+
+export async function leaderboard(deps: Deps): Promise<LeaderboardRow[]> {
+  const counters = await deps.store.counters();
+  const rows = new Map<string, LeaderboardRow>();
+  for (const t of await deps.store.listTracks()) {
+    const exps = new Map((await deps.store.listExperiments(t.config.id)).map((e) => [e.id, e]));
+    for (const p of await deps.store.listProposals(t.config.id, 100_000)) {
+      const key = `${t.config.id}\0${p.strategy}\0${p.proposer}`;
+      let r = rows.get(key);
+      if (!r) {
+        const answers = counters[`answers:${p.strategy}`] ?? 0;
+        const invalid = counters[`invalid:${p.strategy}`] ?? 0;
+        r = {
+          track: t.config.id,
+          strategy: p.strategy,
+          proposer: p.proposer,
+          proposals: 0,
+          evaluated: 0,
+          confirmed: 0,
+          merged: 0,
+          gainByClass: {},
+          gpuHours: 0,
+          gainPerGpuHour: 0,
+          answers,
+          invalidAnswers: invalid,
+          invalidRate: answers > 0 ? invalid / answers : 0,
+        };
+        rows.set(key, r);
+      }
+      r.proposals++;
+      const mine = p.experimentIds.map((id) => exps.get(id)).filter((e) => e !== undefined);
+      if (mine.some((e) => e.status === 'ok')) r.evaluated++;
+      if (p.decision?.verdict === 'accept') r.confirmed++;
+      if (p.status === 'merged') {
+        r.merged++;
+        const cls = p.decision?.hardwareClass ?? 'unknown';
+        r.gainByClass[cls] = (r.gainByClass[cls] ?? 0) + -(p.decision?.delta ?? 0);
+      }
+      for (const e of mine) {
+        const s = e.timings?.trainStartAt;
+        const x = e.timings?.trainExitAt;
+        if (s && x && x > s) r.gpuHours += (x - s) / 3_600_000;
+      }
+    }
+  }
+  for (const r of rows.values()) {
+    const gain = Object.values(r.gainByClass).reduce((a, b) => a + b, 0);
+    r.gainPerGpuHour = r.gpuHours > 0 ? gain / r.gpuHours : 0;
+  }
+  return [...rows.values()].sort((a, b) => b.gainPerGpuHour - a.gainPerGpuHour || b.merged - a.merged);
+}
