@@ -6,6 +6,7 @@ export default defineConfig({
       'shared/src/**/*.test.ts',
       'coordinator/src/**/*.test.ts',
       'worker/src/**/*.test.ts',
+      'proposers/src/**/*.test.ts',
       'cli/src/**/*.test.ts',
       'test/**/*.test.ts',
     ],

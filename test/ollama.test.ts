@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOllamaProposer } from '@ratchet/coordinator';
 import { ErrorCodes } from '@ratchet/shared';
-import { createWorkerAgent } from '@ratchet/worker';
+import { createClient, createWorkerAgent } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.ts';
 import { PYTHON, qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
@@ -196,5 +196,53 @@ describe('ratchet propose --wait', () => {
     expect(out).toMatch(/^val_bpb:\s+0\.950000$/m);
     expect(out).toMatch(/^status:\s+merged$/m);
     expect(code).toBe(0);
+  });
+});
+
+describe('folding mode', () => {
+  it('a worker with an empty queue proposes with its local LLM, then evaluates the proposal', async () => {
+    t = await startCoordinator();
+    ollama = await startFakeOllama();
+    ollama.script.push({ content: good('0.950000', 'lower QUALITY (folding)') });
+    const plain = (await t.admin.tokens.create.mutate({ role: 'worker', name: 'plain' })).token;
+    const folding = (
+      await t.admin.tokens.create.mutate({ role: 'worker', name: 'folding', canPropose: true })
+    ).token;
+    const denied = createClient(t.url, plain).proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.9'),
+      description: 'x',
+    });
+    await expect(denied).rejects.toMatchObject({ data: { ratchetCode: ErrorCodes.FORBIDDEN } });
+    const work = await mkdtemp(join(tmpdir(), 'ratchet-folding-'));
+    const agent = createWorkerAgent({
+      coordinatorUrl: t.url,
+      token: folding,
+      name: 'volunteer',
+      python: PYTHON,
+      workDir: work,
+      cacheDir: join(work, 'cache'),
+      once: false,
+      tracks: [],
+      lowPriority: true,
+      leaseWaitMs: 300,
+      proposeWithOllama: { host: ollama.url, model: 'qwen2.5:0.5b', minIntervalMs: 0 },
+      log: () => {},
+    });
+    const running = agent.run();
+    cleanups.push(async () => {
+      agent.stop();
+      await running;
+      await rm(work, { recursive: true, force: true });
+    });
+    const p = await waitFor(
+      async () =>
+        (await t!.admin.proposals.list.query({ track: 'standin' })).find((x) => x.status === 'merged'),
+      60_000,
+      'the folding proposal to merge',
+    );
+    expect(p.proposer).toBe('ollama:qwen2.5:0.5b');
+    expect(p.description).toBe('lower QUALITY (folding)');
+    expect(ollama.requests[0]!.keep_alive).toBe(0);
   });
 });

@@ -22,11 +22,17 @@ export async function tokenCreateCommand(argv: string[]): Promise<number> {
     role: { type: 'string' },
     name: { type: 'string' },
     trusted: { type: 'boolean', default: false },
+    'can-propose': { type: 'boolean', default: false },
   });
   const role = Role.safeParse(values.role);
   if (!role.success) throw new RatchetError(ErrorCodes.BAD_INPUT, '--role must be admin, proposer or worker');
   const name = values.name ?? `${role.data}-${Date.now().toString(36)}`;
-  const r = await clientFrom(values).tokens.create.mutate({ role: role.data, name, trusted: values.trusted });
+  const r = await clientFrom(values).tokens.create.mutate({
+    role: role.data,
+    name,
+    trusted: values.trusted,
+    canPropose: values['can-propose'],
+  });
   process.stdout.write(`${r.token}\n`);
   return 0;
 }

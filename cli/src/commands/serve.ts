@@ -65,6 +65,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     track: { type: 'string', multiple: true },
     'low-priority': { type: 'boolean', default: false },
+    'propose-with-ollama': { type: 'boolean', default: false },
+    'ollama-host': { type: 'string' },
+    'ollama-model': { type: 'string' },
+    'strategy-file': { type: 'string' },
   });
   const token = resolveToken(values.token);
   if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token (or RATCHET_TOKEN)');
@@ -85,6 +89,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
     ...(backend ? { backend } : {}),
     tracks: values.track ?? [],
     lowPriority: values['low-priority'],
+    ...(values['propose-with-ollama']
+      ? {
+          proposeWithOllama: {
+            host: values['ollama-host'] ?? process.env.OLLAMA_HOST ?? 'http://127.0.0.1:11434',
+            model: values['ollama-model'] ?? process.env.RATCHET_OLLAMA_MODEL ?? 'qwen2.5:0.5b',
+            ...(values['strategy-file'] ? { strategyFile: resolve(values['strategy-file']) } : {}),
+          },
+        }
+      : {}),
   });
   onSignals(
     () => {

@@ -15,6 +15,7 @@ import {
   TrackId,
 } from '@ratchet/shared';
 import { z } from 'zod';
+import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
@@ -30,9 +31,22 @@ export const appRouter = router({
   health: authedProcedure.query(({ ctx }) => ({ ok: true, role: ctx.principal.role })),
   tokens: router({
     create: admin
-      .input(z.object({ role: Role, name: z.string().min(1).max(100), trusted: z.boolean().default(false) }))
+      .input(
+        z.object({
+          role: Role,
+          name: z.string().min(1).max(100),
+          trusted: z.boolean().default(false),
+          canPropose: z.boolean().default(false),
+        }),
+      )
       .mutation(async ({ ctx, input }) => ({
-        token: await ctx.auth.create(input.role, input.name, input.trusted, ctx.deps.clock.now()),
+        token: await ctx.auth.create(
+          input.role,
+          input.name,
+          input.trusted,
+          ctx.deps.clock.now(),
+          input.canPropose,
+        ),
       })),
   }),
   tracks: router({
@@ -46,7 +60,7 @@ export const appRouter = router({
       .input(z.object({ id: TrackId, commit: CommitSha, path: z.string().min(1).max(300) }))
       .query(async ({ ctx, input }) => {
         const t = await ctx.deps.store.requireTrack(input.id);
-        if (![...t.config.editable, ...t.config.pinned, 'ratchet.json'].includes(input.path)) {
+        if (![...t.config.editable, ...t.config.pinned, 'ratchet.json', 'program.md'].includes(input.path)) {
           throw new RatchetError(ErrorCodes.BAD_INPUT, `${input.path} is not a file of track ${input.id}`);
         }
         return { content: await ctx.deps.frontier.readFile(input.commit, input.path) };
@@ -68,6 +82,18 @@ export const appRouter = router({
   }),
   proposals: router({
     submit: proposer.input(SubmitProposalInput).mutation(({ ctx, input }) => submitProposal(ctx.deps, input)),
+    /** The shared research history as proposers see it (kept, discarded, crashed, in flight). */
+    history: authedProcedure.input(z.object({ track: TrackId })).query(async ({ ctx, input }) => {
+      await ctx.deps.store.requireTrack(input.track);
+      return trackHistory(ctx.deps, input.track);
+    }),
+    /** Proposers report each LLM answer, valid or not, for the leaderboard's invalid-answer rate. */
+    reportAnswer: proposer
+      .input(z.object({ strategy: z.string().min(1).max(100), invalidCode: z.string().max(100).nullable() }))
+      .mutation(async ({ ctx, input }) => {
+        await coordinatorPort(ctx.deps).countAnswer(input.strategy, input.invalidCode);
+        return { ok: true };
+      }),
     get: authedProcedure
       .input(z.object({ id: Id }))
       .query(({ ctx, input }) => getProposal(ctx.deps, input.id)),

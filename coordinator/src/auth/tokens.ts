@@ -7,6 +7,8 @@ export interface Principal {
   role: Role;
   name: string;
   trusted: boolean;
+  /** A worker token granted the proposer capability. */
+  canPropose?: boolean;
 }
 
 export function hashToken(token: string): string {
@@ -34,20 +36,28 @@ export function createAuth(store: Store, adminToken: string | null) {
       if (!token) return null;
       const h = hashToken(token);
       if (adminHash && timingSafeEqual(adminHash, Buffer.from(h, 'hex'))) {
-        return { role: 'admin', name: 'admin', trusted: true };
+        return { role: 'admin', name: 'admin', trusted: true, canPropose: true };
       }
       const rec = await store.getToken(h);
-      return rec ? { role: rec.role, name: rec.name, trusted: rec.trusted } : null;
+      return rec
+        ? { role: rec.role, name: rec.name, trusted: rec.trusted, canPropose: rec.canPropose }
+        : null;
     },
-    async create(role: Role, name: string, trusted: boolean, now: number): Promise<string> {
+    async create(
+      role: Role,
+      name: string,
+      trusted: boolean,
+      now: number,
+      canPropose = false,
+    ): Promise<string> {
       const token = newToken(role);
-      const rec: TokenRecord = { role, name, trusted, createdAt: now };
+      const rec: TokenRecord = { role, name, trusted, canPropose, createdAt: now };
       await store.putToken(hashToken(token), rec);
       return token;
     },
     require(p: Principal | null, need: Role): Principal {
       if (!p) throw new RatchetError(ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
-      if (!roleAllows(p.role, need)) {
+      if (!roleAllows(p.role, need) && !(need === 'proposer' && p.canPropose)) {
         throw new RatchetError(ErrorCodes.FORBIDDEN, `role ${p.role} may not do this (needs ${need})`);
       }
       return p;

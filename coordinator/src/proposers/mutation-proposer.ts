@@ -3,12 +3,11 @@
  * target depth with mutations of the frontier's editable file, compile-checked with Python
  * when an interpreter is available.
  */
-import { execFile } from 'node:child_process';
+
+import { compileCheck, type HistoryItem, proposeMutation, unifiedDiff } from '@ratchet/proposers';
 import { toError } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
-import { unifiedDiff } from './constants.ts';
-import { type HistoryItem, proposeMutation } from './mutation.ts';
 
 export interface MutationProposerOptions {
   track: string;
@@ -19,18 +18,6 @@ export interface MutationProposerOptions {
   intervalMs?: number;
   random?: () => number;
   log?: (msg: string) => void;
-}
-
-export function compileCheck(python: string, source: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      python,
-      ['-c', 'import sys; compile(sys.stdin.read(), "train.py", "exec")'],
-      { timeout: 20_000 },
-      (err, _out, stderr) => resolve(err ? stderr.trim().split('\n').pop() || err.message : null),
-    );
-    child.stdin?.end(source);
-  });
 }
 
 const OPEN = new Set(['queued', 'running', 'awaiting_baseline']);

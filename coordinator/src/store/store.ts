@@ -20,6 +20,8 @@ export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker']),
   name: z.string(),
   trusted: z.boolean().default(false),
+  /** A worker token that may also submit proposals (folding mode with a local LLM). */
+  canPropose: z.boolean().default(false),
   createdAt: z.number(),
 });
 export type TokenRecord = z.infer<typeof TokenRecord>;

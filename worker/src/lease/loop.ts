@@ -17,6 +17,7 @@ import {
   toError,
 } from '@ratchet/shared';
 import { detectHardware } from '../hardware/detect.ts';
+import { createFoldingProposer } from '../propose/folding.ts';
 import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
 import { type Client, createClient, errorCode } from './client.ts';
 
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   /** Extra environment for this worker's runs (e.g. CUDA_VISIBLE_DEVICES for one GPU). */
   extraEnv?: Record<string, string>;
   leaseWaitMs?: number;
+  /** Folding mode: propose with a local Ollama when the queue is empty. */
+  proposeWithOllama?: { host: string; model: string; strategyFile?: string; minIntervalMs?: number };
   log?: (msg: string) => void;
 }
 
@@ -188,6 +191,27 @@ export function createWorkerAgent(opts: WorkerOptions) {
     reports.push({ lease, outcome, released: false });
   }
 
+  const folding = opts.proposeWithOllama
+    ? createFoldingProposer(client, { ...opts.proposeWithOllama, python: opts.python, log })
+    : null;
+  let lastProposalAt = 0;
+  /** The queue is empty: in folding mode, ask the local LLM for something to run. */
+  async function maybePropose(): Promise<void> {
+    if (!folding || stopping.signal.aborted) return;
+    if (Date.now() - lastProposalAt < (opts.proposeWithOllama?.minIntervalMs ?? 30_000)) return;
+    lastProposalAt = Date.now();
+    const tracks =
+      opts.tracks.length > 0 ? opts.tracks : (await client.tracks.list.query()).map((t) => t.config.id);
+    for (const track of tracks) {
+      try {
+        const id = await folding.proposeFor(track);
+        if (id) log(`proposed ${id} on ${track} with the local LLM`);
+      } catch (e) {
+        log(`local proposal on ${track} failed (${errorCode(e) ?? 'error'}): ${toError(e).message}`);
+      }
+    }
+  }
+
   return {
     reports,
     async run(): Promise<void> {
@@ -205,7 +229,10 @@ export function createWorkerAgent(opts: WorkerOptions) {
           else await sleep(2_000, stopping.signal);
           continue;
         }
-        if (!lease) continue;
+        if (!lease) {
+          await maybePropose();
+          continue;
+        }
         await runOne(lease);
         if (opts.once) break;
       }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { findConstants, formatValue, unifiedDiff } from './constants.ts';
 import { directionScores, keepsDivisibility, proposeMutation } from './mutation.ts';
 
-const TINY = readFileSync(resolve(import.meta.dirname, '../../../tracks/tiny/train.py'), 'utf8');
+const TINY = readFileSync(resolve(import.meta.dirname, '../../tracks/tiny/train.py'), 'utf8');
 
 function seeded(seed: number) {
   let s = seed >>> 0;

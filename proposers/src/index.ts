@@ -1,0 +1,12 @@
+export { compileCheck } from './compile.ts';
+export { findConstants, formatValue, replaceConstant, unifiedDiff } from './constants.ts';
+export { applyEdits, boundedMatches, LlmAnswer } from './edits.ts';
+export { createLlmProposer, type LlmProposerOptions, type ProposerPort } from './llm.ts';
+export {
+  directionScores,
+  type HistoryItem,
+  keepsDivisibility,
+  type Mutation,
+  proposeMutation,
+} from './mutation.ts';
+export { buildMessages, type PromptHistoryItem } from './prompt.ts';
