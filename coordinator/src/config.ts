@@ -44,6 +44,16 @@ const Env = z.object({
   RATCHET_SEED: z.coerce.number().int().min(0).default(42),
   /** Comma-separated track folders imported at start when not yet known. */
   RATCHET_TRACKS: z.string().default(''),
+  /** Built-in proposers: comma-separated track ids for each. */
+  RATCHET_MUTATION_TRACKS: z.string().default(''),
+  RATCHET_OLLAMA_TRACKS: z.string().default(''),
+  OLLAMA_HOST: z.string().default('http://127.0.0.1:11434'),
+  RATCHET_OLLAMA_MODEL: z.string().min(1).default('qwen2.5:0.5b'),
+  RATCHET_OLLAMA_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  RATCHET_OLLAMA_NUM_CTX: z.coerce.number().int().positive().optional(),
+  /** Seconds Ollama keeps the model loaded; 0 when it shares the machine with a training worker. */
+  RATCHET_OLLAMA_KEEP_ALIVE_S: z.coerce.number().int().min(0).default(0),
+  RATCHET_PYTHON: z.string().optional(),
   RATCHET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,11 +72,27 @@ export interface CoordinatorConfig {
   seed: number;
   trackDirs: string[];
   logLevel: z.infer<typeof Env>['RATCHET_LOG_LEVEL'];
+  mutationTracks: string[];
+  ollama: {
+    tracks: string[];
+    host: string;
+    model: string;
+    temperature: number;
+    numCtx: number | null;
+    keepAliveS: number;
+  };
+  python: string | null;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'ratchet');
 }
+
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
   const r = Env.safeParse(env);
@@ -101,9 +127,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
     },
     patchMaxBytes: e.RATCHET_PATCH_MAX_BYTES,
     seed: e.RATCHET_SEED,
-    trackDirs: e.RATCHET_TRACKS.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    trackDirs: list(e.RATCHET_TRACKS),
     logLevel: e.RATCHET_LOG_LEVEL,
+    mutationTracks: list(e.RATCHET_MUTATION_TRACKS),
+    ollama: {
+      tracks: list(e.RATCHET_OLLAMA_TRACKS),
+      host: /^https?:\/\//.test(e.OLLAMA_HOST) ? e.OLLAMA_HOST : `http://${e.OLLAMA_HOST}`,
+      model: e.RATCHET_OLLAMA_MODEL,
+      temperature: e.RATCHET_OLLAMA_TEMPERATURE,
+      numCtx: e.RATCHET_OLLAMA_NUM_CTX ?? null,
+      keepAliveS: e.RATCHET_OLLAMA_KEEP_ALIVE_S,
+    },
+    python: e.RATCHET_PYTHON ?? null,
   };
 }

@@ -10,6 +10,8 @@ import { createFrontier } from './frontier/repo.ts';
 import { createTrackData } from './frontier/track-data.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { createMergeTrain } from './pipeline/merge-train.ts';
+import { createMutationProposer } from './proposers/mutation-proposer.ts';
+import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
 import { type Deps, systemClock } from './service/deps.ts';
 import { addTrack, parseTrackFiles } from './service/tracks.ts';
@@ -128,17 +130,46 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     queues.watch([generalQueueName(t.config.id), ...[...classes].map((c) => classQueueName(t.config.id, c))]);
   }
 
+  // Built-in proposers named in the config.
+  const proposers: { close(): void; start(): void }[] = [];
+  for (const track of cfg.mutationTracks) {
+    await store.requireTrack(track);
+    proposers.push(createMutationProposer(deps, { track, python: cfg.python }));
+  }
+  for (const track of cfg.ollama.tracks) {
+    const t = await store.requireTrack(track);
+    const programMd = await frontier
+      .readFile(t.head, 'program.md')
+      .catch(() => `Improve ${track}'s val_bpb.`);
+    proposers.push(
+      createOllamaProposer(deps, {
+        track,
+        strategy: `${track}-program`,
+        programMd,
+        host: cfg.ollama.host,
+        model: cfg.ollama.model,
+        temperature: cfg.ollama.temperature,
+        ...(cfg.ollama.numCtx ? { numCtx: cfg.ollama.numCtx } : {}),
+        keepAlive: cfg.ollama.keepAliveS,
+        python: cfg.python,
+      }),
+    );
+  }
+
   let closed: Promise<void> | null = null;
   return {
     app,
     deps,
     adminToken,
     async start() {
-      return app.listen({ host: cfg.host, port: cfg.port });
+      const url = await app.listen({ host: cfg.host, port: cfg.port });
+      for (const p of proposers) p.start();
+      return url;
     },
     close() {
       closed ??= (async () => {
         shutdown.abort();
+        for (const p of proposers) p.close();
         const errors: unknown[] = [];
         for (const step of [
           () => app.close(),

@@ -12,6 +12,7 @@ import {
   createAuth,
   createCoordinator,
   createMutationProposer,
+  createOllamaProposer,
   loadConfig,
   readTrackDir,
 } from '@ratchet/coordinator';
@@ -45,7 +46,7 @@ async function ollamaNote(): Promise<string | null> {
   const url = /^https?:\/\//.test(host) ? host : `http://${host}`;
   try {
     const r = await fetch(`${url.replace(/\/+$/, '')}/api/version`, { signal: AbortSignal.timeout(1_500) });
-    if (r.ok) return `Ollama is reachable at ${url}; proposals come from the mutation search for now.`;
+    if (r.ok) return `Ollama is reachable at ${url}; use --proposer ollama to propose with it.`;
   } catch {
     // not reachable
   }
@@ -58,7 +59,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     port: { type: 'string' },
     python: { type: 'string' },
+    proposer: { type: 'string' },
   });
+  const proposerKind = values.proposer ?? 'mutation';
+  if (proposerKind !== 'mutation' && proposerKind !== 'ollama') {
+    throw new RatchetError(ErrorCodes.BAD_INPUT, '--proposer must be mutation or ollama');
+  }
   const budgetS = values.budget === undefined ? null : Number(values.budget);
   if (budgetS !== null && (!Number.isInteger(budgetS) || budgetS < 1 || budgetS > 86_400)) {
     throw new RatchetError(ErrorCodes.BAD_INPUT, '--budget must be a whole number of seconds (1..86400)');
@@ -137,11 +143,29 @@ export async function upCommand(argv: string[]): Promise<number> {
       log: () => {},
     }),
   );
-  const proposer = createMutationProposer(deps, {
-    track: trackId,
-    python: py.python,
-    log: (m) => say(`  (proposer) ${m}`),
-  });
+  const proposer =
+    proposerKind === 'ollama'
+      ? createOllamaProposer(deps, {
+          track: trackId,
+          strategy: 'tiny-program',
+          programMd: files['program.md'] ?? 'Improve val_bpb.',
+          host: cfg.ollama.host,
+          model: cfg.ollama.model,
+          temperature: cfg.ollama.temperature,
+          ...(cfg.ollama.numCtx ? { numCtx: cfg.ollama.numCtx } : {}),
+          // The model shares this machine with the training worker: unload it after each answer.
+          keepAlive: 0,
+          python: py.python,
+          log: (m) => say(`  (ollama) ${m}`),
+        })
+      : createMutationProposer(deps, {
+          track: trackId,
+          python: py.python,
+          log: (m) => say(`  (proposer) ${m}`),
+        });
+  say(
+    `proposer: ${proposerKind === 'ollama' ? `Ollama ${cfg.ollama.model} at ${cfg.ollama.host}` : 'mutation search (no LLM)'}`,
+  );
 
   const printed = new Set<string>();
   for (const e of await deps.store.listExperiments(trackId)) if (e.recordedAt !== null) printed.add(e.id);
