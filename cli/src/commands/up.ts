@@ -36,7 +36,7 @@ function localDevices(): { name: string; env: Record<string, string> }[] {
   });
   const gpus = smi.status === 0 ? parseNvidiaSmi(smi.stdout) : [];
   if (gpus.length > 0)
-    return gpus.map((g, i) => ({ name: `gpu${i}`, env: { CUDA_VISIBLE_DEVICES: String(i) } }));
+    return gpus.map((_g, i) => ({ name: `gpu${i}`, env: { CUDA_VISIBLE_DEVICES: String(i) } }));
   return [{ name: process.platform === 'darwin' && process.arch === 'arm64' ? 'mps' : 'cpu', env: {} }];
 }
 

@@ -148,7 +148,7 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<Experi
   const out: Experiment[] = [];
   for (const id of p.experimentIds) {
     const e = await deps.store.getExperiment(id);
-    if (!e || e.status !== 'ok' || !e.metrics || e.base !== p.base || e.hardwareClass !== cls) continue;
+    if (e?.status !== 'ok' || !e.metrics || e.base !== p.base || e.hardwareClass !== cls) continue;
     if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
     out.push(e);
   }

@@ -107,7 +107,7 @@ export function createWorkerAgent(opts: WorkerOptions) {
         });
       } catch (e) {
         const code = errorCode(e);
-        if ((code && code.startsWith('RATCHET_E_LEASE')) || code === ErrorCodes.EXPERIMENT_UNKNOWN) {
+        if (code?.startsWith('RATCHET_E_LEASE') || code === ErrorCodes.EXPERIMENT_UNKNOWN) {
           log(`lease on ${lease.experimentId} lost (${code}); stopping the run`);
           abort.abort();
           return;
