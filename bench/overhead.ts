@@ -4,12 +4,8 @@
  * exit to the result being recorded by the coordinator. Prints figures; asserts nothing.
  *   node --import tsx bench/overhead.ts [N]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createWorkerAgent } from '@ratchet/worker';
 import { setup, teardown } from '../test/support/global-redis.ts';
-import { PYTHON, qualityPatch, startCoordinator, waitFor } from '../test/support/harness.ts';
+import { qualityPatch, startAgent, startCoordinator, waitFor } from '../test/support/harness.ts';
 
 const n = Number(process.argv[2] ?? 20);
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -17,21 +13,8 @@ await setup();
 say('starting coordinator');
 const t = await startCoordinator({ RATCHET_LOG_LEVEL: 'silent' });
 say(`coordinator at ${t.url}`);
-const work = await mkdtemp(join(tmpdir(), 'ratchet-bench-'));
 try {
-  const agent = createWorkerAgent({
-    coordinatorUrl: t.url,
-    token: t.c.adminToken,
-    name: 'bench',
-    python: PYTHON,
-    workDir: work,
-    cacheDir: join(work, 'cache'),
-    once: false,
-    tracks: [],
-    lowPriority: false,
-    log: () => {},
-  });
-  const running = agent.run();
+  const a = await startAgent(t.url, t.c.adminToken, { name: 'bench' });
   say('worker started');
   for (let i = 1; i <= n; i++) {
     const q = (1 - i / 1000).toFixed(6);
@@ -50,8 +33,7 @@ try {
     600_000,
     'all experiments',
   );
-  agent.stop();
-  await running;
+  await a.stop();
   const leaseToStart = done.map((e) => e.timings!.trainStartAt! - e.timings!.leasedAt);
   const exitToRecorded = done.map((e) => e.recordedAt! - e.timings!.trainExitAt!);
   const checkout = done.map((e) => e.timings!.checkoutMs);
@@ -68,6 +50,5 @@ try {
   console.log(`training process exit -> result recorded: ${stat(exitToRecorded)}`);
 } finally {
   await t.close();
-  await rm(work, { recursive: true, force: true });
   await teardown();
 }

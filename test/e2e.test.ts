@@ -11,16 +11,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@ratchet/worker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PYTHON, qualityPatch, STANDIN_TRACK, uniquePrefix, waitFor } from './support/harness.ts';
+import { cleanRedis, PYTHON, qualityPatch, STANDIN_TRACK, uniquePrefix, waitFor } from './support/harness.ts';
 import { isAlive, type Proc, spawnCli } from './support/procs.ts';
 
 const run = promisify(execFile);
 const procs: Proc[] = [];
 const dirs: string[] = [];
 
+const prefix = uniquePrefix('e2e');
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL');
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await cleanRedis(prefix);
 });
 
 describe('the research loop, end to end', () => {
@@ -28,7 +30,7 @@ describe('the research loop, end to end', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ratchet-e2e-'));
     dirs.push(dataDir);
     const coord = spawnCli(['coordinator', '--port', '0', '--data-dir', dataDir, '--track', STANDIN_TRACK], {
-      RATCHET_REDIS_PREFIX: uniquePrefix('e2e'),
+      RATCHET_REDIS_PREFIX: prefix,
       RATCHET_LOG_LEVEL: 'warn',
     });
     procs.push(coord);

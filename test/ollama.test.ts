@@ -2,15 +2,21 @@
  * The Ollama proposer with the real `ollama` client against a loopback server speaking
  * /api/chat; the leaderboard; `ratchet propose --wait` on a real evaluation.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createOllamaProposer } from '@ratchet/coordinator';
 import { ErrorCodes } from '@ratchet/shared';
-import { createClient, createWorkerAgent } from '@ratchet/worker';
+import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.ts';
-import { PYTHON, qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
+import {
+  PYTHON,
+  qualityPatch,
+  startAgent,
+  startCoordinator,
+  type TestCoordinator,
+  waitFor,
+} from './support/harness.ts';
 import { spawnCli } from './support/procs.ts';
 import { createSimWorker, standinLandscape } from './support/sim-worker.ts';
 
@@ -163,25 +169,9 @@ describe('the Ollama proposer', () => {
 describe('ratchet propose --wait', () => {
   it('blocks until a real evaluation and prints the verdict like a training run', async () => {
     t = await startCoordinator();
-    const work = await mkdtemp(join(tmpdir(), 'ratchet-propose-'));
-    const agent = createWorkerAgent({
-      coordinatorUrl: t.url,
-      token: t.c.adminToken,
-      name: 'real',
-      python: PYTHON,
-      workDir: work,
-      cacheDir: join(work, 'cache'),
-      once: false,
-      tracks: [],
-      lowPriority: false,
-      log: () => {},
-    });
-    const running = agent.run();
-    cleanups.push(async () => {
-      agent.stop();
-      await running;
-      await rm(work, { recursive: true, force: true });
-    });
+    const a = await startAgent(t.url, t.c.adminToken);
+    cleanups.push(() => a.stop());
+    const work = a.work;
     await writeFile(join(work, 'p.diff'), qualityPatch('1.000000', '0.950000'));
     const cli = spawnCli(
       ['propose', '--track', 'standin', '--patch', join(work, 'p.diff'), '-m', 'lower QUALITY', '--wait'],
@@ -214,27 +204,13 @@ describe('folding mode', () => {
       description: 'x',
     });
     await expect(denied).rejects.toMatchObject({ data: { ratchetCode: ErrorCodes.FORBIDDEN } });
-    const work = await mkdtemp(join(tmpdir(), 'ratchet-folding-'));
-    const agent = createWorkerAgent({
-      coordinatorUrl: t.url,
-      token: folding,
+    const a = await startAgent(t.url, folding, {
       name: 'volunteer',
-      python: PYTHON,
-      workDir: work,
-      cacheDir: join(work, 'cache'),
-      once: false,
-      tracks: [],
       lowPriority: true,
       leaseWaitMs: 300,
       proposeWithOllama: { host: ollama.url, model: 'qwen2.5:0.5b', minIntervalMs: 0 },
-      log: () => {},
     });
-    const running = agent.run();
-    cleanups.push(async () => {
-      agent.stop();
-      await running;
-      await rm(work, { recursive: true, force: true });
-    });
+    cleanups.push(() => a.stop());
     const p = await waitFor(
       async () =>
         (await t!.admin.proposals.list.query({ track: 'standin' })).find((x) => x.status === 'merged'),

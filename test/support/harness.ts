@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Coordinator, createCoordinator, loadConfig } from '@ratchet/coordinator';
-import { createClient } from '@ratchet/worker';
+import { createClient, createWorkerAgent, type WorkerOptions } from '@ratchet/worker';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const STANDIN_TRACK = join(ROOT, 'test', 'fixtures', 'standin');
@@ -48,13 +48,14 @@ export async function startCoordinator(env: Record<string, string> = {}): Promis
     admin: createClient(url, c.adminToken),
     async close() {
       await c.close();
-      await cleanRedis(c, prefix);
+      await cleanRedis(prefix);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-async function cleanRedis(_c: Coordinator, prefix: string) {
+/** Delete every Redis key under a test's prefix. */
+export async function cleanRedis(prefix: string) {
   const { Redis } = await import('ioredis');
   const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   try {
@@ -95,4 +96,32 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A real worker (Python runs) in this process, with its own work dir; stop() cleans up. */
+export async function startAgent(url: string, token: string, extra: Partial<WorkerOptions> = {}) {
+  const work = await mkdtemp(join(tmpdir(), 'ratchet-agent-'));
+  const agent = createWorkerAgent({
+    coordinatorUrl: url,
+    token,
+    name: 'agent',
+    python: PYTHON,
+    workDir: work,
+    cacheDir: join(work, 'cache'),
+    once: false,
+    tracks: [],
+    lowPriority: false,
+    log: () => {},
+    ...extra,
+  });
+  const running = agent.run();
+  return {
+    agent,
+    work,
+    async stop() {
+      agent.stop();
+      await running;
+      await rm(work, { recursive: true, force: true });
+    },
+  };
 }

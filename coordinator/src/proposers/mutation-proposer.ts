@@ -5,9 +5,9 @@
  */
 
 import { compileCheck, type HistoryItem, proposeMutation, unifiedDiff } from '@ratchet/proposers';
-import { toError } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
+import { periodic } from './periodic.ts';
 
 export interface MutationProposerOptions {
   track: string;
@@ -25,8 +25,6 @@ const OPEN = new Set(['queued', 'running', 'awaiting_baseline']);
 export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
   const random = opts.random ?? Math.random;
   const log = opts.log ?? (() => {});
-  let timer: NodeJS.Timeout | null = null;
-  let busy = false;
   let submitted = 0;
 
   async function activeWorkers(): Promise<number> {
@@ -100,24 +98,6 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     get submitted() {
       return submitted;
     },
-    start() {
-      const run = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          await tick();
-        } catch (e) {
-          log(`mutation proposer: ${toError(e).message}`);
-        } finally {
-          busy = false;
-        }
-      };
-      void run();
-      timer = setInterval(run, opts.intervalMs ?? 2_000);
-    },
-    close() {
-      if (timer) clearInterval(timer);
-      timer = null;
-    },
+    ...periodic(tick, opts.intervalMs ?? 2_000, (m) => log(`mutation proposer: ${m}`)),
   };
 }

@@ -8,9 +8,9 @@ import {
   type PromptHistoryItem,
   type ProposerPort,
 } from '@ratchet/proposers';
-import { toError } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
+import { periodic } from './periodic.ts';
 
 const OPEN = new Set(['queued', 'running', 'awaiting_baseline', 'confirming', 'reverify']);
 
@@ -68,8 +68,6 @@ export function createOllamaProposer(
   o: LlmProposerOptions & { perWorker?: number; intervalMs?: number },
 ) {
   const core = createLlmProposer(coordinatorPort(deps), o);
-  let timer: NodeJS.Timeout | null = null;
-  let busy = false;
 
   async function tick(): Promise<number> {
     const now = deps.clock.now();
@@ -90,24 +88,6 @@ export function createOllamaProposer(
   return {
     proposeOne: core.proposeOne,
     tick,
-    start() {
-      const run = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          await tick();
-        } catch (e) {
-          o.log?.(`ollama proposer: ${toError(e).message}`);
-        } finally {
-          busy = false;
-        }
-      };
-      void run();
-      timer = setInterval(run, o.intervalMs ?? 5_000);
-    },
-    close() {
-      if (timer) clearInterval(timer);
-      timer = null;
-    },
+    ...periodic(tick, o.intervalMs ?? 5_000, (m) => ((m) => o.log?.(m))(`ollama proposer: ${m}`)),
   };
 }
