@@ -6,6 +6,7 @@ import { Backend, ErrorCodes, RatchetError } from '@ratchet/shared';
 import { createWorkerAgent, killRunningChildren } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
+import { findTorchPython } from '../up/python.ts';
 
 /** First signal: graceful `close()`; second: exit at once. */
 export function onSignals(close: () => Promise<void> | void, force: () => void) {
@@ -83,7 +84,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     coordinatorUrl: coordinatorUrl(values.coordinator),
     token,
     name,
-    python: values.python ?? process.env.RATCHET_PYTHON ?? 'python3',
+    python: values.python ?? process.env.RATCHET_PYTHON ?? findTorchPython(undefined)?.python ?? 'python3',
     workDir: resolve(values.workdir ?? join(homedir(), '.cache', 'ratchet', 'worker', name)),
     once: values.once,
     ...(backend ? { backend } : {}),

@@ -48,3 +48,20 @@ export async function ensureBaselineJobs(
     pending++;
   }
 }
+
+/** True when every allowed baseline replicate of (commit, class) has run and none succeeded. */
+export async function baselineExhausted(
+  deps: Deps,
+  track: string,
+  commit: string,
+  cls: string,
+): Promise<boolean> {
+  if ((await deps.store.getBaselineSamples(track, commit, cls)).length > 0) return false;
+  const claims = await deps.store.baselineClaims(track, commit, cls);
+  if (claims.length < (await baselineTarget(deps, track, cls)) + 2) return false;
+  for (const id of claims) {
+    const e = await deps.store.getExperiment(id);
+    if (!e || e.status === 'queued' || e.status === 'running') return false;
+  }
+  return true;
+}

@@ -9,7 +9,7 @@ import type { DecisionRecord, Experiment, JobOutcome, Proposal, Verdict } from '
 import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
-import { ensureBaselineJobs } from './baselines.ts';
+import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -226,6 +226,12 @@ export async function evaluate(
     delta: latest.metrics!.val_bpb - (d.baselineMean ?? Number.NaN),
   };
   if (d.verdict === 'wait') {
+    if (await baselineExhausted(deps, p.track, p.base, cls)) {
+      const reason = `no baseline: every baseline run of ${p.base.slice(0, 7)} on ${cls} crashed`;
+      await setVerdict(deps, latest.id, 'discard', reason);
+      await updateProposal(deps, p.id, { status: 'discarded', verdictReason: reason, decision });
+      return;
+    }
     await deps.store.addAwaiting(p.track, p.base, cls, p.id);
     await ensureBaselineJobs(deps, p.track, p.base, cls);
     await setVerdict(deps, latest.id, 'pending', d.reason);
