@@ -27,8 +27,9 @@ export async function ensureBaselineJobs(
   const claims = await deps.store.baselineClaims(track, commit, cls);
   let pending = 0;
   for (const id of claims) {
+    // A claim whose experiment is not stored yet is being queued by a concurrent call.
     const e = await deps.store.getExperiment(id);
-    if (e && (e.status === 'queued' || e.status === 'running')) pending++;
+    if (!e || e.status === 'queued' || e.status === 'running') pending++;
   }
   // Crashed baselines are retried, but only twice beyond the target: a head that always
   // crashes on a class must not fill its queue.
