@@ -46,6 +46,16 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
     finishedAt: outcome.timings.reportedAt,
     recordedAt: deps.clock.now(),
   };
+  if (recorded.kind === 'baseline' && recorded.metrics && recorded.hardwareClass) {
+    // The sample goes in before the run stops counting as pending, so that a concurrent
+    // ensureBaselineJobs never sees neither and schedules one replicate too many.
+    await deps.store.addBaselineSample(recorded.track, recorded.base, recorded.hardwareClass, {
+      valBpb: recorded.metrics.val_bpb,
+      steps: recorded.metrics.num_steps,
+      experimentId: recorded.id,
+      peakVramMb: recorded.metrics.peak_vram_mb,
+    });
+  }
   await deps.store.putExperiment(recorded);
   if (recorded.kind === 'baseline') await onBaseline(deps, merge, recorded);
   else await onCandidate(deps, merge, recorded);
@@ -55,12 +65,6 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
 async function onBaseline(deps: Deps, merge: MergeTrain, e: Experiment) {
   const cls = e.hardwareClass!;
   if (e.status === 'ok' && e.metrics) {
-    await deps.store.addBaselineSample(e.track, e.base, cls, {
-      valBpb: e.metrics.val_bpb,
-      steps: e.metrics.num_steps,
-      experimentId: e.id,
-      peakVramMb: e.metrics.peak_vram_mb,
-    });
     await setVerdict(deps, e.id, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);
   } else {
     await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
