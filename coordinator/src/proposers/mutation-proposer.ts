@@ -37,7 +37,7 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
 
   async function history(): Promise<{
     items: HistoryItem[];
-    open: number;
+    openOn: (base: string) => number;
     triedOn: (base: string) => Set<string>;
   }> {
     const proposals = await deps.store.listProposals(opts.track, 1000);
@@ -49,7 +49,7 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     }
     return {
       items,
-      open: proposals.filter((p) => OPEN.has(p.status)).length,
+      openOn: (base) => proposals.filter((p) => OPEN.has(p.status) && p.base === base).length,
       triedOn: (base) => new Set(proposals.filter((p) => p.base === base).map((p) => p.description)),
     };
   }
@@ -59,8 +59,11 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     const target = (opts.perWorker ?? 2) * (await activeWorkers());
     const h = await history();
     let made = 0;
-    let open = h.open;
     const head = (await deps.frontier.head(opts.track)) ?? track.head;
+    // Only proposals on the current head count towards the depth: after a merge, those on
+    // older bases still run (and are rebased if they win), but the queue refills at once
+    // with work on the new frontier.
+    let open = h.openOn(head);
     const file = track.config.editable[0]!;
     const source = await deps.frontier.readFile(head, file);
     const tried = h.triedOn(head);
