@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMutationProposer, readTrackDir } from '@ratchet/coordinator';
+import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { setup, teardown } from '../test/support/global-redis.ts';
 import { startCoordinator, type TestCoordinator, waitFor } from '../test/support/harness.ts';
 import { applyConstants, constantsOf, createSimWorker } from '../test/support/sim-worker.ts';
@@ -104,11 +105,7 @@ async function falseAccepts(trials: number) {
     const done = await waitFor(
       async () => {
         const ps = await Promise.all(ids.map((id) => t.admin.proposals.get.query({ id })));
-        return ps.every((p) =>
-          ['merged', 'discarded', 'conflict', 'stale', 'quarantined', 'crashed'].includes(p.status),
-        )
-          ? ps
-          : null;
+        return ps.every((p) => FINAL_PROPOSAL_STATUSES.includes(p.status)) ? ps : null;
       },
       600_000,
       'null proposals',

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanRedis, PYTHON, qualityPatch, STANDIN_TRACK, uniquePrefix, waitFor } from './support/harness.ts';
@@ -80,7 +81,7 @@ describe('the research loop, end to end', () => {
       waitFor(
         async () => {
           const p = await admin.proposals.get.query({ id });
-          return ['merged', 'discarded', 'crashed', 'stale', 'patch_failed'].includes(p.status) ? p : null;
+          return FINAL_PROPOSAL_STATUSES.includes(p.status) ? p : null;
         },
         60_000,
         `proposal ${id}`,

@@ -4,6 +4,7 @@
  * queued again, duplicates never run twice.
  */
 import type { Proposal } from '@ratchet/shared';
+import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
@@ -20,8 +21,6 @@ afterEach(async () => {
   await t?.close();
   t = null;
 });
-
-const FINAL = ['merged', 'discarded', 'crashed', 'stale', 'conflict', 'quarantined', 'patch_failed'];
 
 async function workerToken(tc: TestCoordinator) {
   return (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'sim' })).token;
@@ -52,7 +51,7 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promi
   return waitFor(
     async () => {
       const p = await tc.admin.proposals.get.query({ id });
-      return FINAL.includes(p.status) ? p : null;
+      return FINAL_PROPOSAL_STATUSES.includes(p.status) ? p : null;
     },
     timeoutMs,
     `proposal ${id}`,

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readTrackDir } from '@ratchet/coordinator';
-import { ErrorCodes, formatResultsTsv, RatchetError, Role } from '@ratchet/shared';
+import { ErrorCodes, FINAL_PROPOSAL_STATUSES, formatResultsTsv, RatchetError, Role } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
 
@@ -44,8 +44,6 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatResultsTsv(rows));
   return 0;
 }
-
-const FINAL = ['merged', 'discarded', 'crashed', 'patch_failed', 'stale', 'conflict', 'quarantined'];
 
 /** The patch of a git working copy's changes against its HEAD, and that HEAD. */
 async function worktreePatch(dir: string): Promise<{ patch: string; base: string }> {
@@ -105,7 +103,7 @@ export async function proposeCommand(argv: string[]): Promise<number> {
   // Block until the verdict, then print it like a training run's summary, so that a coding
   // agent can drive its research through the pool as it would through `uv run train.py`.
   let p = r.proposal;
-  while (!FINAL.includes(p.status)) {
+  while (!FINAL_PROPOSAL_STATUSES.includes(p.status)) {
     await new Promise((res) => setTimeout(res, 1_000));
     p = await client.proposals.get.query({ id: p.id });
   }

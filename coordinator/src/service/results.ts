@@ -5,7 +5,14 @@
  * conflict). Baselines feed the per-class noise estimate. Throttled runs are queued again;
  * implausible numbers are quarantined; contradicted screens cost their worker its trust.
  */
-import type { DecisionRecord, Experiment, JobOutcome, Proposal, Verdict } from '@ratchet/shared';
+import {
+  type DecisionRecord,
+  type Experiment,
+  FINAL_PROPOSAL_STATUSES,
+  type JobOutcome,
+  type Proposal,
+  type Verdict,
+} from '@ratchet/shared';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
@@ -140,11 +147,9 @@ async function queueRun(
   await deps.store.putExperiment(exp);
   await updateProposal(deps, p.id, { experimentIds: [...p.experimentIds, exp.id] });
   const queue = pinned && cls ? classQueueName(p.track, cls) : generalQueueName(p.track);
-  await deps.queues.add(
-    queue,
-    { experimentId: exp.id },
-    stage === 'confirm' ? Priority.confirm : Priority.candidate,
-  );
+  // Re-verifications (pinned screens) and confirmations jump ahead of fresh screens.
+  const priority = stage === 'confirm' ? Priority.confirm : pinned ? Priority.reverify : Priority.candidate;
+  await deps.queues.add(queue, { experimentId: exp.id }, priority);
 }
 
 /** Candidate runs of a proposal that count: finished, ok, on its current base and this class. */
@@ -175,7 +180,7 @@ export async function evaluate(
   cls: string,
 ): Promise<void> {
   const p = await deps.store.getProposal(proposalId);
-  if (!p || ['merged', 'discarded', 'crashed', 'stale', 'conflict', 'quarantined'].includes(p.status)) return;
+  if (!p || FINAL_PROPOSAL_STATUSES.includes(p.status)) return;
   const cfg = deps.config.acceptance;
   const runs = await countedRuns(deps, p, cls);
   const baselines = await deps.store.getBaselineSamples(p.track, p.base, cls);
