@@ -121,15 +121,14 @@ export const ProposalStatus = z.enum([
   'conflict',
   'quarantined',
 ]);
-export const FINAL_PROPOSAL_STATUSES: readonly ProposalStatus[] = [
-  'merged',
-  'discarded',
-  'crashed',
-  'patch_failed',
-  'stale',
-  'conflict',
-  'quarantined',
-];
+/** Statuses a proposal never leaves. */
+export const FINAL_PROPOSAL_STATUSES: readonly ProposalStatus[] = ProposalStatus.exclude([
+  'queued',
+  'running',
+  'awaiting_baseline',
+  'confirming',
+  'reverify',
+]).options;
 
 /** The numbers behind a verdict (see coordinator/src/pipeline/stats.ts for the rule). */
 export const DecisionRecord = z.object({
