@@ -3,7 +3,7 @@
  * in place. Everything else is rejected with its own stable code. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { type ErrorCode, ErrorCodes, RatchetError } from './errors.ts';
+import { type ErrorCode, ErrorCodes } from './errors.ts';
 
 export const DEFAULT_PATCH_MAX_BYTES = 256 * 1024;
 
@@ -212,12 +212,6 @@ export function checkPatch(patch: string, policy: PatchPolicy): PatchCheck {
     }
     throw e;
   }
-}
-
-export function assertPatchAllowed(patch: string, policy: PatchPolicy): string[] {
-  const r = checkPatch(patch, policy);
-  if (!r.ok) throw new RatchetError(r.code, r.message);
-  return r.files;
 }
 
 /** The patch without what does not change its meaning: CRLF, `index` lines, preamble. */

@@ -234,16 +234,6 @@ export const BaselineSample = z.object({
 });
 export type BaselineSample = z.infer<typeof BaselineSample>;
 
-export const Baseline = z.object({
-  track: TrackId,
-  commit: CommitSha,
-  hardwareClass: z.string(),
-  valBpb: z.number().positive(),
-  experimentId: Id,
-  peakVramMb: z.number().nullable(),
-});
-export type Baseline = z.infer<typeof Baseline>;
-
 export const TrackFiles = z.record(z.string().max(300), z.string().max(4_000_000));
 export const AddTrackInput = z.object({ files: TrackFiles });
 export type AddTrackInput = z.infer<typeof AddTrackInput>;

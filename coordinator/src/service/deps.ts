@@ -19,7 +19,6 @@ export interface ServiceConfig {
 
 export interface Events {
   experimentFinished?(e: { experimentId: string }): void;
-  leaseExpired?(): void;
 }
 
 export interface Deps {

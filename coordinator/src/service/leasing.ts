@@ -127,11 +127,6 @@ async function grant(
     return null;
   }
   const track = await deps.store.requireTrack(exp.track);
-  const previous = await deps.store.getLease(exp.id);
-  if (previous) {
-    deps.events.leaseExpired?.();
-    await deps.store.incrCounter('lease_expiries');
-  }
   const now = deps.clock.now();
   const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };
   await deps.store.putLease(rec);
