@@ -241,10 +241,18 @@ export async function evaluate(
       await updateProposal(deps, p.id, { status: 'discarded', verdictReason: reason, decision });
       return;
     }
-    await deps.store.addAwaiting(p.track, p.base, cls, p.id);
-    await ensureBaselineJobs(deps, p.track, p.base, cls);
     await setVerdict(deps, latest.id, 'pending', d.reason);
     await updateProposal(deps, p.id, { status: 'awaiting_baseline', decision });
+    await deps.store.addAwaiting(p.track, p.base, cls, p.id);
+    await ensureBaselineJobs(deps, p.track, p.base, cls);
+    // A baseline that finished between our read and our registration has already taken the
+    // awaiting set: look again, so that no candidate waits for a wake-up that never comes.
+    const again = await deps.store.getBaselineSamples(p.track, p.base, cls);
+    const noiseNow = pooledNoise(await deps.store.baselineGroups(p.track, cls));
+    if (again.length > baselines.length || noiseNow.df > noise.df) {
+      for (const pid of await deps.store.takeAwaiting(p.track, p.base, cls))
+        await evaluate(deps, merge, pid, cls);
+    }
     return;
   }
   await setVerdict(deps, latest.id, d.verdict === 'reject' ? 'discard' : 'promising', d.reason, scored);
