@@ -61,7 +61,7 @@ describe('the research loop, end to end', () => {
     // The head's baseline on this class comes first.
     await waitFor(
       async () => (await admin.results.query({ track: 'standin' })).length >= 1,
-      60_000,
+      120_000,
       'the baseline',
     );
 
@@ -83,7 +83,7 @@ describe('the research loop, end to end', () => {
           const p = await admin.proposals.get.query({ id });
           return FINAL_PROPOSAL_STATUSES.includes(p.status) ? p : null;
         },
-        60_000,
+        120_000,
         `proposal ${id}`,
       );
     const [b, w] = await Promise.all([final(better.proposal.id), final(worse.proposal.id)]);
@@ -153,5 +153,5 @@ describe('the research loop, end to end', () => {
     expect(await Promise.all(workers.map((p) => p.stop('SIGTERM')))).toEqual([0, 0]);
     expect(await coord.stop('SIGTERM')).toBe(0);
     expect(pids.filter(isAlive)).toEqual([]);
-  });
+  }, 300_000);
 });
