@@ -58,6 +58,7 @@ describe('the tiny track', () => {
     expect(exp.metrics!.num_steps).toBeGreaterThan(0);
     expect(exp.extra.device).toBe('cpu');
     expect(exp.timings!.trainStartAt).not.toBeNull();
-    expect(await worker.stop()).toBe(0);
+    // --once: one job, then the worker exits by itself, cleanly.
+    expect(await worker.exit(60_000)).toBe(0);
   });
 });

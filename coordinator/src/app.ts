@@ -34,6 +34,9 @@ export function buildApp(a: AppDeps): FastifyInstance {
     logger: { level: a.logLevel ?? 'warn' },
     routerOptions: { maxParamLength: 5000 },
     bodyLimit: 32 * 1024 * 1024,
+    // On close, end every connection: a client that went away mid-response (a worker
+    // stopping during a lease long poll) must not hold the coordinator's shutdown open.
+    forceCloseConnections: true,
   });
 
   app.get('/healthz', async (_req, reply) => {

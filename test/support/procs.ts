@@ -7,6 +7,8 @@ export interface Proc {
   output(): string;
   waitForLine(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself; rejects after timeoutMs. */
+  exit(timeoutMs: number): Promise<number | null>;
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
@@ -44,6 +46,16 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
         };
         check();
       });
+    },
+    exit(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`still running after ${timeoutMs} ms:\n${out}`)),
+          timeoutMs,
+        );
+      });
+      return Promise.race([exited, late]).finally(() => clearTimeout(timer));
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
