@@ -104,7 +104,9 @@ describe('the acceptance pipeline', () => {
   });
 
   it('merges two winners found on the same base: the second after rebase and re-verification', async () => {
-    t = await startCoordinator();
+    // Without lease-time rebasing, the second screen runs on the old base, as it would when
+    // both are leased before either merges.
+    t = await startCoordinator({ RATCHET_REBASE_ON_LEASE: '0' });
     sim(t, await workerToken(t), 'w1');
     const base = (await t.admin.tracks.get.query({ id: 'standin' })).head;
     const p1 = await t.admin.proposals.submit.mutate({
@@ -122,6 +124,38 @@ describe('the acceptance pipeline', () => {
     const second = [a, b].find((p) => p.rebases > 0)!;
     expect(second.originalBase).toBe(base);
     expect(second.base).not.toBe(base);
+    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+    const file = (await t.admin.tracks.file.query({ id: 'standin', commit: head, path: 'train.py' })).content;
+    expect(file).toContain('QUALITY = 0.970000');
+    expect(file).toContain('BONUS = 0.020000');
+  });
+
+  it('runs a screen queued before a merge on the new head, rebased when leased', async () => {
+    t = await startCoordinator();
+    sim(t, await workerToken(t), 'w1');
+    const base = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+    const p1 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.970000'),
+      description: 'lower QUALITY',
+    });
+    const p2 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: bonusPatch('0.020000'),
+      description: 'add BONUS',
+    });
+    const a = await final(t, p1.proposal.id);
+    const b = await final(t, p2.proposal.id);
+    expect([a.status, b.status]).toEqual(['merged', 'merged']);
+    // One worker: the first merged while the second waited in the queue, so the second was
+    // carried onto the new head when leased and measured there — no run on the old base.
+    expect(b.originalBase).toBe(base);
+    expect(b.base).toBe(a.mergedCommit);
+    const exps = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+      (e) => e.proposalId === b.id,
+    );
+    expect(exps.map((e) => e.base)).toEqual(exps.map(() => a.mergedCommit));
+    expect(exps.filter((e) => e.stage === 'screen')).toHaveLength(1);
     const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
     const file = (await t.admin.tracks.file.query({ id: 'standin', commit: head, path: 'train.py' })).content;
     expect(file).toContain('QUALITY = 0.970000');

@@ -54,6 +54,10 @@ const Env = z.object({
   /** Seconds Ollama keeps the model loaded; 0 when it shares the machine with a training worker. */
   RATCHET_OLLAMA_KEEP_ALIVE_S: z.coerce.number().int().min(0).default(0),
   RATCHET_PYTHON: z.string().optional(),
+  RATCHET_REBASE_ON_LEASE: z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be 1/0, true/false or yes/no' })
+    .default('1')
+    .transform((v) => v === '1' || v === 'true' || v === 'yes'),
   RATCHET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -82,6 +86,8 @@ export interface CoordinatorConfig {
     keepAliveS: number;
   };
   python: string | null;
+  /** A queued screen whose base fell behind the head is rebased onto the head when leased. */
+  rebaseOnLease: boolean;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -139,5 +145,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
       keepAliveS: e.RATCHET_OLLAMA_KEEP_ALIVE_S,
     },
     python: e.RATCHET_PYTHON ?? null,
+    rebaseOnLease: e.RATCHET_REBASE_ON_LEASE,
   };
 }

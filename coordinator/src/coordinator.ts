@@ -109,6 +109,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       acceptance: cfg.acceptance,
       patchMaxBytes: cfg.patchMaxBytes,
       seed: cfg.seed,
+      rebaseOnLease: cfg.rebaseOnLease,
     },
     events: { experimentFinished: () => metricsRef?.finished.inc() },
   };

@@ -15,6 +15,8 @@ export interface ServiceConfig {
   acceptance: AcceptanceConfig;
   patchMaxBytes: number;
   seed: number;
+  /** Rebase a queued screen onto the head when it is leased (service/freshen.ts). */
+  rebaseOnLease: boolean;
 }
 
 export interface Events {

@@ -19,6 +19,7 @@ import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
+import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { recordOutcome } from './results.ts';
 
@@ -114,7 +115,7 @@ async function grant(
   expId: string,
   token: string,
 ) {
-  const exp = await deps.store.getExperiment(expId);
+  let exp = await deps.store.getExperiment(expId);
   if (!exp || (exp.status !== 'queued' && exp.status !== 'running')) {
     // A job whose experiment is gone or finished: drop it rather than run it twice.
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
@@ -126,6 +127,7 @@ async function grant(
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
+  exp = await freshenBase(deps, exp, w.hardwareClass);
   const track = await deps.store.requireTrack(exp.track);
   const now = deps.clock.now();
   const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };
