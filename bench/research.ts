@@ -8,25 +8,81 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMutationProposer, readTrackDir } from '@ratchet/coordinator';
+import { unifiedDiff } from '@ratchet/proposers';
 import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { setup, teardown } from '../test/support/global-redis.ts';
 import { startCoordinator, type TestCoordinator, waitFor } from '../test/support/harness.ts';
 import { applyConstants, constantsOf, createSimWorker } from '../test/support/sim-worker.ts';
 
 const SIGMA = 0.003;
-const TRAIN = `# A synthetic training file: val_bpb is a function of these constants.
+const l2 = (x: number | undefined, opt: number) => Math.log2((x ?? opt) / opt) ** 2;
+
+/** A synthetic train.py: val_bpb = f(constants) + noise; NOOP has no effect. */
+interface Landscape {
+  train: string;
+  f: (c: Record<string, number>) => number;
+}
+
+/** Four knobs: few independent directions to improve at any time. */
+const TOY: Landscape = {
+  train: `# A synthetic training file: val_bpb is a function of these constants.
 LEARNING_RATE = 0.0005
 WEIGHT_DECAY = 0.8
 WIDTH = 32
 DEPTH = 2
 NOOP = 1.0  # has no effect on val_bpb
-`;
-const landscape = (c: Record<string, number>) =>
-  1.0 +
-  0.02 * Math.log2((c.LEARNING_RATE ?? 1) / 0.004) ** 2 +
-  0.01 * Math.log2((c.WEIGHT_DECAY ?? 1) / 0.1) ** 2 +
-  0.015 * Math.log2((c.WIDTH ?? 1) / 256) ** 2 +
-  0.01 * ((c.DEPTH ?? 0) - 6) ** 2;
+`,
+  f: (c) =>
+    1.0 +
+    0.02 * l2(c.LEARNING_RATE, 0.004) +
+    0.01 * l2(c.WEIGHT_DECAY, 0.1) +
+    0.015 * l2(c.WIDTH, 256) +
+    0.01 * ((c.DEPTH ?? 6) - 6) ** 2,
+};
+
+/** The knobs of upstream's train.py (UPSTREAM.md), each a little off its optimum. */
+const UPSTREAM: Landscape = {
+  train: `# A synthetic training file shaped like upstream's: val_bpb is a function of these constants.
+DEPTH = 6
+ASPECT_RATIO = 32
+HEAD_DIM = 64
+TOTAL_BATCH_SIZE = 131072
+DEVICE_BATCH_SIZE = 32
+EMBEDDING_LR = 0.15
+UNEMBEDDING_LR = 0.001
+MATRIX_LR = 0.01
+SCALAR_LR = 0.1
+WEIGHT_DECAY = 0.05
+ADAM_BETA1 = 0.9
+ADAM_BETA2 = 0.99
+WARMUP_RATIO = 0.1
+WARMDOWN_RATIO = 0.15
+FINAL_LR_FRAC = 0.4
+NOOP = 1.0  # has no effect on val_bpb
+`,
+  f: (c) =>
+    1.0 +
+    0.006 * ((c.DEPTH ?? 8) - 8) ** 2 +
+    0.01 * l2(c.ASPECT_RATIO, 64) +
+    0.008 * l2(c.HEAD_DIM, 128) +
+    0.01 * l2(c.TOTAL_BATCH_SIZE, 524288) +
+    0.004 * l2(c.DEVICE_BATCH_SIZE, 128) +
+    0.008 * l2(c.EMBEDDING_LR, 0.6) +
+    0.008 * l2(c.UNEMBEDDING_LR, 0.004) +
+    0.012 * l2(c.MATRIX_LR, 0.04) +
+    0.005 * l2(c.SCALAR_LR, 0.5) +
+    0.006 * l2(c.WEIGHT_DECAY, 0.2) +
+    0.008 * l2(1 - (c.ADAM_BETA1 ?? 0.8), 0.2) +
+    0.006 * l2(1 - (c.ADAM_BETA2 ?? 0.95), 0.05) +
+    0.004 * l2(c.WARMUP_RATIO, 0.025) +
+    0.008 * l2(c.WARMDOWN_RATIO, 0.6) +
+    0.006 * l2(c.FINAL_LR_FRAC, 0.1),
+};
+
+const LANDSCAPE_NAME = process.env.LANDSCAPE === 'toy' ? 'toy' : 'upstream';
+const L = LANDSCAPE_NAME === 'toy' ? TOY : UPSTREAM;
+const TRAIN = L.train;
+const landscape = L.f;
 const START = landscape(constantsOf(TRAIN));
 const TARGET = START - 0.6 * (START - 1.0);
 
@@ -92,7 +148,11 @@ async function falseAccepts(trials: number) {
     const ids: string[] = [];
     for (let i = 0; i < trials; i++) {
       const head = (await t.admin.tracks.get.query({ id: 'sim' })).head;
-      const patch = `--- a/train.py\n+++ b/train.py\n@@ -4,3 +4,3 @@\n WIDTH = 32\n DEPTH = 2\n-NOOP = 1.0  # has no effect on val_bpb\n+NOOP = ${(2 + i).toFixed(1)}  # has no effect on val_bpb\n`;
+      const patch = unifiedDiff(
+        'train.py',
+        TRAIN,
+        TRAIN.replace('NOOP = 1.0', `NOOP = ${(2 + i).toFixed(1)}`),
+      );
       const r = await t.admin.proposals.submit.mutate({
         track: 'sim',
         base: head,
@@ -172,13 +232,18 @@ async function search(workers: number, runMs: number, capMs: number) {
       (p) => p.status === 'stale' && /already holds/.test(p.verdictReason ?? ''),
     ).length;
     const conflicts = ps.filter((p) => p.status === 'conflict').length;
-    const rebased = merged.filter((p) => p.rebases > 0).length;
+    const screens = (id: string) => exps.filter((e) => e.proposalId === id && e.stage === 'screen').length;
+    const rebasedAtLease = merged.filter((p) => p.rebases > 0 && screens(p.id) === 1).length;
+    const reverified = merged.filter((p) => screens(p.id) > 1).length;
+    const notRun = exps.filter((e) => e.status === 'cancelled').length;
     return {
       workers,
       reachedMs: reached,
       runs: exps.filter((e) => e.recordedAt !== null).length,
       merged: trueGains,
-      rebasedAndMerged: rebased,
+      rebasedAtLease,
+      reverified,
+      notRun,
       lostStale,
       duplicates,
       conflicts,
@@ -197,24 +262,27 @@ function seeded(seed: number) {
 await setup();
 try {
   console.log(
-    `landscape: start ${START.toFixed(4)}, optimum 1.0000, target ${TARGET.toFixed(4)}, noise σ ${SIGMA}`,
+    `landscape: ${LANDSCAPE_NAME}, ${Object.keys(constantsOf(TRAIN)).length - 1} knobs; start ${START.toFixed(4)}, optimum 1.0000, target ${TARGET.toFixed(4)}, noise σ ${SIGMA}`,
   );
-  const fa = await falseAccepts(Number(process.env.TRIALS ?? 120));
-  console.log(
-    `null patches: ${fa.trials}; merged by ratchet: ${fa.merged} (${((100 * fa.merged) / fa.trials).toFixed(1)}%); ` +
-      `the naive rule "strictly lower than the baseline" would keep ${(100 * fa.naive).toFixed(1)}%; ` +
-      `runs per null patch ${fa.runsPerProposal.toFixed(2)}`,
-  );
-  const runMs = Number(process.env.RUN_MS ?? 300);
+  const trials = Number(process.env.TRIALS ?? 120);
+  const fa = trials > 0 ? await falseAccepts(trials) : null;
+  if (fa)
+    console.log(
+      `null patches: ${fa.trials}; merged by ratchet: ${fa.merged} (${((100 * fa.merged) / fa.trials).toFixed(1)}%); ` +
+        `the naive rule "strictly lower than the baseline" would keep ${(100 * fa.naive).toFixed(1)}%; ` +
+        `runs per null patch ${fa.runsPerProposal.toFixed(2)}`,
+    );
+  const runMs = Number(process.env.RUN_MS ?? 1500);
   const results = [];
-  for (const n of [1, 4, 16]) {
-    const r = await search(n, runMs, Number(process.env.CAP_MS ?? 180_000));
+  for (const n of (process.env.WORKERS ?? '1,4,16').split(',').map(Number)) {
+    const r = await search(n, runMs, Number(process.env.CAP_MS ?? 600_000));
     results.push(r);
     console.log(
       `workers ${String(n).padStart(2)}: target ${r.reachedMs === null ? 'not reached' : `reached in ${(r.reachedMs / 1000).toFixed(1)} s`}; ` +
-        `${r.runs} runs, ${r.merged} merged (${r.rebasedAndMerged} after rebase + re-verification), ` +
+        `${r.runs} runs, ${r.merged} merged (${r.rebasedAtLease} rebased when leased, ${r.reverified} after rebase + re-verification), ` +
         `${(r.runs / Math.max(1, r.merged)).toFixed(1)} runs per merge; conflicts (reported, with hunk) ${r.conflicts}; ` +
-        `winners already on the head ${r.duplicates}; gains lost to stale bases ${r.lostStale}`,
+        `winners already on the head ${r.duplicates}; dropped before running (conflict or duplicate on the new head) ${r.notRun}; ` +
+        `gains lost to stale bases ${r.lostStale}`,
     );
   }
   const one = results[0]?.reachedMs;

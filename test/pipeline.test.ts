@@ -162,25 +162,41 @@ describe('the acceptance pipeline', () => {
     expect(file).toContain('BONUS = 0.020000');
   });
 
-  it('reports the second of two conflicting winners as a conflict, with the hunk', async () => {
-    t = await startCoordinator();
-    sim(t, await workerToken(t), 'w1');
-    const p1 = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.970000'),
-      description: 'a',
-    });
-    const p2 = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.960000'),
-      description: 'b',
-    });
-    const results = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
-    expect(results.map((p) => p.status).sort()).toEqual(['conflict', 'merged']);
-    const c = results.find((p) => p.status === 'conflict')!;
-    expect(c.conflict).toContain('<<<<<<<');
-    expect(c.conflict).toContain('QUALITY');
-  });
+  it.each([
+    ['after both ran and won, in the merge train', '0'],
+    ['when the second is leased, before it costs a run', '1'],
+  ])(
+    'reports the second of two conflicting patches as a conflict, with the hunk: %s',
+    async (_, rebaseOnLease) => {
+      t = await startCoordinator({ RATCHET_REBASE_ON_LEASE: rebaseOnLease });
+      sim(t, await workerToken(t), 'w1');
+      const p1 = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: qualityPatch('1.000000', '0.970000'),
+        description: 'a',
+      });
+      const p2 = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: qualityPatch('1.000000', '0.960000'),
+        description: 'b',
+      });
+      const results = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
+      expect(results.map((p) => p.status).sort()).toEqual(['conflict', 'merged']);
+      const c = results.find((p) => p.status === 'conflict')!;
+      expect(c.conflict).toContain('<<<<<<<');
+      expect(c.conflict).toContain('QUALITY');
+      const runs = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+        (e) => e.proposalId === c.id,
+      );
+      if (rebaseOnLease === '1') {
+        expect(runs.map((e) => [e.status, e.verdict])).toEqual([['cancelled', 'conflict']]);
+        expect(c.decision).toBeNull();
+      } else {
+        expect(c.decision?.verdict).toBe('accept');
+        expect(runs.every((e) => e.status === 'ok')).toBe(true);
+      }
+    },
+  );
 
   it('queues a throttled run again instead of comparing it', async () => {
     t = await startCoordinator();

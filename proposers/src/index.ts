@@ -7,6 +7,7 @@ export {
   type HistoryItem,
   keepsDivisibility,
   type Mutation,
+  mutatedName,
   proposeMutation,
 } from './mutation.ts';
 export { buildMessages, type PromptHistoryItem } from './prompt.ts';

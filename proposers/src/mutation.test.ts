@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { checkPatch } from '@ratchet/shared';
 import { describe, expect, it } from 'vitest';
 import { findConstants, formatValue, unifiedDiff } from './constants.ts';
-import { directionScores, keepsDivisibility, proposeMutation } from './mutation.ts';
+import { directionScores, keepsDivisibility, mutatedName, proposeMutation } from './mutation.ts';
 
 const TINY = readFileSync(resolve(import.meta.dirname, '../../tracks/tiny/train.py'), 'utf8');
 
@@ -77,6 +77,30 @@ describe('proposeMutation', () => {
       tried.add(m.description);
     }
     expect(seen).toHaveLength(4);
+  });
+
+  it('spreads over constants that have no open proposal yet', () => {
+    const src = 'A_LR = 0.1\nB_LR = 0.1\nC_LR = 0.1\n';
+    const rnd = seeded(3);
+    const names = (busy: Set<string>) =>
+      Array.from(
+        { length: 300 },
+        () => proposeMutation({ source: src, history: [], random: rnd, tried: new Set(), busy })!.name,
+      );
+    const free = names(new Set(['A_LR', 'B_LR'])).filter((n) => n === 'C_LR').length;
+    expect(free / 300).toBeGreaterThan(0.85);
+    expect(mutatedName('B_LR 0.1 -> 0.2 (up)')).toBe('B_LR');
+    expect(mutatedName('lower QUALITY')).toBeNull();
+    // Busy constants are still proposed when nothing else is left.
+    expect(
+      proposeMutation({
+        source: 'A_LR = 0.1\n',
+        history: [],
+        random: rnd,
+        tried: new Set(),
+        busy: new Set(['A_LR']),
+      })?.name,
+    ).toBe('A_LR');
   });
 
   it('moves along directions that helped', () => {

@@ -26,6 +26,11 @@ export interface Mutation {
 
 const DESC = /^([A-Z][A-Z0-9_]*) (\S+) -> (\S+) \((up|down)\)/;
 
+/** The constant a mutation's description names, or null for other descriptions. */
+export function mutatedName(description: string): string | null {
+  return DESC.exec(description)?.[1] ?? null;
+}
+
 export function describe(name: string, from: string, to: string, direction: 'up' | 'down'): string {
   return `${name} ${from} -> ${to} (${direction})`;
 }
@@ -90,6 +95,11 @@ export function proposeMutation(opts: {
   random: () => number;
   /** Descriptions already tried on this base: never propose them again. */
   tried: ReadonlySet<string>;
+  /**
+   * Constants with a proposal still open on this base. Two winners on one constant conflict,
+   * so with many workers the search spreads over the others first.
+   */
+  busy?: ReadonlySet<string>;
 }): Mutation | null {
   const consts = findConstants(opts.source).filter((c) => !c.fixed);
   const scores = directionScores(opts.history);
@@ -109,7 +119,7 @@ export function proposeMutation(opts: {
         direction: cand.direction,
         source: replaceConstant(opts.source, c, to),
         description,
-        weight: Math.exp(Math.max(-4, Math.min(4, score))),
+        weight: Math.exp(Math.max(-4, Math.min(4, score))) * (opts.busy?.has(c.name) ? 0.05 : 1),
       });
     }
   }

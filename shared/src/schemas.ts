@@ -175,7 +175,8 @@ export const Proposal = z.object({
 });
 export type Proposal = z.infer<typeof Proposal>;
 
-export const ExperimentStatus = z.enum(['queued', 'running', 'ok', 'crash', 'patch_failed']);
+/** `cancelled`: dropped before it ran, because its proposal ended while it waited. */
+export const ExperimentStatus = z.enum(['queued', 'running', 'ok', 'crash', 'patch_failed', 'cancelled']);
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 export const Verdict = z.enum([
   'baseline',

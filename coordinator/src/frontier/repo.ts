@@ -5,7 +5,7 @@
  * and a branch only moves by compare-and-swap (`update-ref NEW OLD`).
  */
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type SimpleGit, simpleGit } from 'simple-git';
@@ -66,6 +66,33 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
   const gitErr = (e: unknown, what: string) =>
     new RatchetError(ErrorCodes.GIT_FAILED, `${what}: ${toError(e).message.trim()}`, { cause: e });
 
+  // Leases, proposers and workers ask for heads and files all the time; spawning git for
+  // each is the coordinator's main cost under many workers. Refs are read from the repo's
+  // files (loose, then packed: exact, no process), and files of a commit are immutable.
+  const fileCache = new Map<string, string>();
+  const FILE_CACHE_MAX = 512;
+  const knownCommits = new Set<string>();
+  const FULL_SHA = /^[0-9a-f]{40}$/;
+
+  async function readRef(ref: string): Promise<string | null> {
+    try {
+      const loose = (await readFile(join(path, ref), 'utf8')).trim();
+      if (FULL_SHA.test(loose)) return loose;
+    } catch {
+      // not a loose ref: look in packed-refs
+    }
+    try {
+      const packed = await readFile(join(path, 'packed-refs'), 'utf8');
+      for (const line of packed.split('\n')) {
+        const [sha, name] = line.trim().split(' ');
+        if (name === ref && sha && FULL_SHA.test(sha)) return sha;
+      }
+    } catch {
+      // no packed refs
+    }
+    return null;
+  }
+
   async function withIndex<T>(fn: (g: SimpleGit, dir: string) => Promise<T>): Promise<T> {
     await mkdir(tmpDir, { recursive: true });
     const dir = await mkdtemp(join(tmpDir, 'idx-'));
@@ -118,6 +145,9 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
       });
     },
     async head(trackId) {
+      const ref = `refs/heads/${branchOf(trackId)}`;
+      const fast = await readRef(ref);
+      if (fast) return fast;
       try {
         const out = await git().raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branchOf(trackId)}`]);
         return out.trim() || null;
@@ -126,9 +156,12 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
       }
     },
     async hasCommit(sha) {
+      if (knownCommits.has(sha)) return true;
       try {
         const t = await git().raw(['cat-file', '-t', sha]);
-        return t.trim() === 'commit';
+        if (t.trim() !== 'commit') return false;
+        if (FULL_SHA.test(sha)) knownCommits.add(sha);
+        return true;
       } catch {
         return false;
       }
@@ -186,8 +219,16 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
       });
     },
     async readFile(commit, file) {
+      const key = `${commit}:${file}`;
+      const cached = fileCache.get(key);
+      if (cached !== undefined) return cached;
       try {
-        return await git().raw(['show', `${commit}:${file}`]);
+        const content = await git().raw(['show', key]);
+        if (FULL_SHA.test(commit)) {
+          if (fileCache.size >= FILE_CACHE_MAX) fileCache.delete(fileCache.keys().next().value!);
+          fileCache.set(key, content);
+        }
+        return content;
       } catch (e) {
         throw gitErr(e, `read ${file}`);
       }

@@ -57,6 +57,21 @@ describe('decide', () => {
     expect(d.reason).toContain('confirmed');
   });
 
+  it('re-verifies a patch confirmed on an earlier base with one significant run on the new head', () => {
+    const d = decide({ candidate: [0.96], baseline, noise, confirmedBefore: true }, cfg);
+    expect(d.verdict).toBe('accept');
+    expect(d.reason).toContain('re-verified');
+    // The same run without an earlier confirmation is only a promising screen.
+    expect(decide({ candidate: [0.96], baseline, noise }, cfg).verdict).toBe('replicate');
+    // Not significant alone: back to the screen's rules (confirm, or stop).
+    expect(decide({ candidate: [0.975], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(
+      'replicate',
+    );
+    expect(decide({ candidate: [0.995], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(
+      'reject',
+    );
+  });
+
   it('earns more replicates near the threshold, and rejects when the gain fades', () => {
     expect(decide({ candidate: [0.97, 0.99], baseline, noise }, cfg).verdict).toBe('replicate');
     expect(decide({ candidate: [0.97, 1.02], baseline, noise }, cfg).verdict).toBe('reject');

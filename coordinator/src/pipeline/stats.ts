@@ -132,6 +132,11 @@ export interface Evidence {
   candidate: readonly number[];
   baseline: readonly number[];
   noise: PooledNoise;
+  /**
+   * The patch was already confirmed on an earlier base and rebased onto a moved head: one
+   * run on the new head that passes the t rule on its own re-verifies it.
+   */
+  confirmedBefore?: boolean;
 }
 
 export interface Decision {
@@ -187,6 +192,13 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   const margin = screenMargin(ev.noise, cfg);
   const base = { n, m, candidateMean: c, baselineMean: b, delta, sigma, df: ev.noise.df, t, tCrit, margin };
   const nums = `Δ ${f6(delta)} over ${n} run(s) vs ${m} baseline run(s), σ ${sigma.toFixed(6)} (ν=${ev.noise.df}), t ${t.toFixed(2)}`;
+  if (n === 1 && ev.confirmedBefore && t < -tCrit && -delta > cfg.marginFloor) {
+    return {
+      ...base,
+      verdict: 'accept',
+      reason: `re-verified on the new head: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}), confirmed before on an earlier base`,
+    };
+  }
   if (n === 1) {
     if (delta < -margin)
       return {

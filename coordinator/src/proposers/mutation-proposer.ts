@@ -4,7 +4,13 @@
  * when an interpreter is available.
  */
 
-import { compileCheck, type HistoryItem, proposeMutation, unifiedDiff } from '@ratchet/proposers';
+import {
+  compileCheck,
+  type HistoryItem,
+  mutatedName,
+  proposeMutation,
+  unifiedDiff,
+} from '@ratchet/proposers';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
@@ -39,6 +45,7 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     items: HistoryItem[];
     openOn: (base: string) => number;
     triedOn: (base: string) => Set<string>;
+    busyOn: (base: string) => Set<string>;
   }> {
     const proposals = await deps.store.listProposals(opts.track, 1000);
     const items: HistoryItem[] = [];
@@ -51,6 +58,13 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
       items,
       openOn: (base) => proposals.filter((p) => OPEN.has(p.status) && p.base === base).length,
       triedOn: (base) => new Set(proposals.filter((p) => p.base === base).map((p) => p.description)),
+      busyOn: (base) =>
+        new Set(
+          proposals
+            .filter((p) => OPEN.has(p.status) && p.base === base)
+            .map((p) => mutatedName(p.description))
+            .filter((n): n is string => n !== null),
+        ),
     };
   }
 
@@ -67,10 +81,12 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     const file = track.config.editable[0]!;
     const source = await deps.frontier.readFile(head, file);
     const tried = h.triedOn(head);
+    const busy = h.busyOn(head);
     while (open < target) {
-      const m = proposeMutation({ source, history: h.items, random, tried });
+      const m = proposeMutation({ source, history: h.items, random, tried, busy });
       if (!m) break;
       tried.add(m.description);
+      busy.add(m.name);
       if (opts.python) {
         const err = await compileCheck(opts.python, m.source);
         if (err) {

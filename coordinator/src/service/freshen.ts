@@ -4,32 +4,44 @@
  * the frontier as it is now. Without this, every proposal queued before a merge runs on the
  * old base and, if it wins, must be rebased and run again on the new head: with many
  * workers that is most of the queue, run twice. Confirmations and re-verifications keep
- * their base (their samples must be comparable with the screen's). A rebase that conflicts,
- * that the head already holds, or whose rebased patch is already queued on the head leaves
- * the run on its own base, where the merge train deals with it as before.
+ * their base (their samples must be comparable with the screen's). A rebase that conflicts
+ * ends the proposal as `conflict` (with the hunk) before it costs a run, as the merge train
+ * would after it; one the head already holds, or one already proposed on the head, ends
+ * as `stale` with the reason. Such a job is dropped and its experiment `cancelled`.
  */
 import { type Experiment, patchHash } from '@ratchet/shared';
 import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
 
-export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment> {
+/** The experiment to run (moved to the head, or as it was), or null when it must not run. */
+export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {
   if (!deps.config.rebaseOnLease || exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId)
     return exp;
   const p = await deps.store.getProposal(exp.proposalId);
   if (!p || p.base !== exp.base || (p.status !== 'queued' && p.status !== 'reverify')) return exp;
   const head = await deps.frontier.head(exp.track);
   if (!head || head === exp.base) return exp;
+  const at = head.slice(0, 7);
+  const end = async (status: 'conflict' | 'stale', reason: string, conflict: string | null = null) => {
+    await deps.store.putExperiment({ ...exp, status: 'cancelled', verdict: status, verdictReason: reason });
+    await deps.store.putProposal({ ...p, status, verdictReason: reason, conflict: conflict ?? p.conflict });
+    return null;
+  };
   let rebased: string;
   try {
     const r = await deps.frontier.rebase(p.base, p.patch, head);
-    if (r.status !== 'clean' || r.patch.trim() === '') return exp;
+    if (r.status === 'conflict')
+      return end('conflict', `the head moved to ${at} and the patch conflicts with it; not run`, r.hunk);
+    if (r.patch.trim() === '') return end('stale', `the head ${at} already holds this change; not run`);
     rebased = r.patch;
   } catch {
     // The merge train will meet the same trouble and report it; run on the old base.
     return exp;
   }
   const hash = patchHash(rebased);
-  if (await deps.store.claimPatch(p.track, head, hash, p.id)) return exp;
+  const other = await deps.store.claimPatch(p.track, head, hash, p.id);
+  if (other && other !== p.id)
+    return end('stale', `the same change is already proposed on ${at} as ${other}; not run`);
   await deps.store.putProposal({
     ...p,
     originalBase: p.originalBase ?? p.base,

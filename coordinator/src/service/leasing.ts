@@ -128,6 +128,11 @@ async function grant(
     return null;
   }
   exp = await freshenBase(deps, exp, w.hardwareClass);
+  if (!exp) {
+    // Its proposal ended while it waited (a conflict with the moved head, or a duplicate).
+    await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
+    return null;
+  }
   const track = await deps.store.requireTrack(exp.track);
   const now = deps.clock.now();
   const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };

@@ -223,7 +223,12 @@ export async function evaluate(
   }
 
   const samples = runs.map((r) => r.metrics!.val_bpb);
-  const d = decide({ candidate: samples, baseline: baselines.map((b) => b.valBpb), noise }, cfg);
+  // A re-verification after a rebase: the earlier decision (on the old base) was an accept.
+  const confirmedBefore = p.originalBase !== null && p.decision?.verdict === 'accept';
+  const d = decide(
+    { candidate: samples, baseline: baselines.map((b) => b.valBpb), noise, confirmedBefore },
+    cfg,
+  );
   const decision: DecisionRecord = {
     ...d,
     hardwareClass: cls,
