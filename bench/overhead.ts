@@ -11,7 +11,9 @@ const n = Number(process.argv[2] ?? 20);
 const say = (s: string) => process.stderr.write(`${s}\n`);
 await setup();
 say('starting coordinator');
-const t = await startCoordinator({ RATCHET_LOG_LEVEL: 'silent' });
+// Every proposal edits the same line: with lease-time rebasing, those queued behind a merge
+// would end as conflicts without running. This measures the worker, so let them all run.
+const t = await startCoordinator({ RATCHET_LOG_LEVEL: 'silent', RATCHET_REBASE_ON_LEASE: '0' });
 say(`coordinator at ${t.url}`);
 try {
   const a = await startAgent(t.url, t.c.adminToken, { name: 'bench' });

@@ -224,6 +224,13 @@ export const Experiment = z.object({
   stage: z.enum(['baseline', 'screen', 'confirm']).default('screen'),
   /** A confirmation of an untrusted screen must run on another worker. */
   excludeWorkerId: Id.nullable().default(null),
+  /**
+   * A batch re-verification: winners rebased onto a moved head, run together as one patch
+   * (`patch`, composed when leased) so that several can merge after one run.
+   */
+  batch: z.boolean().default(false),
+  members: z.array(Id).default([]),
+  patch: z.string().nullable().default(null),
 });
 export type Experiment = z.infer<typeof Experiment>;
 

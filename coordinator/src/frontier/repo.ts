@@ -36,6 +36,16 @@ export interface Frontier {
   readFile(commit: string, path: string): Promise<string>;
   /** 3-way: (base + patch) merged with head; the result as a patch on head, or the conflict. */
   rebase(base: string, patch: string, head: string): Promise<RebaseResult>;
+  /**
+   * Several (base, patch) carried onto head one after another, each 3-way merged with the
+   * result so far: the union as one patch on head, and what became of each item.
+   */
+  compose(head: string, items: { base: string; patch: string }[]): Promise<ComposeResult>;
+}
+
+export interface ComposeResult {
+  patch: string;
+  outcomes: ({ status: 'included' } | { status: 'empty' } | { status: 'conflict'; hunk: string })[];
 }
 
 /** The first conflict region (<<<<<<< … >>>>>>>) of a file, with a little context. */
@@ -216,6 +226,44 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
         }
         const diff = await g.raw(['diff', '--no-color', '--no-ext-diff', head, merged!.trim()]);
         return { status: 'clean' as const, patch: diff };
+      });
+    },
+    async compose(head, items) {
+      return withIndex(async (g, dir) => {
+        let cur = head;
+        let curTree = (await g.raw(['rev-parse', `${head}^{tree}`])).trim();
+        const outcomes: ComposeResult['outcomes'] = [];
+        for (const it of items) {
+          try {
+            await treeWithPatch(g, dir, it.base, it.patch, false);
+          } catch (e) {
+            outcomes.push({ status: 'conflict', hunk: toError(e).message.trim().slice(0, 2000) });
+            continue;
+          }
+          const tree = (await g.raw(['write-tree'])).trim();
+          const cand = (
+            await g.raw(['commit-tree', tree, '-p', it.base, '-m', 'ratchet compose item'])
+          ).trim();
+          const out = await g.raw(['merge-tree', '--write-tree', '--name-only', cur, cand]);
+          const [merged, ...rest] = out.split('\n');
+          const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
+          if (/CONFLICT/.test(out) || conflicted.length > 0) {
+            const first = conflicted[0]?.trim();
+            const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
+            outcomes.push({ status: 'conflict', hunk: conflictHunk(text) || out.slice(0, 2000) });
+            continue;
+          }
+          const mergedTree = merged!.trim();
+          if (mergedTree === curTree) {
+            outcomes.push({ status: 'empty' });
+            continue;
+          }
+          cur = (await g.raw(['commit-tree', mergedTree, '-p', cur, '-m', 'ratchet compose'])).trim();
+          curTree = mergedTree;
+          outcomes.push({ status: 'included' });
+        }
+        const patch = cur === head ? '' : await g.raw(['diff', '--no-color', '--no-ext-diff', head, cur]);
+        return { patch, outcomes };
       });
     },
     async readFile(commit, file) {

@@ -24,6 +24,18 @@ export interface Winner {
   runs: { experimentId: string; valBpb: number; steps: number | null; peakVramMb: number | null }[];
 }
 
+/** Winners re-verified together on one head (`service/batches.ts`), merged as one commit. */
+export interface BatchWinner {
+  track: string;
+  base: string;
+  patch: string;
+  members: Proposal[];
+  decision: DecisionRecord;
+  run: Winner['runs'][number];
+}
+
+export type BatchMergeOutcome = { status: 'merged'; commit: string } | { status: 'moved'; head: string };
+
 const LOCK_TTL_MS = 60_000;
 const LOCK_WAIT_MS = 30_000;
 
@@ -41,6 +53,25 @@ export function mergeTrailers(w: Winner, experimentId: string): string {
     `Ratchet-Sigma: ${num(d.sigma)}`,
     `Ratchet-Proposer: ${w.proposal.proposer}`,
     `Ratchet-Strategy: ${w.proposal.strategy}`,
+    `Ratchet-Replicates: ${d.n}`,
+  ].join('\n');
+}
+
+export function batchTrailers(b: BatchWinner): string {
+  const d = b.decision;
+  const num = (x: number | null) => (x === null ? 'n/a' : x.toFixed(6));
+  const signed = (x: number | null) => (x === null ? 'n/a' : (x >= 0 ? '+' : '') + x.toFixed(6));
+  const uniq = (xs: string[]) => [...new Set(xs)].join(', ');
+  return [
+    `Ratchet-Experiment: ${b.run.experimentId}`,
+    ...b.members.map((p) => `Ratchet-Proposal: ${p.id}`),
+    `Ratchet-Hardware: ${d.hardwareClass}`,
+    `Ratchet-Val-Bpb: ${num(d.candidateMean)}`,
+    `Ratchet-Baseline-Bpb: ${num(d.baselineMean)}`,
+    `Ratchet-Delta: ${signed(d.delta)}`,
+    `Ratchet-Sigma: ${num(d.sigma)}`,
+    `Ratchet-Proposer: ${uniq(b.members.map((p) => p.proposer))}`,
+    `Ratchet-Strategy: ${uniq(b.members.map((p) => p.strategy))}`,
     `Ratchet-Replicates: ${d.n}`,
   ].join('\n');
 }
@@ -102,14 +133,37 @@ export function createMergeTrain(deps: Deps) {
     return { status: 'merged', commit };
   }
 
+  async function mergeBatchNow(b: BatchWinner): Promise<BatchMergeOutcome> {
+    const head = await deps.frontier.head(b.track);
+    if (!head) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `track ${b.track} has no branch`);
+    if (head !== b.base) return { status: 'moved', head };
+    const list = b.members.map((p) => `- ${oneLine(p.description)}`).join('\n');
+    const message = `${b.members.length} improvements, re-verified together\n\n${list}\n\n${batchTrailers(b)}\n`;
+    const commit = await deps.frontier.commitPatch({ trackId: b.track, base: head, patch: b.patch, message });
+    const info = await deps.store.requireTrack(b.track);
+    await deps.store.putTrack({ ...info, head: commit });
+    const cls = b.decision.hardwareClass;
+    const r = b.run;
+    await deps.store.addBaselineSample(b.track, commit, cls, {
+      valBpb: r.valBpb,
+      steps: r.steps,
+      experimentId: r.experimentId,
+      peakVramMb: r.peakVramMb,
+    });
+    if (b.decision.delta !== null) await deps.store.noteGain(b.track, cls, -b.decision.delta);
+    return { status: 'merged', commit };
+  }
+
+  function serial<T>(track: string, fn: () => Promise<T>): Promise<T> {
+    const prev = chains.get(track) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(() => withLock(track, fn));
+    chains.set(track, next);
+    return next;
+  }
+
   return {
-    merge(w: Winner): Promise<MergeOutcome> {
-      const track = w.proposal.track;
-      const prev = chains.get(track) ?? Promise.resolve();
-      const next = prev.catch(() => {}).then(() => withLock(track, () => mergeNow(w)));
-      chains.set(track, next);
-      return next;
-    },
+    merge: (w: Winner): Promise<MergeOutcome> => serial(w.proposal.track, () => mergeNow(w)),
+    mergeBatch: (b: BatchWinner): Promise<BatchMergeOutcome> => serial(b.track, () => mergeBatchNow(b)),
   };
 }
 export type MergeTrain = ReturnType<typeof createMergeTrain>;

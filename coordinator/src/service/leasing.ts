@@ -18,6 +18,7 @@ import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobs } from './baselines.ts';
+import { leaseBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
@@ -26,6 +27,7 @@ import { recordOutcome } from './results.ts';
 export const GIT_PATH = '/git/frontier.git';
 const POLL_MS = 200;
 const EXCLUDED_DELAY_MS = 2_000;
+const BATCH_WAIT_MS = 500;
 
 export async function registerWorker(
   deps: Deps,
@@ -127,7 +129,15 @@ async function grant(
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
-  exp = await freshenBase(deps, exp, w.hardwareClass);
+  if (exp.batch) {
+    const b = await leaseBatch(deps, exp, w.hardwareClass);
+    if ('wait' in b) {
+      // One batch of the class at a time: the next one forms while this one runs.
+      await deps.queues.delay(queue, jobId, token, BATCH_WAIT_MS).catch(() => {});
+      return null;
+    }
+    exp = 'run' in b ? b.run : null;
+  } else exp = await freshenBase(deps, exp, w.hardwareClass);
   if (!exp) {
     // Its proposal ended while it waited (a conflict with the moved head, or a duplicate).
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
@@ -145,8 +155,8 @@ async function grant(
     leasedAt: now,
     attempts: exp.attempts + 1,
   });
-  let patch: string | null = null;
-  if (exp.proposalId) {
+  let patch: string | null = exp.batch ? exp.patch : null;
+  if (exp.proposalId && !exp.batch) {
     const p = await deps.store.getProposal(exp.proposalId);
     patch = p?.patch ?? null;
     if (p) await deps.store.putProposal({ ...p, status: 'running' });

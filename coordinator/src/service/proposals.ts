@@ -21,12 +21,15 @@ export interface SubmitResult {
 export function newExperiment(
   deps: Deps,
   fields: Pick<Experiment, 'track' | 'kind' | 'proposalId' | 'base' | 'hardwareClass'> &
-    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed'>>,
+    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed' | 'batch'>>,
 ): Experiment {
   return {
     id: newId('e'),
     stage: fields.kind === 'baseline' ? 'baseline' : 'screen',
     excludeWorkerId: null,
+    batch: false,
+    members: [],
+    patch: null,
     ...fields,
     status: 'queued',
     verdict: null,

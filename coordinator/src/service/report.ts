@@ -10,6 +10,13 @@ function statusOf(e: Experiment): ResultRow['status'] | null {
   return 'discard';
 }
 
+/** A batch re-verification names all its members. */
+async function describeRun(deps: Deps, e: Experiment, own: string): Promise<string> {
+  if (!e.batch || e.members.length < 2) return own;
+  const ps = await Promise.all(e.members.map((id) => deps.store.getProposal(id)));
+  return `together: ${ps.map((p) => p?.description ?? '?').join('; ')}`;
+}
+
 export async function resultRows(deps: Deps, track: string): Promise<ResultRow[]> {
   await deps.store.requireTrack(track);
   const exps = (await deps.store.listExperiments(track))
@@ -27,7 +34,7 @@ export async function resultRows(deps: Deps, track: string): Promise<ResultRow[]
       valBpb: e.metrics?.val_bpb ?? null,
       peakVramMb: e.metrics?.peak_vram_mb ?? null,
       status,
-      description: p ? p.description : 'baseline',
+      description: await describeRun(deps, e, p?.description ?? 'baseline'),
       hardwareClass: e.hardwareClass ?? '',
       worker: (e.workerId && workers.get(e.workerId)) || e.workerId || '',
       proposer: p?.proposer ?? 'ratchet',

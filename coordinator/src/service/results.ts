@@ -17,6 +17,7 @@ import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
+import { joinBatch, onBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -65,6 +66,7 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
   }
   await deps.store.putExperiment(recorded);
   if (recorded.kind === 'baseline') await onBaseline(deps, merge, recorded);
+  else if (recorded.batch) await onBatch(deps, merge, recorded, (id, cls) => evaluate(deps, merge, id, cls));
   else await onCandidate(deps, merge, recorded);
   deps.events.experimentFinished?.({ experimentId: exp.id });
 }
@@ -318,6 +320,6 @@ export async function evaluate(
       decision,
     });
     await ensureBaselineJobs(deps, p.track, m.head, cls);
-    await queueRun(deps, moved!, 'screen', cls, deps.config.seed, null, true);
+    await joinBatch(deps, moved!, cls);
   }
 }

@@ -1,0 +1,273 @@
+/**
+ * Batch re-verification, the merge train's answer to many workers. A winner confirmed on a
+ * base the head has left must be re-verified on the new head before it merges; done one by
+ * one, merges are serial at one run each, and every re-verification in flight when another
+ * merges must run again. Instead, winners that need re-verification join the open batch of
+ * their (track, class). When a worker leases the batch, its members are composed onto the
+ * head as it is then (3-way, one after another) and run as one patch. If that run passes the
+ * t rule on its own (every member was already confirmed on its old base), all members merge
+ * in one commit. Otherwise the batch dissolves: each member is re-verified alone, as before.
+ * One batch per (track, class) runs at a time; winners arriving meanwhile form the next.
+ * A batch of one member is judged exactly like a lone re-verification.
+ */
+import { type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } from '@ratchet/shared';
+import type { MergeTrain } from '../pipeline/merge-train.ts';
+import { decide, implausible, mean, pooledNoise } from '../pipeline/stats.ts';
+import { classQueueName, Priority } from '../queue/queues.ts';
+import { ensureBaselineJobs } from './baselines.ts';
+import type { Deps } from './deps.ts';
+import { newExperiment } from './proposals.ts';
+
+const openKey = (deps: Deps, track: string, cls: string) => deps.store.key('batch', 'open', track, cls);
+const runKey = (deps: Deps, track: string, cls: string) => deps.store.key('batch', 'run', track, cls);
+const membersKey = (deps: Deps, expId: string) => deps.store.key('batch', 'members', expId);
+
+/** Add to the open batch if `open` is still it. */
+const JOIN = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('RPUSH', KEYS[2], ARGV[2]) return 1 end return 0`;
+/** Open a new batch with its first member, unless one is open already. */
+const OPEN = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('RPUSH', KEYS[2], ARGV[2]) return 1 end return 0`;
+/** Close the batch to new members (it is being leased) and return them. */
+const FREEZE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return redis.call('LRANGE', KEYS[2], 0, -1)`;
+
+async function addExperimentId(deps: Deps, proposalId: string, expId: string) {
+  const p = await deps.store.getProposal(proposalId);
+  if (p && !p.experimentIds.includes(expId))
+    await deps.store.putProposal({ ...p, experimentIds: [...p.experimentIds, expId] });
+}
+
+/** A winner rebased onto a moved head (status `reverify`) joins its class's open batch. */
+export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<void> {
+  const redis = deps.store.redis;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const open = await redis.get(openKey(deps, p.track, cls));
+    if (open) {
+      if (
+        (await redis.eval(JOIN, 2, openKey(deps, p.track, cls), membersKey(deps, open), open, p.id)) === 1
+      ) {
+        await addExperimentId(deps, p.id, open);
+        return;
+      }
+      continue;
+    }
+    const exp: Experiment = {
+      ...newExperiment(deps, {
+        track: p.track,
+        kind: 'candidate',
+        proposalId: p.id,
+        base: p.base,
+        hardwareClass: cls,
+        stage: 'screen',
+        batch: true,
+      }),
+    };
+    await deps.store.putExperiment(exp);
+    if (
+      (await redis.eval(OPEN, 2, openKey(deps, p.track, cls), membersKey(deps, exp.id), exp.id, p.id)) === 1
+    ) {
+      await addExperimentId(deps, p.id, exp.id);
+      await deps.queues.add(classQueueName(p.track, cls), { experimentId: exp.id }, Priority.reverify);
+      return;
+    }
+    await deps.store.putExperiment({
+      ...exp,
+      status: 'cancelled',
+      verdictReason: 'superseded by another batch',
+    });
+  }
+  throw new Error(`could not join a re-verification batch on ${p.track}`);
+}
+
+export type BatchLease = { run: Experiment } | { wait: true } | { drop: true };
+
+/**
+ * Lease time: freeze the members, compose them onto the head, and run the union. Another
+ * batch of the class still running → wait; nothing left to run → drop.
+ */
+export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Promise<BatchLease> {
+  const redis = deps.store.redis;
+  const running = await redis.get(runKey(deps, exp.track, cls));
+  if (running && running !== exp.id) {
+    const other = await deps.store.getExperiment(running);
+    if (other && (other.status === 'running' || other.status === 'queued')) return { wait: true };
+  }
+  if (exp.members.length > 0 && exp.patch !== null) {
+    // Leased before (the lease was lost or given back): run the same union again.
+    await redis.set(runKey(deps, exp.track, cls), exp.id);
+    return { run: exp };
+  }
+  const ids = (await redis.eval(
+    FREEZE,
+    2,
+    openKey(deps, exp.track, cls),
+    membersKey(deps, exp.id),
+    exp.id,
+  )) as string[];
+  const members: Proposal[] = [];
+  for (const id of [...new Set(ids)]) {
+    const p = await deps.store.getProposal(id);
+    if (p && !FINAL_PROPOSAL_STATUSES.includes(p.status)) members.push(p);
+  }
+  const head = (await deps.frontier.head(exp.track)) ?? exp.base;
+  const composed = await deps.frontier.compose(
+    head,
+    members.map((p) => ({ base: p.base, patch: p.patch })),
+  );
+  const included: string[] = [];
+  for (const [i, p] of members.entries()) {
+    const o = composed.outcomes[i]!;
+    const at = head.slice(0, 7);
+    if (o.status === 'included') included.push(p.id);
+    else if (o.status === 'conflict')
+      await deps.store.putProposal({
+        ...p,
+        status: 'conflict',
+        conflict: o.hunk,
+        verdictReason: `re-verification: the patch conflicts with the head ${at} or with the winners merged with it`,
+      });
+    else
+      await deps.store.putProposal({
+        ...p,
+        status: 'stale',
+        verdictReason: `the head ${at} already holds this change`,
+      });
+  }
+  if (included.length === 0 || composed.patch.trim() === '') {
+    await deps.store.putExperiment({
+      ...exp,
+      status: 'cancelled',
+      verdictReason: 'nothing left to re-verify',
+    });
+    return { drop: true };
+  }
+  const run: Experiment = {
+    ...exp,
+    base: head,
+    members: included,
+    patch: composed.patch,
+    proposalId: included[0]!,
+  };
+  await deps.store.putExperiment(run);
+  await redis.set(runKey(deps, exp.track, cls), exp.id);
+  await ensureBaselineJobs(deps, exp.track, head, cls);
+  return { run };
+}
+
+/** Each member re-verified alone (on its own rebased patch; rebased again when leased). */
+async function dissolve(deps: Deps, e: Experiment, cls: string, why: string) {
+  for (const id of e.members) {
+    const p = await deps.store.getProposal(id);
+    if (!p || FINAL_PROPOSAL_STATUSES.includes(p.status)) continue;
+    const exp = newExperiment(deps, {
+      track: p.track,
+      kind: 'candidate',
+      proposalId: p.id,
+      base: p.base,
+      hardwareClass: cls,
+      stage: 'screen',
+    });
+    await deps.store.putExperiment(exp);
+    await deps.store.putProposal({
+      ...p,
+      status: 'reverify',
+      verdictReason: `${why}; re-verifying alone`,
+      experimentIds: [...p.experimentIds, exp.id],
+    });
+    await deps.queues.add(classQueueName(p.track, cls), { experimentId: exp.id }, Priority.reverify);
+  }
+}
+
+/** Its result is in: merge every member, hand a lone member to the usual path, or dissolve. */
+export async function onBatch(
+  deps: Deps,
+  merge: MergeTrain,
+  e: Experiment,
+  evaluateOne: (proposalId: string, cls: string) => Promise<void>,
+): Promise<void> {
+  const cls = e.hardwareClass!;
+  const redis = deps.store.redis;
+  if ((await redis.get(runKey(deps, e.track, cls))) === e.id) await redis.del(runKey(deps, e.track, cls));
+  await redis.del(membersKey(deps, e.id));
+  const setVerdict = (verdict: Experiment['verdict'], reason: string, extra: Partial<Experiment> = {}) =>
+    deps.store.putExperiment({ ...e, ...extra, verdict, verdictReason: reason });
+
+  if (e.members.length === 1) {
+    // A lone member: exactly a re-verification of its rebased patch on this head.
+    const p = await deps.store.getProposal(e.members[0]!);
+    if (p)
+      await deps.store.putProposal({ ...p, base: e.base, patch: e.patch ?? p.patch, status: 'reverify' });
+    if (e.status === 'crash' || e.status === 'patch_failed') {
+      await setVerdict('crash', `re-verification ${e.status}`);
+      await dissolve(deps, e, cls, `re-verification ${e.status}`);
+      return;
+    }
+    await evaluateOne(e.members[0]!, cls);
+    return;
+  }
+  if (e.status !== 'ok' || !e.metrics) {
+    await setVerdict('crash', `batch re-verification ${e.status}: ${e.crash?.message ?? ''}`);
+    await dissolve(deps, e, cls, `batch re-verification ${e.status}`);
+    return;
+  }
+  const v = e.metrics.val_bpb;
+  const baselines = await deps.store.getBaselineSamples(e.track, e.base, cls);
+  const noise = pooledNoise(await deps.store.baselineGroups(e.track, cls));
+  if (baselines.length > 0) {
+    const why = implausible(
+      v,
+      mean(baselines.map((b) => b.valBpb)),
+      noise,
+      await deps.store.bestGain(e.track, cls),
+      deps.config.acceptance,
+    );
+    if (why) {
+      await setVerdict('quarantined', why);
+      if (e.workerId) await deps.store.resetTrust(e.workerId, cls);
+      await dissolve(deps, e, cls, `batch run quarantined (${why})`);
+      return;
+    }
+  }
+  const d = decide(
+    { candidate: [v], baseline: baselines.map((b) => b.valBpb), noise, confirmedBefore: true },
+    deps.config.acceptance,
+  );
+  const scored = { baselineBpb: d.baselineMean, delta: d.delta };
+  if (d.verdict !== 'accept') {
+    const reason = d.verdict === 'wait' ? 'no baseline on the head yet' : `the members together: ${d.reason}`;
+    if (d.verdict === 'wait') await ensureBaselineJobs(deps, e.track, e.base, cls);
+    await setVerdict('discard', reason, scored);
+    await dissolve(deps, e, cls, reason);
+    return;
+  }
+  const members = (await Promise.all(e.members.map((id) => deps.store.getProposal(id)))).filter(
+    (p): p is Proposal => p !== null && !FINAL_PROPOSAL_STATUSES.includes(p.status),
+  );
+  const decision = {
+    ...d,
+    hardwareClass: cls,
+    candidateSamples: [v],
+    baselineSamples: baselines.map((b) => b.valBpb),
+  };
+  const m = await merge.mergeBatch({
+    track: e.track,
+    base: e.base,
+    patch: e.patch ?? '',
+    members,
+    decision,
+    run: { experimentId: e.id, valBpb: v, steps: e.metrics.num_steps, peakVramMb: e.metrics.peak_vram_mb },
+  });
+  if (m.status === 'moved') {
+    // A winner merged directly meanwhile: the batch goes round again on the new head.
+    await setVerdict('stale', `the head moved to ${m.head.slice(0, 7)} before the batch merged`, scored);
+    for (const p of members) await joinBatch(deps, p, cls);
+    return;
+  }
+  await setVerdict('keep', `${d.reason}; ${members.length} winners merged together`, scored);
+  for (const p of members) {
+    await deps.store.putProposal({
+      ...p,
+      status: 'merged',
+      mergedCommit: m.commit,
+      verdictReason: `re-verified with ${members.length - 1} other winner(s) on ${e.base.slice(0, 7)}: ${d.reason}`,
+    });
+  }
+}
