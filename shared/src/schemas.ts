@@ -237,6 +237,8 @@ export type Experiment = z.infer<typeof Experiment>;
 export const BaselineSample = z.object({
   valBpb: z.number().positive(),
   steps: z.number().nullable(),
+  /** Tokens trained, in millions, when the run reports them (throughput for throttle checks). */
+  tokensM: z.number().nullable().default(null),
   experimentId: Id,
   peakVramMb: z.number().nullable(),
 });

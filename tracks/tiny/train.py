@@ -172,7 +172,7 @@ def main():
     print(f"total_seconds:    {time.time() - t_start:.1f}")
     print(f"peak_vram_mb:     {peak_vram_mb:.1f}")
     print("mfu_percent:      n/a")
-    print(f"total_tokens_M:   {tokens / 1e6:.1f}")
+    print(f"total_tokens_M:   {tokens / 1e6:.3f}")
     print(f"num_steps:        {step}")
     print(f"num_params_M:     {num_params / 1e6:.1f}")
     print(f"depth:            {DEPTH}")

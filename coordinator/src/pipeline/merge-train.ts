@@ -21,7 +21,13 @@ export interface Winner {
   proposal: Proposal;
   decision: DecisionRecord;
   /** The candidate runs on the base, which become baselines of the merge commit. */
-  runs: { experimentId: string; valBpb: number; steps: number | null; peakVramMb: number | null }[];
+  runs: {
+    experimentId: string;
+    valBpb: number;
+    steps: number | null;
+    tokensM: number | null;
+    peakVramMb: number | null;
+  }[];
 }
 
 /** Winners re-verified together on one head (`service/batches.ts`), merged as one commit. */
@@ -125,6 +131,7 @@ export function createMergeTrain(deps: Deps) {
       await deps.store.addBaselineSample(p.track, commit, cls, {
         valBpb: r.valBpb,
         steps: r.steps,
+        tokensM: r.tokensM,
         experimentId: r.experimentId,
         peakVramMb: r.peakVramMb,
       });
@@ -147,6 +154,7 @@ export function createMergeTrain(deps: Deps) {
     await deps.store.addBaselineSample(b.track, commit, cls, {
       valBpb: r.valBpb,
       steps: r.steps,
+      tokensM: r.tokensM,
       experimentId: r.experimentId,
       peakVramMb: r.peakVramMb,
     });

@@ -118,9 +118,15 @@ describe('trust and sanity', () => {
     expect(contradicts(0.97, [0.975], noise, cfg)).toBe(false);
   });
   it('flags throttled runs', () => {
-    expect(isThrottled(100, [400, 420], cfg)).toBe(true);
-    expect(isThrottled(390, [400, 420], cfg)).toBe(false);
-    expect(isThrottled(null, [400], cfg)).toBe(false);
+    const s = (steps: number | null, tokensM: number | null = null) => ({ steps, tokensM });
+    expect(isThrottled(s(100), [s(400), s(420)], cfg)).toBe(true);
+    expect(isThrottled(s(390), [s(400), s(420)], cfg)).toBe(false);
+    expect(isThrottled(s(null), [s(400)], cfg)).toBe(false);
+    // Twice the batch: half the steps, the same tokens — not throttled.
+    expect(isThrottled(s(200, 1.6), [s(400, 1.6), s(420, 1.7)], cfg)).toBe(false);
+    expect(isThrottled(s(200, 0.5), [s(400, 1.6), s(420, 1.7)], cfg)).toBe(true);
+    // Tokens only count when every run reports them.
+    expect(isThrottled(s(100, 1.6), [s(400, 1.6), s(420, null)], cfg)).toBe(true);
   });
   it('quarantines implausible numbers', () => {
     expect(implausible(0.3, 1, noise, 0, cfg)).toContain('sanity band');

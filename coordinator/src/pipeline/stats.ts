@@ -246,13 +246,27 @@ export function contradicts(
   return Math.abs(screen - mean(confirmations)) > cfg.contradictK * sigma * Math.SQRT2;
 }
 
+export interface Throughput {
+  steps: number | null;
+  tokensM: number | null;
+}
+
+/**
+ * A run that trained far less than its class's baselines in the same budget: the machine was
+ * busy (folding mode), so its number is not comparable. Tokens when every run reports them
+ * (a patch that doubles the batch halves the steps, not the tokens), steps otherwise.
+ */
 export function isThrottled(
-  steps: number | null,
-  baselineSteps: readonly number[],
+  run: Throughput,
+  baselines: readonly Throughput[],
   cfg: AcceptanceConfig,
 ): boolean {
-  if (steps === null || baselineSteps.length === 0) return false;
-  return steps < cfg.throttleFraction * mean(baselineSteps);
+  const tokens = baselines.map((b) => b.tokensM).filter((x): x is number => x !== null && x > 0);
+  if (run.tokensM !== null && run.tokensM > 0 && tokens.length > 0 && tokens.length === baselines.length)
+    return run.tokensM < cfg.throttleFraction * mean(tokens);
+  const steps = baselines.map((b) => b.steps).filter((x): x is number => x !== null);
+  if (run.steps === null || steps.length === 0) return false;
+  return run.steps < cfg.throttleFraction * mean(steps);
 }
 
 /** Numbers no honest run produces: outside a sanity band, or a gain far beyond any seen. */

@@ -253,7 +253,13 @@ export async function onBatch(
     patch: e.patch ?? '',
     members,
     decision,
-    run: { experimentId: e.id, valBpb: v, steps: e.metrics.num_steps, peakVramMb: e.metrics.peak_vram_mb },
+    run: {
+      experimentId: e.id,
+      valBpb: v,
+      steps: e.metrics.num_steps,
+      tokensM: e.metrics.total_tokens_M,
+      peakVramMb: e.metrics.peak_vram_mb,
+    },
   });
   if (m.status === 'moved') {
     // A winner merged directly meanwhile: the batch goes round again on the new head.

@@ -60,6 +60,7 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
     await deps.store.addBaselineSample(recorded.track, recorded.base, recorded.hardwareClass, {
       valBpb: recorded.metrics.val_bpb,
       steps: recorded.metrics.num_steps,
+      tokensM: recorded.metrics.total_tokens_M,
       experimentId: recorded.id,
       peakVramMb: recorded.metrics.peak_vram_mb,
     });
@@ -100,9 +101,10 @@ async function onCandidate(deps: Deps, merge: MergeTrain, e: Experiment) {
   }
   const cls = e.hardwareClass!;
   const baselines = await deps.store.getBaselineSamples(e.track, e.base, cls);
-  const steps = baselines.map((b) => b.steps).filter((s): s is number => s !== null);
-  if (isThrottled(e.metrics?.num_steps ?? null, steps, deps.config.acceptance)) {
-    const reason = `throttled: ${e.metrics?.num_steps} steps vs ${mean(steps).toFixed(0)} on the baseline`;
+  const run = { steps: e.metrics?.num_steps ?? null, tokensM: e.metrics?.total_tokens_M ?? null };
+  if (isThrottled(run, baselines, deps.config.acceptance)) {
+    const of = (xs: (number | null)[]) => mean(xs.filter((x): x is number => x !== null));
+    const reason = `throttled: ${run.steps} steps, ${run.tokensM ?? 'n/a'} M tokens vs ${of(baselines.map((b) => b.steps)).toFixed(0)} steps, ${of(baselines.map((b) => b.tokensM)).toFixed(3)} M tokens on the baseline`;
     await setVerdict(deps, e.id, 'throttled', reason);
     if (p.throttleRequeues < MAX_THROTTLE_REQUEUES) {
       await updateProposal(deps, p.id, { throttleRequeues: p.throttleRequeues + 1 });
@@ -286,6 +288,7 @@ export async function evaluate(
       experimentId: r.id,
       valBpb: r.metrics!.val_bpb,
       steps: r.metrics!.num_steps,
+      tokensM: r.metrics!.total_tokens_M,
       peakVramMb: r.metrics!.peak_vram_mb,
     })),
   });
