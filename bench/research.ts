@@ -236,6 +236,13 @@ async function search(workers: number, runMs: number, capMs: number) {
     const rebasedAtLease = merged.filter((p) => p.rebases > 0 && screens(p.id) === 1).length;
     const reverified = merged.filter((p) => screens(p.id) > 1).length;
     const notRun = exps.filter((e) => e.status === 'cancelled').length;
+    const batches = exps.filter((e) => e.batch && e.recordedAt !== null);
+    const batchInfo = {
+      runs: batches.length,
+      members: batches.reduce((a, e) => a + e.members.length, 0),
+      merged: batches.filter((e) => e.verdict === 'keep' && e.members.length > 1).length,
+      dissolved: batches.filter((e) => e.members.length > 1 && e.verdict !== 'keep').length,
+    };
     return {
       workers,
       reachedMs: reached,
@@ -244,6 +251,7 @@ async function search(workers: number, runMs: number, capMs: number) {
       rebasedAtLease,
       reverified,
       notRun,
+      batchInfo,
       lostStale,
       duplicates,
       conflicts,
@@ -282,7 +290,8 @@ try {
         `${r.runs} runs, ${r.merged} merged (${r.rebasedAtLease} rebased when leased, ${r.reverified} after rebase + re-verification), ` +
         `${(r.runs / Math.max(1, r.merged)).toFixed(1)} runs per merge; conflicts (reported, with hunk) ${r.conflicts}; ` +
         `winners already on the head ${r.duplicates}; dropped before running (conflict or duplicate on the new head) ${r.notRun}; ` +
-        `gains lost to stale bases ${r.lostStale}`,
+        `gains lost to stale bases ${r.lostStale}; re-verification batches run ${r.batchInfo.runs} ` +
+        `(${r.batchInfo.members} members; ${r.batchInfo.merged} merged two or more at once, ${r.batchInfo.dissolved} dissolved)`,
     );
   }
   const one = results[0]?.reachedMs;

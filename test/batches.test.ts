@@ -140,6 +140,25 @@ describe('batch re-verification', () => {
     expect(rows.find((r) => r.description.startsWith('together:'))?.status).toBe('keep');
   });
 
+  it('earns the batch another run when its first is near the threshold', async () => {
+    t = await startCoordinator();
+    const tc = t;
+    const { w, ids } = await threeWinners(tc);
+    const batch = await w.candidate(0.97);
+    await w.complete(batch, 0.967);
+    const first = (await tc.admin.experiments.list.query({ track: 'standin' })).find(
+      (e) => e.id === batch.experimentId,
+    )!;
+    expect(first.verdict, first.verdictReason ?? '').toBe('promising');
+    // The same union on the same head runs again, and together the two runs decide.
+    const again = await w.candidate(0.97);
+    expect([again.baseCommit, again.patch]).toEqual([batch.baseCommit, batch.patch]);
+    await w.complete(again, 0.962);
+    const ps = await Promise.all(ids.map((id) => tc.admin.proposals.get.query({ id })));
+    expect(ps.map((p) => p.status)).toEqual(['merged', 'merged', 'merged']);
+    expect(ps[1]!.mergedCommit).toBe(ps[2]!.mergedCommit);
+  });
+
   it('re-verifies each member alone when the batch run does not hold the gain', async () => {
     t = await startCoordinator();
     const tc = t;

@@ -209,6 +209,13 @@ export async function onBatch(
     return;
   }
   const v = e.metrics.val_bpb;
+  // Every run of this same union on this same head counts (a batch earns replicates too).
+  const same = (x: Experiment) =>
+    x.batch && x.base === e.base && x.patch === e.patch && x.hardwareClass === cls && x.status === 'ok';
+  const samples = (await deps.store.listExperiments(e.track))
+    .filter((x) => same(x) && x.id !== e.id && x.metrics && x.verdict !== 'quarantined')
+    .map((x) => x.metrics!.val_bpb)
+    .concat([v]);
   const baselines = await deps.store.getBaselineSamples(e.track, e.base, cls);
   const noise = pooledNoise(await deps.store.baselineGroups(e.track, cls));
   if (baselines.length > 0) {
@@ -227,10 +234,33 @@ export async function onBatch(
     }
   }
   const d = decide(
-    { candidate: [v], baseline: baselines.map((b) => b.valBpb), noise, confirmedBefore: true },
+    { candidate: samples, baseline: baselines.map((b) => b.valBpb), noise, confirmedBefore: true },
     deps.config.acceptance,
   );
   const scored = { baselineBpb: d.baselineMean, delta: d.delta };
+  if (d.verdict === 'replicate') {
+    // Near the threshold: one more run of the same union; new batches wait behind it.
+    const again: Experiment = {
+      ...newExperiment(deps, {
+        track: e.track,
+        kind: 'candidate',
+        proposalId: e.proposalId,
+        base: e.base,
+        hardwareClass: cls,
+        stage: 'confirm',
+        batch: true,
+        seed: deps.config.seed + samples.length,
+      }),
+      members: e.members,
+      patch: e.patch,
+    };
+    await deps.store.putExperiment(again);
+    await redis.set(runKey(deps, e.track, cls), again.id);
+    for (const id of e.members) await addExperimentId(deps, id, again.id);
+    await setVerdict('promising', `the members together: ${d.reason}`, scored);
+    await deps.queues.add(classQueueName(e.track, cls), { experimentId: again.id }, Priority.confirm);
+    return;
+  }
   if (d.verdict !== 'accept') {
     const reason = d.verdict === 'wait' ? 'no baseline on the head yet' : `the members together: ${d.reason}`;
     if (d.verdict === 'wait') await ensureBaselineJobs(deps, e.track, e.base, cls);
@@ -244,7 +274,7 @@ export async function onBatch(
   const decision = {
     ...d,
     hardwareClass: cls,
-    candidateSamples: [v],
+    candidateSamples: samples,
     baselineSamples: baselines.map((b) => b.valBpb),
   };
   const m = await merge.mergeBatch({
