@@ -77,6 +77,26 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
   throw new Error(`could not join a re-verification batch on ${p.track}`);
 }
 
+/** Take over the run slot from `ARGV[1]` (a batch that is no longer out). */
+const TAKE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0`;
+
+/** One batch per (track, class) is out at a time: claim the slot, atomically. */
+async function claimRun(deps: Deps, exp: Experiment, cls: string): Promise<boolean> {
+  const key = runKey(deps, exp.track, cls);
+  const redis = deps.store.redis;
+  for (let i = 0; i < 3; i++) {
+    if ((await redis.set(key, exp.id, 'NX')) === 'OK') return true;
+    const holder = await redis.get(key);
+    if (holder === exp.id) return true;
+    if (!holder) continue;
+    const other = await deps.store.getExperiment(holder);
+    if (other && (other.status === 'running' || other.status === 'queued')) return false;
+    if ((await redis.eval(TAKE, 1, key, holder, exp.id)) === 1) return true;
+  }
+  return false;
+}
+
 export type BatchLease = { run: Experiment } | { wait: true } | { drop: true };
 
 /**
@@ -85,14 +105,9 @@ export type BatchLease = { run: Experiment } | { wait: true } | { drop: true };
  */
 export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Promise<BatchLease> {
   const redis = deps.store.redis;
-  const running = await redis.get(runKey(deps, exp.track, cls));
-  if (running && running !== exp.id) {
-    const other = await deps.store.getExperiment(running);
-    if (other && (other.status === 'running' || other.status === 'queued')) return { wait: true };
-  }
+  if (!(await claimRun(deps, exp, cls))) return { wait: true };
   if (exp.members.length > 0 && exp.patch !== null) {
-    // Leased before (the lease was lost or given back): run the same union again.
-    await redis.set(runKey(deps, exp.track, cls), exp.id);
+    // A replicate, or leased before (the lease was lost or given back): the same union again.
     return { run: exp };
   }
   const ids = (await redis.eval(
@@ -137,6 +152,7 @@ export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Prom
       status: 'cancelled',
       verdictReason: 'nothing left to re-verify',
     });
+    await redis.eval(RELEASE, 1, runKey(deps, exp.track, cls), exp.id);
     return { drop: true };
   }
   const run: Experiment = {
@@ -147,7 +163,6 @@ export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Prom
     proposalId: included[0]!,
   };
   await deps.store.putExperiment(run);
-  await redis.set(runKey(deps, exp.track, cls), exp.id);
   await ensureBaselineJobs(deps, exp.track, head, cls);
   return { run };
 }
@@ -176,16 +191,48 @@ async function dissolve(deps: Deps, e: Experiment, cls: string, why: string) {
   }
 }
 
-/** Its result is in: merge every member, hand a lone member to the usual path, or dissolve. */
+/**
+ * A batch of this class holds the run slot (composing, queued or running): merging a winner
+ * now would move the head under it and void its run, so the winner joins the next batch.
+ */
+export async function batchRunning(
+  deps: Deps,
+  track: string,
+  cls: string,
+  ownBatch: string | null = null,
+): Promise<boolean> {
+  const id = await deps.store.redis.get(runKey(deps, track, cls));
+  if (!id || id === ownBatch) return false;
+  const e = await deps.store.getExperiment(id);
+  return !!e && (e.status === 'running' || e.status === 'queued');
+}
+
+/**
+ * Its result is in. The batch keeps the run slot until it is judged (and merged), so that no
+ * other batch is composed on a head about to move.
+ */
 export async function onBatch(
   deps: Deps,
   merge: MergeTrain,
   e: Experiment,
-  evaluateOne: (proposalId: string, cls: string) => Promise<void>,
+  evaluateOne: (proposalId: string, cls: string, ownBatch: string) => Promise<void>,
+): Promise<void> {
+  try {
+    await judgeBatch(deps, merge, e, evaluateOne);
+  } finally {
+    await deps.store.redis.eval(RELEASE, 1, runKey(deps, e.track, e.hardwareClass!), e.id);
+  }
+}
+
+/** Its result is in: merge every member, hand a lone member to the usual path, or dissolve. */
+async function judgeBatch(
+  deps: Deps,
+  merge: MergeTrain,
+  e: Experiment,
+  evaluateOne: (proposalId: string, cls: string, ownBatch: string) => Promise<void>,
 ): Promise<void> {
   const cls = e.hardwareClass!;
   const redis = deps.store.redis;
-  if ((await redis.get(runKey(deps, e.track, cls))) === e.id) await redis.del(runKey(deps, e.track, cls));
   await redis.del(membersKey(deps, e.id));
   const setVerdict = (verdict: Experiment['verdict'], reason: string, extra: Partial<Experiment> = {}) =>
     deps.store.putExperiment({ ...e, ...extra, verdict, verdictReason: reason });
@@ -200,7 +247,7 @@ export async function onBatch(
       await dissolve(deps, e, cls, `re-verification ${e.status}`);
       return;
     }
-    await evaluateOne(e.members[0]!, cls);
+    await evaluateOne(e.members[0]!, cls, e.id);
     return;
   }
   if (e.status !== 'ok' || !e.metrics) {

@@ -17,7 +17,7 @@ import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
-import { joinBatch, onBatch } from './batches.ts';
+import { batchRunning, joinBatch, onBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -67,7 +67,8 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
   }
   await deps.store.putExperiment(recorded);
   if (recorded.kind === 'baseline') await onBaseline(deps, merge, recorded);
-  else if (recorded.batch) await onBatch(deps, merge, recorded, (id, cls) => evaluate(deps, merge, id, cls));
+  else if (recorded.batch)
+    await onBatch(deps, merge, recorded, (id, cls, own) => evaluate(deps, merge, id, cls, own));
   else await onCandidate(deps, merge, recorded);
   deps.events.experimentFinished?.({ experimentId: exp.id });
 }
@@ -182,6 +183,8 @@ export async function evaluate(
   merge: MergeTrain,
   proposalId: string,
   cls: string,
+  /** The batch this re-verification ran in, which still holds the class's run slot. */
+  ownBatch: string | null = null,
 ): Promise<void> {
   const p = await deps.store.getProposal(proposalId);
   if (!p || FINAL_PROPOSAL_STATUSES.includes(p.status)) return;
@@ -279,6 +282,19 @@ export async function evaluate(
       decision,
     });
     await queueRun(deps, fresh!, 'confirm', cls, deps.config.seed + runs.length, exclude, true);
+    return;
+  }
+  if (await batchRunning(deps, p.track, cls, ownBatch)) {
+    // Merging now would move the head under a batch of winners being re-verified on it:
+    // this one joins the next batch instead, and the running batch stays valid.
+    const waiting = await updateProposal(deps, p.id, {
+      status: 'reverify',
+      originalBase: p.originalBase ?? p.base,
+      verdictReason: `${d.reason}; joins the next re-verification batch (one is running)`,
+      decision,
+    });
+    for (const r of runs) await setVerdict(deps, r.id, 'promising', d.reason);
+    await joinBatch(deps, waiting!, cls);
     return;
   }
   const m = await merge.merge({
