@@ -239,7 +239,9 @@ async function search(workers: number, runMs: number, capMs: number) {
     const batches = exps.filter((e) => e.batch && e.recordedAt !== null);
     if (process.env.BENCH_DEBUG)
       for (const e of batches.filter((x) => x.members.length > 1 && x.verdict !== 'keep'))
-        console.log(`  batch ${e.id} ${e.stage} ${e.metrics?.val_bpb.toFixed(4)} ${e.verdict}: ${e.verdictReason}`);
+        console.log(
+          `  batch ${e.id} ${e.stage} ${e.metrics?.val_bpb.toFixed(4)} ${e.verdict}: ${e.verdictReason}`,
+        );
     const batchInfo = {
       runs: batches.length,
       members: batches.reduce((a, e) => a + e.members.length, 0),
