@@ -4,11 +4,11 @@
  * the first merges; the other two are re-verified together in one run and merge in one
  * commit — or, when that run fails, are re-verified one by one.
  */
-import type { JobOutcome, Lease } from '@ratchet/shared';
+import type { Lease } from '@ratchet/shared';
 import { type Client, createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
-import { bonusPatch, SIM_PROFILE } from './support/sim-worker.ts';
+import { bonusPatch, okOutcome, SIM_PROFILE } from './support/sim-worker.ts';
 
 let t: TestCoordinator | null = null;
 afterEach(async () => {
@@ -25,34 +25,6 @@ const commentPatch = [
   ' import os',
   '',
 ].join('\n');
-
-function ok(value: number): JobOutcome {
-  const now = Date.now();
-  return {
-    status: 'ok',
-    metrics: {
-      val_bpb: value,
-      training_seconds: 1,
-      total_seconds: 1,
-      peak_vram_mb: null,
-      mfu_percent: null,
-      total_tokens_M: null,
-      num_steps: 400,
-      num_params_M: null,
-      depth: null,
-    },
-    extra: {},
-    logTail: '',
-    timings: {
-      leasedAt: now,
-      checkoutMs: 0,
-      prepareMs: 0,
-      trainStartAt: now,
-      trainExitAt: now,
-      reportedAt: now,
-    },
-  };
-}
 
 async function hand(tc: TestCoordinator) {
   const { token } = await tc.admin.tokens.create.mutate({ role: 'worker', name: 'lab', trusted: true });
@@ -74,7 +46,7 @@ async function hand(tc: TestCoordinator) {
           workerId,
           experimentId: l.experimentId,
           leaseToken: l.leaseToken,
-          outcome: ok(baseline),
+          outcome: okOutcome(baseline),
         });
       }
     },
@@ -83,7 +55,7 @@ async function hand(tc: TestCoordinator) {
         workerId,
         experimentId: l.experimentId,
         leaseToken: l.leaseToken,
-        outcome: ok(value),
+        outcome: okOutcome(value),
       }),
   };
 }

@@ -49,6 +49,35 @@ export interface SimOptions {
   steps?: (lease: Lease, n: number) => number;
 }
 
+/** A successful run's outcome with this val_bpb, as a worker reports it. */
+export function okOutcome(value: number, steps = 400, leasedAt = Date.now()): JobOutcome {
+  const now = Date.now();
+  return {
+    status: 'ok',
+    metrics: {
+      val_bpb: value,
+      training_seconds: 1,
+      total_seconds: 1,
+      peak_vram_mb: null,
+      mfu_percent: null,
+      total_tokens_M: null,
+      num_steps: steps,
+      num_params_M: null,
+      depth: null,
+    },
+    extra: {},
+    logTail: '',
+    timings: {
+      leasedAt,
+      checkoutMs: 0,
+      prepareMs: 0,
+      trainStartAt: leasedAt,
+      trainExitAt: now,
+      reportedAt: now,
+    },
+  };
+}
+
 export function createSimWorker(o: SimOptions) {
   const client = createClient(o.url, o.token);
   let s = o.seed >>> 0 || 1;
@@ -80,31 +109,7 @@ export function createSimWorker(o: SimOptions) {
     const lie = lease.kind === 'candidate' ? (o.lie?.(lease) ?? 0) : 0;
     const value = truth + o.sigma * gauss() + lie;
     const steps = o.steps?.(lease, runs) ?? 400;
-    const now = Date.now();
-    const outcome: JobOutcome = {
-      status: 'ok',
-      metrics: {
-        val_bpb: value,
-        training_seconds: 1,
-        total_seconds: 1,
-        peak_vram_mb: null,
-        mfu_percent: null,
-        total_tokens_M: null,
-        num_steps: steps,
-        num_params_M: null,
-        depth: null,
-      },
-      extra: {},
-      logTail: '',
-      timings: {
-        leasedAt,
-        checkoutMs: 0,
-        prepareMs: 0,
-        trainStartAt: leasedAt,
-        trainExitAt: now,
-        reportedAt: now,
-      },
-    };
+    const outcome = okOutcome(value, steps, leasedAt);
     await client.workers.complete.mutate({
       workerId,
       experimentId: lease.experimentId,

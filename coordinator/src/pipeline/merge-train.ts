@@ -124,11 +124,16 @@ export function createMergeTrain(deps: Deps) {
     const last = w.runs[w.runs.length - 1]?.experimentId ?? 'unknown';
     const message = `${oneLine(p.description)}\n\n${mergeTrailers(w, last)}\n`;
     const commit = await deps.frontier.commitPatch({ trackId: p.track, base: head, patch: p.patch, message });
-    const info = await deps.store.requireTrack(p.track);
+    await advanced(p.track, commit, w.decision, w.runs);
+    return { status: 'merged', commit };
+  }
+
+  /** The branch moved to `commit`: record it, its runs as its baselines, and the gain. */
+  async function advanced(track: string, commit: string, d: DecisionRecord, runs: Winner['runs']) {
+    const info = await deps.store.requireTrack(track);
     await deps.store.putTrack({ ...info, head: commit });
-    const cls = w.decision.hardwareClass;
-    for (const r of w.runs) {
-      await deps.store.addBaselineSample(p.track, commit, cls, {
+    for (const r of runs) {
+      await deps.store.addBaselineSample(track, commit, d.hardwareClass, {
         valBpb: r.valBpb,
         steps: r.steps,
         tokensM: r.tokensM,
@@ -136,8 +141,7 @@ export function createMergeTrain(deps: Deps) {
         peakVramMb: r.peakVramMb,
       });
     }
-    if (w.decision.delta !== null) await deps.store.noteGain(p.track, cls, -w.decision.delta);
-    return { status: 'merged', commit };
+    if (d.delta !== null) await deps.store.noteGain(track, d.hardwareClass, -d.delta);
   }
 
   async function mergeBatchNow(b: BatchWinner): Promise<BatchMergeOutcome> {
@@ -147,18 +151,7 @@ export function createMergeTrain(deps: Deps) {
     const list = b.members.map((p) => `- ${oneLine(p.description)}`).join('\n');
     const message = `${b.members.length} improvements, re-verified together\n\n${list}\n\n${batchTrailers(b)}\n`;
     const commit = await deps.frontier.commitPatch({ trackId: b.track, base: head, patch: b.patch, message });
-    const info = await deps.store.requireTrack(b.track);
-    await deps.store.putTrack({ ...info, head: commit });
-    const cls = b.decision.hardwareClass;
-    const r = b.run;
-    await deps.store.addBaselineSample(b.track, commit, cls, {
-      valBpb: r.valBpb,
-      steps: r.steps,
-      tokensM: r.tokensM,
-      experimentId: r.experimentId,
-      peakVramMb: r.peakVramMb,
-    });
-    if (b.decision.delta !== null) await deps.store.noteGain(b.track, cls, -b.decision.delta);
+    await advanced(b.track, commit, b.decision, [b.run]);
     return { status: 'merged', commit };
   }
 

@@ -35,6 +35,23 @@ async function addExperimentId(deps: Deps, proposalId: string, expId: string) {
     await deps.store.putProposal({ ...p, experimentIds: [...p.experimentIds, expId] });
 }
 
+/** A batch re-verification experiment on `base` (members and patch are set when leased). */
+function batchExperiment(
+  deps: Deps,
+  o: Pick<Experiment, 'track' | 'proposalId' | 'base' | 'stage'> & { cls: string; seed?: number },
+): Experiment {
+  return newExperiment(deps, {
+    track: o.track,
+    kind: 'candidate',
+    proposalId: o.proposalId,
+    base: o.base,
+    hardwareClass: o.cls,
+    stage: o.stage,
+    batch: true,
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+  });
+}
+
 /** A winner rebased onto a moved head (status `reverify`) joins its class's open batch. */
 export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<void> {
   const redis = deps.store.redis;
@@ -49,17 +66,13 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
       }
       continue;
     }
-    const exp: Experiment = {
-      ...newExperiment(deps, {
-        track: p.track,
-        kind: 'candidate',
-        proposalId: p.id,
-        base: p.base,
-        hardwareClass: cls,
-        stage: 'screen',
-        batch: true,
-      }),
-    };
+    const exp = batchExperiment(deps, {
+      track: p.track,
+      proposalId: p.id,
+      base: p.base,
+      stage: 'screen',
+      cls,
+    });
     await deps.store.putExperiment(exp);
     if (
       (await redis.eval(OPEN, 2, openKey(deps, p.track, cls), membersKey(deps, exp.id), exp.id, p.id)) === 1
@@ -288,14 +301,12 @@ async function judgeBatch(
   if (d.verdict === 'replicate') {
     // Near the threshold: one more run of the same union; new batches wait behind it.
     const again: Experiment = {
-      ...newExperiment(deps, {
+      ...batchExperiment(deps, {
         track: e.track,
-        kind: 'candidate',
         proposalId: e.proposalId,
         base: e.base,
-        hardwareClass: cls,
         stage: 'confirm',
-        batch: true,
+        cls,
         seed: deps.config.seed + samples.length,
       }),
       members: e.members,
