@@ -1,8 +1,10 @@
 /**
  * Baseline jobs: replicates of the unmodified commit on one class, each with its own seed,
  * queued at the front of the class queue. While the class's noise estimate is young
- * (ν < minNoiseDf) every commit gets minBaselineSamples runs; afterwards two, which keeps
- * refreshing the estimate as the frontier moves.
+ * (ν < minNoiseDf) a commit gets minBaselineSamples runs, and more until ν reaches
+ * minNoiseDf — on a frontier that does not move, no other commit would ever add to ν, and
+ * the t rule's critical value would stay huge. Afterwards two, which keeps refreshing the
+ * estimate as the frontier moves.
  */
 
 import { pooledNoise } from '../pipeline/stats.ts';
@@ -10,10 +12,11 @@ import { classQueueName, Priority } from '../queue/queues.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
-export async function baselineTarget(deps: Deps, track: string, cls: string): Promise<number> {
+export async function baselineTarget(deps: Deps, track: string, cls: string, have: number): Promise<number> {
   const noise = pooledNoise(await deps.store.baselineGroups(track, cls));
   const a = deps.config.acceptance;
-  return noise.df < a.minNoiseDf ? a.minBaselineSamples : Math.min(2, a.minBaselineSamples);
+  if (noise.df >= a.minNoiseDf) return Math.min(2, a.minBaselineSamples);
+  return Math.max(a.minBaselineSamples, have + a.minNoiseDf - noise.df);
 }
 
 export async function ensureBaselineJobs(
@@ -22,8 +25,9 @@ export async function ensureBaselineJobs(
   commit: string,
   cls: string,
 ): Promise<void> {
-  const target = await baselineTarget(deps, track, cls);
-  const have = (await deps.store.getBaselineSamples(track, commit, cls)).length;
+  // Pending runs are counted before samples: a run that finishes in between (its sample is
+  // stored before its status changes) is then counted twice, never not at all, so a race
+  // can only delay a replicate to the next call, not queue one too many.
   const claims = await deps.store.baselineClaims(track, commit, cls);
   let pending = 0;
   for (const id of claims) {
@@ -31,6 +35,8 @@ export async function ensureBaselineJobs(
     const e = await deps.store.getExperiment(id);
     if (!e || e.status === 'queued' || e.status === 'running') pending++;
   }
+  const have = (await deps.store.getBaselineSamples(track, commit, cls)).length;
+  const target = await baselineTarget(deps, track, cls, have);
   // Crashed baselines are retried, but only twice beyond the target: a head that always
   // crashes on a class must not fill its queue.
   const maxClaims = target + 2;
@@ -59,7 +65,7 @@ export async function baselineExhausted(
 ): Promise<boolean> {
   if ((await deps.store.getBaselineSamples(track, commit, cls)).length > 0) return false;
   const claims = await deps.store.baselineClaims(track, commit, cls);
-  if (claims.length < (await baselineTarget(deps, track, cls)) + 2) return false;
+  if (claims.length < (await baselineTarget(deps, track, cls, 0)) + 2) return false;
   for (const id of claims) {
     const e = await deps.store.getExperiment(id);
     if (!e || e.status === 'queued' || e.status === 'running') return false;
