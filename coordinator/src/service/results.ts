@@ -17,7 +17,8 @@ import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
-import { batchRunning, joinBatch, onBatch } from './batches.ts';
+import { onBatch } from './batch-verdict.ts';
+import { batchRunning, joinBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
