@@ -120,6 +120,27 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
     await g.raw(['apply', '--cached', ...(check ? ['--check'] : []), file]);
   }
 
+  /**
+   * (base + patch) 3-way merged with `onto` (`git merge-tree`): the merged tree, or the
+   * conflict with its first hunk. Throws when the patch does not apply to its base.
+   */
+  async function mergeOnto(g: SimpleGit, dir: string, onto: string, base: string, patch: string) {
+    await treeWithPatch(g, dir, base, patch, false);
+    const tree = (await g.raw(['write-tree'])).trim();
+    const candidate = (await g.raw(['commit-tree', tree, '-p', base, '-m', 'ratchet candidate'])).trim();
+    // Exit 1 with output on conflicts: simple-git returns the output rather than throwing.
+    const out = await g.raw(['merge-tree', '--write-tree', '--name-only', onto, candidate]);
+    const [merged, ...rest] = out.split('\n');
+    const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
+    if (/CONFLICT/.test(out) || conflicted.length > 0) {
+      const files = [...new Set(conflicted.map((l) => l.trim()))];
+      const first = files[0];
+      const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
+      return { status: 'conflict' as const, hunk: conflictHunk(text) || out.slice(0, 2000), files };
+    }
+    return { status: 'merged' as const, tree: merged!.trim() };
+  }
+
   return {
     path,
     async init() {
@@ -205,26 +226,14 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
     },
     async rebase(base, patch, head) {
       return withIndex(async (g, dir) => {
+        let m: Awaited<ReturnType<typeof mergeOnto>>;
         try {
-          await treeWithPatch(g, dir, base, patch, false);
+          m = await mergeOnto(g, dir, head, base, patch);
         } catch (e) {
           throw new RatchetError(ErrorCodes.PATCH_DOES_NOT_APPLY, toError(e).message.trim(), { cause: e });
         }
-        const tree = (await g.raw(['write-tree'])).trim();
-        const candidate = (
-          await g.raw(['commit-tree', tree, '-p', base, '-m', 'ratchet rebase candidate'])
-        ).trim();
-        // Exit 1 with output on conflicts: simple-git returns the output rather than throwing.
-        const out = await g.raw(['merge-tree', '--write-tree', '--name-only', head, candidate]);
-        const [merged, ...rest] = out.split('\n');
-        const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
-        if (/CONFLICT/.test(out) || conflicted.length > 0) {
-          const files = [...new Set(conflicted.map((l) => l.trim()))];
-          const first = files[0];
-          const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
-          return { status: 'conflict' as const, hunk: conflictHunk(text) || out.slice(0, 2000), files };
-        }
-        const diff = await g.raw(['diff', '--no-color', '--no-ext-diff', head, merged!.trim()]);
+        if (m.status === 'conflict') return m;
+        const diff = await g.raw(['diff', '--no-color', '--no-ext-diff', head, m.tree]);
         return { status: 'clean' as const, patch: diff };
       });
     },
@@ -234,33 +243,20 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
         let curTree = (await g.raw(['rev-parse', `${head}^{tree}`])).trim();
         const outcomes: ComposeResult['outcomes'] = [];
         for (const it of items) {
+          let m: Awaited<ReturnType<typeof mergeOnto>>;
           try {
-            await treeWithPatch(g, dir, it.base, it.patch, false);
+            m = await mergeOnto(g, dir, cur, it.base, it.patch);
           } catch (e) {
             outcomes.push({ status: 'conflict', hunk: toError(e).message.trim().slice(0, 2000) });
             continue;
           }
-          const tree = (await g.raw(['write-tree'])).trim();
-          const cand = (
-            await g.raw(['commit-tree', tree, '-p', it.base, '-m', 'ratchet compose item'])
-          ).trim();
-          const out = await g.raw(['merge-tree', '--write-tree', '--name-only', cur, cand]);
-          const [merged, ...rest] = out.split('\n');
-          const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
-          if (/CONFLICT/.test(out) || conflicted.length > 0) {
-            const first = conflicted[0]?.trim();
-            const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
-            outcomes.push({ status: 'conflict', hunk: conflictHunk(text) || out.slice(0, 2000) });
-            continue;
+          if (m.status === 'conflict') outcomes.push({ status: 'conflict', hunk: m.hunk });
+          else if (m.tree === curTree) outcomes.push({ status: 'empty' });
+          else {
+            cur = (await g.raw(['commit-tree', m.tree, '-p', cur, '-m', 'ratchet compose'])).trim();
+            curTree = m.tree;
+            outcomes.push({ status: 'included' });
           }
-          const mergedTree = merged!.trim();
-          if (mergedTree === curTree) {
-            outcomes.push({ status: 'empty' });
-            continue;
-          }
-          cur = (await g.raw(['commit-tree', mergedTree, '-p', cur, '-m', 'ratchet compose'])).trim();
-          curTree = mergedTree;
-          outcomes.push({ status: 'included' });
         }
         const patch = cur === head ? '' : await g.raw(['diff', '--no-color', '--no-ext-diff', head, cur]);
         return { patch, outcomes };
