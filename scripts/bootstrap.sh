@@ -1,11 +1,16 @@
 # Sourced by ./ratchet: makes this checkout runnable on a fresh machine.
 #   bootstrap node  -> Node check, pnpm, workspace install
 #   bootstrap all   -> the above plus system packages (redis-server, PyTorch, OpenBLAS)
+#   bootstrap test  -> all, plus what the test suite drives (Prometheus, Chromium, ...)
 # On Debian/Ubuntu missing packages are installed (as root, or through sudo); elsewhere the
 # script says exactly what to install and stops.
 
 PNPM_VERSION=12.4.2
 DEBIAN_PACKAGES=(redis-server python3-torch python3-numpy libopenblas0-pthread)
+# Real components the test suite drives: Prometheus + promtool (dashboards, alert rules),
+# docker-compose v1 (compose validation, no engine), Chromium (browser tests), bubblewrap
+# (the volunteer sandbox), systemd-analyze (unit verification).
+TEST_DEBIAN_PACKAGES=(prometheus docker-compose chromium bubblewrap systemd)
 
 say() { printf '[ratchet] %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -37,7 +42,7 @@ ensure_workspace() {
 
 missing_debian_packages() {
   local p
-  for p in "${DEBIAN_PACKAGES[@]}"; do
+  for p in "${DEBIAN_PACKAGES[@]}" "${EXTRA_DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || printf '%s ' "$p"
   done
 }
@@ -65,6 +70,13 @@ ensure_system_packages() {
   local py="${RATCHET_PYTHON:-python3}"
   "$py" -c 'import torch' >/dev/null 2>&1 \
     || problems+=("PyTorch for $py (pip install torch, or set RATCHET_PYTHON to an interpreter that has it)")
+  if [ "${#EXTRA_DEBIAN_PACKAGES[@]}" -gt 0 ]; then
+    local tool
+    for tool in prometheus promtool docker-compose chromium bwrap systemd-analyze; do
+      command -v "$tool" >/dev/null 2>&1 \
+        || problems+=("$tool, which the tests drive (Debian names: ${TEST_DEBIAN_PACKAGES[*]})")
+    done
+  fi
   if [ "${#problems[@]}" -gt 0 ]; then
     say "this system is not Debian/Ubuntu, and these are missing:"
     for p in "${problems[@]}"; do say "  - $p"; done
@@ -76,6 +88,8 @@ bootstrap() {
   check_node
   ensure_pnpm
   ensure_workspace
-  [ "${1:-node}" = "all" ] && ensure_system_packages
+  EXTRA_DEBIAN_PACKAGES=()
+  [ "${1:-node}" = "test" ] && EXTRA_DEBIAN_PACKAGES=("${TEST_DEBIAN_PACKAGES[@]}")
+  case "${1:-node}" in all | test) ensure_system_packages ;; esac
   return 0
 }
