@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { ErrorCodes, formatResultsTsv, isRatchetError } from '@ratchet/shared';
 import { type CreateFastifyContextOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { createApiGuard, metricsAllowed, principalOf } from './api/guard.ts';
 import { appRouter } from './api/router.ts';
 import type { Context } from './api/trpc.ts';
 import { type Auth, tokenFromHeader } from './auth/tokens.ts';
@@ -23,6 +24,8 @@ export interface AppDeps {
   metrics: Metrics;
   signal: AbortSignal;
   logLevel?: string;
+  /** When set, /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string | null;
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string) {
@@ -48,7 +51,15 @@ export function buildApp(a: AppDeps): FastifyInstance {
     }
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    if (!metricsAllowed(req.headers.authorization, a.metricsToken ?? null)) {
+      return sendError(
+        reply,
+        401,
+        ErrorCodes.UNAUTHENTICATED,
+        'this coordinator requires a token for /metrics',
+      );
+    }
     reply.type(a.metrics.registry.contentType);
     return a.metrics.registry.metrics();
   });
@@ -115,12 +126,14 @@ export function buildApp(a: AppDeps): FastifyInstance {
   });
 
   void app.register(async (api) => {
+    // Token and size checks happen before any body is read.
+    api.addHook('onRequest', createApiGuard(a.auth));
     await api.register(fastifyTRPCPlugin, {
       prefix: '/trpc',
       trpcOptions: {
         router: appRouter,
         createContext: async ({ req }: CreateFastifyContextOptions): Promise<Context> => ({
-          principal: await a.auth.resolve(tokenFromHeader(req.headers.authorization)),
+          principal: principalOf(req),
           deps: a.deps,
           auth: a.auth,
           merge: a.merge,

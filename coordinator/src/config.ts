@@ -20,6 +20,8 @@ const Env = z.object({
   RATCHET_HOST: z.string().min(1).default('127.0.0.1'),
   RATCHET_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   RATCHET_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** When set, /metrics answers only `Authorization: Bearer <this>`. */
+  RATCHET_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RATCHET_LEASE_TTL_MS: int(60_000).pipe(z.number().min(1_000, 'at least 1000 ms')),
   RATCHET_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   RATCHET_STALLED_INTERVAL_MS: z.coerce.number().int().positive().optional(),
@@ -68,6 +70,7 @@ export interface CoordinatorConfig {
   host: string;
   port: number;
   adminToken: string | null;
+  metricsToken: string | null;
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
   stalledIntervalMs: number;
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
     host: e.RATCHET_HOST,
     port: e.RATCHET_PORT,
     adminToken: e.RATCHET_ADMIN_TOKEN ?? null,
+    metricsToken: e.RATCHET_METRICS_TOKEN ?? null,
     leaseTtlMs: ttl,
     // Four heartbeats per TTL: one lost request never loses a lease.
     heartbeatIntervalMs: e.RATCHET_HEARTBEAT_INTERVAL_MS ?? Math.max(250, Math.floor(ttl / 4)),

@@ -118,7 +118,15 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   const auth = createAuth(store, adminToken);
   const merge = createMergeTrain(deps);
   const shutdown = new AbortController();
-  const app = buildApp({ deps, auth, merge, metrics, signal: shutdown.signal, logLevel: cfg.logLevel });
+  const app = buildApp({
+    deps,
+    auth,
+    merge,
+    metrics,
+    signal: shutdown.signal,
+    logLevel: cfg.logLevel,
+    metricsToken: cfg.metricsToken,
+  });
 
   // Re-import bundled tracks that are not known yet; resume the stalled checks of known queues.
   for (const dir of cfg.trackDirs) {

@@ -52,40 +52,52 @@ export function replaceConstant(source: string, c: NumericConstant, literal: str
   return lines.join('\n');
 }
 
-/** A unified diff of two versions of one file (single changed region, 3 lines of context). */
+/** A file as lines; the last line carries a marker when the file does not end in a newline. */
+function linesOf(text: string): { lines: string[]; keys: string[] } {
+  if (text === '') return { lines: [], keys: [] };
+  const eol = text.endsWith('\n');
+  const lines = (eol ? text.slice(0, -1) : text).split('\n');
+  const keys = lines.map((l, i) => (!eol && i === lines.length - 1 ? `${l}\u0000no-eol` : l));
+  return { lines, keys };
+}
+
+const NO_EOL = '\\ No newline at end of file';
+
+/**
+ * A unified diff of two versions of one file: one hunk around the changed region, 3 lines
+ * of context, correct at the start and end of a file (empty files, a missing final newline,
+ * lines added after the last one). Empty when nothing changed.
+ */
 export function unifiedDiff(path: string, before: string, after: string): string {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length - 1;
-  let endB = b.length - 1;
-  while (endA >= start && endB >= start && a[endA] === b[endB]) {
-    endA--;
-    endB--;
-  }
-  if (start > endA && start > endB) return '';
+  const a = linesOf(before);
+  const b = linesOf(after);
+  const na = a.keys.length;
+  const nb = b.keys.length;
+  let pre = 0;
+  while (pre < na && pre < nb && a.keys[pre] === b.keys[pre]) pre++;
+  let suf = 0;
+  while (suf < na - pre && suf < nb - pre && a.keys[na - 1 - suf] === b.keys[nb - 1 - suf]) suf++;
+  if (pre === na && pre === nb) return '';
   const ctx = 3;
-  const from = Math.max(0, start - ctx);
-  const toA = Math.min(a.length - 1, endA + ctx);
-  const toB = Math.min(b.length - 1, endB + ctx);
-  // A trailing '' element is the newline at the end of the file, not a line.
-  const lastA = a[a.length - 1] === '' ? a.length - 2 : a.length - 1;
-  const lastB = b[b.length - 1] === '' ? b.length - 2 : b.length - 1;
-  const hiA = Math.min(toA, lastA);
-  const hiB = Math.min(toB, lastB);
+  const from = Math.max(0, pre - ctx);
+  const tail = Math.min(ctx, suf);
+  const endA = na - suf + tail;
+  const endB = nb - suf + tail;
   const body: string[] = [];
-  for (let i = from; i < start; i++) body.push(` ${a[i]}`);
-  for (let i = start; i <= endA && i <= lastA; i++) body.push(`-${a[i]}`);
-  for (let i = start; i <= endB && i <= lastB; i++) body.push(`+${b[i]}`);
-  for (let i = endA + 1; i <= hiA; i++) body.push(` ${a[i]}`);
-  const lenA = hiA - from + 1;
-  const lenB = hiB - from + 1;
-  return [
-    `--- a/${path}`,
-    `+++ b/${path}`,
-    `@@ -${from + 1},${lenA} +${from + 1},${lenB} @@`,
-    ...body,
-    '',
-  ].join('\n');
+  const push = (sign: string, side: typeof a, i: number) => {
+    body.push(`${sign}${side.lines[i]}`);
+    if (side.keys[i] !== side.lines[i]) body.push(NO_EOL);
+  };
+  for (let i = from; i < pre; i++) push(' ', a, i);
+  for (let i = pre; i < na - suf; i++) push('-', a, i);
+  for (let i = pre; i < nb - suf; i++) push('+', b, i);
+  for (let i = na - suf; i < endA; i++) push(' ', a, i);
+  const lenA = endA - from;
+  const lenB = endB - from;
+  // An empty side starts at the line before the hunk (0 at the top of the file).
+  const startA = lenA === 0 ? from : from + 1;
+  const startB = lenB === 0 ? from : from + 1;
+  return [`--- a/${path}`, `+++ b/${path}`, `@@ -${startA},${lenA} +${startB},${lenB} @@`, ...body, ''].join(
+    '\n',
+  );
 }

@@ -28,8 +28,17 @@ export type KnownMetricKey = (typeof KNOWN_METRIC_KEYS)[number];
 export const CrashReason = z.enum(['oom', 'nan', 'timeout', 'syntax', 'import', 'other']);
 export type CrashReason = z.infer<typeof CrashReason>;
 
+/**
+ * The largest val_bpb a run may report. Eight bits per byte is a uniform guess; upstream's
+ * train.py fails a run whose loss passes 100 nats per token (about 144 bits per byte at one
+ * byte a token), so anything above this bound is a broken or forged number, not a result.
+ */
+export const MAX_VAL_BPB = 1000;
+/** A crash message fits the wire schema's 2,000 characters with room to spare. */
+const MAX_MESSAGE = 1000;
+
 export const RunMetrics = z.object({
-  val_bpb: z.number().positive(),
+  val_bpb: z.number().positive().max(MAX_VAL_BPB),
   training_seconds: z.number().nullable(),
   total_seconds: z.number().nullable(),
   peak_vram_mb: z.number().nullable(),
@@ -124,7 +133,7 @@ export function parseRunLog(raw: string, opts: ParseOptions = {}): RunParse {
   const crash = (message: string): RunParse => ({
     status: 'crash',
     reason: classifyCrash(text, opts),
-    message,
+    message: message.slice(0, MAX_MESSAGE),
     extra,
   });
   if (opts.timedOut) return crash('killed at the hard timeout');
@@ -137,8 +146,9 @@ export function parseRunLog(raw: string, opts: ParseOptions = {}): RunParse {
   if (!summary) return crash(`no summary block: ${crashMessage(lines)}`);
   const bpb = known.get('val_bpb');
   if (bpb === undefined) return crash('summary has no val_bpb');
-  if (bpb === null || !Number.isFinite(bpb) || bpb <= 0) {
-    return { status: 'crash', reason: 'nan', message: `invalid val_bpb: ${summary.get('val_bpb')}`, extra };
+  if (bpb === null || !Number.isFinite(bpb) || bpb <= 0 || bpb > MAX_VAL_BPB) {
+    const shown = (summary.get('val_bpb') ?? '').slice(0, 100);
+    return { status: 'crash', reason: 'nan', message: `invalid val_bpb: ${shown}`, extra };
   }
   const num = (k: KnownMetricKey): number | null => {
     const v = known.get(k);
@@ -178,7 +188,9 @@ export function parseProgress(tail: string): Progress | null {
   const step = /\bstep\s+(\d+)/.exec(last);
   const pct = /\((\d+(?:\.\d+)?)%\)/.exec(last);
   const percent = pct ? Math.min(100, Number(pct[1])) : null;
-  return { step: step ? Number(step[1]) : null, percent, line: last.trim().slice(0, 300) };
+  // A step past 2^53 is not an integer a JSON number can carry: report no step.
+  const n = step ? Number(step[1]) : null;
+  return { step: n !== null && Number.isSafeInteger(n) ? n : null, percent, line: last.trim().slice(0, 300) };
 }
 
 /** The last `maxBytes` of a log, cut at a line start when possible. */

@@ -57,7 +57,9 @@ export const router = t.router;
 
 const mapErrors = t.middleware(async ({ next }) => {
   const res = await next();
-  if (!res.ok) throw toTrpcError(res.error.cause ?? res.error);
+  // Only a RatchetError is translated; any other error (tRPC's own BAD_REQUEST for input
+  // that fails its schema, PARSE_ERROR for bad JSON) keeps its code, so it stays a 4xx.
+  if (!res.ok && isRatchetError(res.error.cause)) throw toTrpcError(res.error.cause);
   return res;
 });
 
