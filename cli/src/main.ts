@@ -10,17 +10,18 @@ import {
   resultsCommand,
   statusCommand,
   tokenCreateCommand,
-  trackAddCommand,
 } from './commands/admin.ts';
 import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
 import { coordinatorCommand, workerCommand } from './commands/serve.ts';
+import { trackAddCommand, trackInitCommand } from './commands/track.ts';
 
 const HELP = `ratchet — distributed autoresearch
 
   ratchet up [--budget S] [--data-dir DIR]   everything on this machine (Redis, coordinator, worker, proposer)
   ratchet coordinator [--port N] [--data-dir DIR] [--track DIR]...
   ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B] [--low-priority]
-  ratchet track add DIR
+  ratchet track init DIR [--out FILE] [--id ID] [--force]   recognise an autoresearch checkout, write ratchet.json
+  ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID]
   ratchet token create --role worker|proposer [--name N] [--trusted]
   ratchet propose --track T (--patch FILE | --from-worktree DIR) -m DESCRIPTION [--base C] [--strategy S] [--wait]
   ratchet frontier checkout --track T DIR
@@ -51,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   'frontier checkout': frontierCheckoutCommand,
   'track add': trackAddCommand,
+  'track init': trackInitCommand,
   'token create': tokenCreateCommand,
 };
 

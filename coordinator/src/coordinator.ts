@@ -14,6 +14,7 @@ import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
 import { type Deps, systemClock } from './service/deps.ts';
+import { readTrackProgram } from './service/track-program.ts';
 import { addTrack, parseTrackFiles } from './service/tracks.ts';
 import { createRedis } from './store/redis.ts';
 import { createStore } from './store/store.ts';
@@ -147,9 +148,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   }
   for (const track of cfg.ollama.tracks) {
     const t = await store.requireTrack(track);
-    const programMd = await frontier
-      .readFile(t.head, 'program.md')
-      .catch(() => `Improve ${track}'s val_bpb.`);
+    const programMd = (await readTrackProgram(frontier, t)) ?? `Improve ${track}'s val_bpb.`;
     proposers.push(
       createOllamaProposer(deps, {
         track,

@@ -5,3 +5,5 @@ export * from './results-tsv.ts';
 export * from './runlog.ts';
 export * from './schemas.ts';
 export * from './track.ts';
+export * from './track-detect.ts';
+export * from './track-shapes.ts';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { HardwareProfile } from './hardware.ts';
 import { CrashReason, Progress, RunMetrics } from './runlog.ts';
-import { TrackConfig, TrackId } from './track.ts';
+import { TrackConfig, TrackId, TrackSync } from './track.ts';
 
 export const CommitSha = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit id');
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
@@ -39,6 +39,7 @@ export const LeasedTrack = z.object({
   budgetS: z.number(),
   hardTimeoutS: z.number(),
   prepareHash: z.string(),
+  sync: TrackSync.nullable().default(null),
 });
 export const Lease = z.object({
   experimentId: Id,

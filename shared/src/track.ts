@@ -20,6 +20,31 @@ const RelPath = z
 
 const Argv = z.array(z.string().min(1)).min(1);
 
+/**
+ * The Python environment sync, e.g. `uv sync`, run once per machine and lockfile hash.
+ * The environment lives outside the job's checkout, in a folder the worker names through
+ * `envDirVar` (uv: `UV_PROJECT_ENVIRONMENT`), so every later job of the track reuses it.
+ */
+export const TrackSync = z.object({
+  argv: Argv,
+  /** The file whose content keys the cache (`uv.lock`); it must be pinned. */
+  lockfile: RelPath,
+  envDirVar: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]{0,63}$/)
+    .nullable()
+    .default(null),
+});
+export type TrackSync = z.infer<typeof TrackSync>;
+
+/** Where a track came from: the shape `ratchet track init` recognised, and the source. */
+export const TrackOrigin = z.object({
+  shape: z.string().max(100),
+  url: z.string().max(2000).optional(),
+  commit: z.string().max(64).optional(),
+});
+export type TrackOrigin = z.infer<typeof TrackOrigin>;
+
 /** A data file the coordinator serves to workers under /data/<name>. */
 export const DataName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/);
 
@@ -43,6 +68,10 @@ export const TrackConfig = z
     budgetS: z.number().int().positive().max(86_400).default(300),
     hardTimeoutS: z.number().int().positive().max(172_800).default(600),
     backends: z.array(Backend).min(1).default(['cuda', 'mps', 'mlx', 'cpu']),
+    /** The research program proposers read (an LLM's system prompt); travels with the track. */
+    program: RelPath.default('program.md'),
+    sync: TrackSync.nullable().default(null),
+    origin: TrackOrigin.optional(),
   })
   .refine((t) => t.hardTimeoutS > t.budgetS, {
     message: 'hardTimeoutS must exceed budgetS',
@@ -51,6 +80,10 @@ export const TrackConfig = z
   .refine((t) => t.editable.every((f) => !t.pinned.includes(f)), {
     message: 'a file cannot be both editable and pinned',
     path: ['pinned'],
+  })
+  .refine((t) => t.sync === null || t.pinned.includes(t.sync.lockfile), {
+    message: 'the sync lockfile must be pinned',
+    path: ['sync', 'lockfile'],
   });
 export type TrackConfig = z.infer<typeof TrackConfig>;
 

@@ -1,20 +1,10 @@
-/** Commands against a coordinator's API: track add, token create, results, propose, status. */
+/** Commands against a coordinator's API: token create, results, propose, status. */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { readTrackDir } from '@ratchet/coordinator';
 import { ErrorCodes, FINAL_PROPOSAL_STATUSES, formatResultsTsv, RatchetError, Role } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
-
-export async function trackAddCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, remoteOptions);
-  const dir = resolve(required(positionals[0], 'DIR'));
-  const files = await readTrackDir(dir);
-  const info = await clientFrom(values).tracks.add.mutate({ files });
-  process.stdout.write(`imported track ${info.config.id} as ${info.branch} at ${info.head}\n`);
-  return 0;
-}
 
 export async function tokenCreateCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

@@ -20,6 +20,7 @@ import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
+import { readableTrackFiles } from '../service/track-program.ts';
 import { addTrack } from '../service/tracks.ts';
 import { authedProcedure, roleProcedure, router } from './trpc.ts';
 
@@ -60,7 +61,7 @@ export const appRouter = router({
       .input(z.object({ id: TrackId, commit: CommitSha, path: z.string().min(1).max(300) }))
       .query(async ({ ctx, input }) => {
         const t = await ctx.deps.store.requireTrack(input.id);
-        if (![...t.config.editable, ...t.config.pinned, 'ratchet.json', 'program.md'].includes(input.path)) {
+        if (!readableTrackFiles(t).includes(input.path)) {
           throw new RatchetError(ErrorCodes.BAD_INPUT, `${input.path} is not a file of track ${input.id}`);
         }
         return { content: await ctx.deps.frontier.readFile(input.commit, input.path) };

@@ -173,6 +173,7 @@ async function grant(
       budgetS: track.config.budgetS,
       hardTimeoutS: track.config.hardTimeoutS,
       prepareHash: track.prepareHash,
+      sync: track.config.sync ?? null,
     },
     baseCommit: exp.base,
     patch,

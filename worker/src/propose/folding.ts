@@ -51,7 +51,7 @@ export function createFoldingProposer(client: Client, o: FoldingOptions) {
       } else {
         const t = await client.tracks.get.query({ id: track });
         programMd = await client.tracks.file
-          .query({ id: track, commit: t.head, path: 'program.md' })
+          .query({ id: track, commit: t.head, path: t.config.program ?? 'program.md' })
           .then((f) => f.content)
           .catch(() => `Improve ${track}'s val_bpb within its time budget.`);
         strategy = `${track}-program`;

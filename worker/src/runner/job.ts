@@ -7,6 +7,7 @@ import { ensureData } from '../workspace/data.ts';
 import { jobEnv, resolveArgv } from './env.ts';
 import { ensurePrepared } from './prepare.ts';
 import { runProcess } from './process.ts';
+import { ensureSynced } from './sync.ts';
 
 type WithoutTimings<T> = T extends unknown ? Omit<T, 'timings'> : never;
 
@@ -100,6 +101,24 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     });
   }
   const prepStart = Date.now();
+  const synced = await ensureSynced({
+    sync: lease.track.sync,
+    cacheDir: ctx.cacheDir,
+    cwd: checkout.dir,
+    env,
+    hardTimeoutS: lease.track.hardTimeoutS,
+    signal: ctx.signal,
+  });
+  if (!synced.ok) {
+    t.prepareMs = Date.now() - prepStart;
+    return finish({
+      status: 'crash',
+      reason: 'other',
+      message: synced.message,
+      logTail: logTail(synced.log),
+    });
+  }
+  Object.assign(env, synced.env);
   const prep = await ensurePrepared({
     argv: lease.track.prepare ? resolveArgv(lease.track.prepare, ctx.python) : null,
     prepareHash: lease.track.prepareHash,
