@@ -87,12 +87,32 @@ function parseNumber(raw: string): number | null {
   return n;
 }
 
+const WINDOWS_PATH = /^\s*[A-Za-z]:[\\/]/;
+
+/**
+ * A run log's bytes as text: UTF-8, or UTF-16 with a byte-order mark (what Windows
+ * PowerShell's `>` writes when a user redirects `uv run train.py > run.log` by hand).
+ */
+export function decodeRunLog(buf: Uint8Array): string {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b[0] === 0xff && b[1] === 0xfe) return b.subarray(2).toString('utf16le');
+  if (b[0] === 0xfe && b[1] === 0xff) {
+    const swapped = Buffer.from(b.subarray(2));
+    swapped.swap16();
+    return swapped.toString('utf16le');
+  }
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return b.subarray(3).toString('utf8');
+  return b.toString('utf8');
+}
+
 function summaryAfterLastSeparator(lines: string[]): Map<string, string> | null {
   let last = -1;
   for (let i = 0; i < lines.length; i++) if (lines[i]!.trim() === '---') last = i;
   if (last < 0) return null;
   const out = new Map<string, string>();
   for (const line of lines.slice(last + 1)) {
+    // A warning on stderr that names a Windows file (`C:\…\x.py:61: UserWarning`) is no key.
+    if (WINDOWS_PATH.test(line)) continue;
     const idx = line.indexOf(':');
     if (idx <= 0) continue;
     const key = line.slice(0, idx).trim();

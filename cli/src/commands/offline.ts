@@ -1,7 +1,14 @@
 /** Commands that need no coordinator: parse-log, check-patch. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkPatch, ErrorCodes, parseRunLog, RatchetError, TrackConfig } from '@ratchet/shared';
+import {
+  checkPatch,
+  decodeRunLog,
+  ErrorCodes,
+  parseRunLog,
+  RatchetError,
+  TrackConfig,
+} from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 
 export async function parseLogCommand(argv: string[]): Promise<number> {
@@ -12,7 +19,7 @@ export async function parseLogCommand(argv: string[]): Promise<number> {
   const file = required(positionals[0], 'FILE');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = decodeRunLog(await readFile(file));
   } catch (e) {
     throw new RatchetError(ErrorCodes.LOG_UNREADABLE, `cannot read ${file}: ${(e as Error).message}`);
   }
