@@ -74,7 +74,7 @@ ${extra}`;
 
 const UV_LOCK = (deps: string[]) =>
   `version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[[package]]\nname = "autoresearch"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [\n${deps
-    .map((d) => `    { name = "${d.split(/[<>=]/)[0]}" },`)
+    .map((d) => `    { name = "${d.split(/[<>=]/)[0]}", specifier = "${d.slice(d.search(/[<>=]/))}" },`)
     .join('\n')}\n]\n`;
 
 /** prepare.py: upstream's fixed constants, a "download" into the fork's cache, the metric. */
