@@ -78,6 +78,7 @@ describe('detectTrack', () => {
       argv: ['uv', 'sync'],
       lockfile: 'uv.lock',
       envDirVar: 'UV_PROJECT_ENVIRONMENT',
+      timeoutS: 1800,
     });
     expect(c.budgetS).toBe(300);
     expect(c.program).toBe('program.md');

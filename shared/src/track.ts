@@ -34,6 +34,8 @@ export const TrackSync = z.object({
     .regex(/^[A-Z_][A-Z0-9_]{0,63}$/)
     .nullable()
     .default(null),
+  /** A first sync downloads the whole toolchain (CUDA torch is gigabytes): its own limit. */
+  timeoutS: z.number().int().positive().max(86_400).default(1800),
 });
 export type TrackSync = z.infer<typeof TrackSync>;
 

@@ -20,6 +20,7 @@ const SYNC: TrackSync = {
   ],
   lockfile: 'uv.lock',
   envDirVar: 'UV_PROJECT_ENVIRONMENT',
+  timeoutS: 60,
 };
 
 describe('ensureSynced', () => {

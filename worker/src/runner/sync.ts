@@ -16,6 +16,7 @@ export interface SyncSpec {
   cacheDir: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Used when the track's sync names no limit of its own. */
   hardTimeoutS: number;
   signal?: AbortSignal;
 }
@@ -50,7 +51,7 @@ export async function ensureSynced(spec: SyncSpec): Promise<SyncOutcome> {
     cacheDir: spec.cacheDir,
     cwd: spec.cwd,
     env: { ...spec.env, ...env },
-    hardTimeoutS: spec.hardTimeoutS,
+    hardTimeoutS: spec.sync.timeoutS ?? spec.hardTimeoutS,
     ...(spec.signal ? { signal: spec.signal } : {}),
   });
   if (r.ok) return { ok: true, cached: r.cached, env };
