@@ -270,7 +270,7 @@ case "$cmd" in
     mkdir -p "$UV_PROJECT_ENVIRONMENT/bin" && echo "sync $UV_PROJECT_ENVIRONMENT" >> "$log" ;;
   run)
     echo "run $*" >> "$log"
-    [ -d "$UV_PROJECT_ENVIRONMENT/bin" ] || { echo "uv shim: environment not synced" >&2; exit 2; }
+    [ -n "$UV_PROJECT_ENVIRONMENT" ] && [ -d "$UV_PROJECT_ENVIRONMENT/bin" ] || { echo "uv shim: environment not synced" >&2; exit 2; }
     [ "$1" = python ] && shift
     VIRTUAL_ENV="$UV_PROJECT_ENVIRONMENT" exec '${python}' "$@" ;;
   *) echo "uv shim: unsupported command $cmd" >&2; exit 2 ;;
