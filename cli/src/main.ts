@@ -20,8 +20,8 @@ const HELP = `ratchet — distributed autoresearch
   ratchet up [--budget S] [--data-dir DIR]   everything on this machine (Redis, coordinator, worker, proposer)
   ratchet coordinator [--port N] [--data-dir DIR] [--track DIR]...
   ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B] [--low-priority]
-  ratchet track init DIR [--out FILE] [--id ID] [--force]   recognise an autoresearch checkout, write ratchet.json
-  ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID]
+  ratchet track init DIR [--out FILE] [--id ID] [--shape S] [--force]   recognise an autoresearch checkout
+  ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID] [--shape S]
   ratchet token create --role worker|proposer [--name N] [--trusted]
   ratchet propose --track T (--patch FILE | --from-worktree DIR) -m DESCRIPTION [--base C] [--strategy S] [--wait]
   ratchet frontier checkout --track T DIR

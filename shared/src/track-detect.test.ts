@@ -136,6 +136,17 @@ describe('detectTrack', () => {
     );
   });
 
+  it('takes a shape by name for a checkout whose markers are gone, and refuses an unknown name', () => {
+    const bare = snap({ ...uvProject('"torch"'), 'prepare.py': PREPARE, 'train.py': TRAIN });
+    expect(() => detectTrack(bare)).toThrow(expect.objectContaining({ code: ErrorCodes.TRACK_UNRECOGNISED }));
+    const d = detectTrack(bare, { shape: 'autoresearch-mlx' });
+    expect(d).toMatchObject({
+      evidence: ['chosen with --shape'],
+      config: { backends: ['mlx'], hardTimeoutS: 900 },
+    });
+    expect(() => detectTrack(bare, { shape: 'mlx' })).toThrow(/no shape named mlx \(known: autoresearch-mlx/);
+  });
+
   it('takes --id, and rejects a bad one with a track error', () => {
     expect(detectTrack(SHAPES.cpu, { id: 'lab-cpu' }).config.id).toBe('lab-cpu');
     expect(() => detectTrack(SHAPES.cpu, { id: 'Bad Id' })).toThrow(/id/);

@@ -28,6 +28,8 @@ export interface Detection {
 
 export interface DetectOptions {
   id?: string;
+  /** Take this shape (a name from SHAPES) without looking for its markers. */
+  shape?: string;
   origin?: Omit<TrackOrigin, 'shape'>;
 }
 
@@ -87,8 +89,21 @@ export function trackTemplate(s: CheckoutSnapshot, id = 'my-track'): Record<stri
   };
 }
 
-export function detectShape(s: CheckoutSnapshot): { shape: Shape; evidence: string[] } | null {
+export function detectShape(
+  s: CheckoutSnapshot,
+  forced?: string,
+): { shape: Shape; evidence: string[] } | null {
   if (!s.paths.includes('train.py') || !s.paths.includes('prepare.py')) return null;
+  if (forced !== undefined) {
+    const shape = SHAPES.find((x) => x.name === forced);
+    if (!shape) {
+      throw new RatchetError(
+        ErrorCodes.BAD_INPUT,
+        `no shape named ${forced} (known: ${SHAPES.map((x) => x.name).join(', ')})`,
+      );
+    }
+    return { shape, evidence: ['chosen with --shape'] };
+  }
   for (const shape of SHAPES) {
     const evidence = shape.markers.filter((m) => m.test(s)).map((m) => m.what);
     if (evidence.length > 0) return { shape, evidence };
@@ -97,13 +112,14 @@ export function detectShape(s: CheckoutSnapshot): { shape: Shape; evidence: stri
 }
 
 export function detectTrack(s: CheckoutSnapshot, opts: DetectOptions = {}): Detection {
-  const found = detectShape(s);
+  const found = detectShape(s, opts.shape);
   if (!found) {
     const template = trackTemplate(s, opts.id);
     throw new RatchetError(
       ErrorCodes.TRACK_UNRECOGNISED,
       `not a layout ratchet knows. Looked for:\n${lookedFor(s)}\n` +
-        'Fill in the template (printed on stdout) as ratchet.json, then run `ratchet track add DIR`.',
+        `Name a shape with --shape (${SHAPES.map((x) => x.name).join(', ')}) if one fits, or fill in ` +
+        'the template (printed on stdout) as DIR/ratchet.json and run `ratchet track add DIR`.',
       { details: { template } },
     );
   }

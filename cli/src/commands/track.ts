@@ -43,10 +43,17 @@ function describe(d: Detection): string {
 }
 
 /** Detect, printing the template to stdout when the layout is unknown. */
-async function detectIn(dir: string, id: string | undefined, origin?: Omit<TrackOrigin, 'shape'>) {
+async function detectIn(
+  dir: string,
+  o: { id?: string | undefined; shape?: string | undefined; origin?: Omit<TrackOrigin, 'shape'> },
+) {
   const snapshot = await readSnapshot(dir);
   try {
-    return detectTrack(snapshot, { ...(id ? { id } : {}), ...(origin ? { origin } : {}) });
+    return detectTrack(snapshot, {
+      ...(o.id ? { id: o.id } : {}),
+      ...(o.shape ? { shape: o.shape } : {}),
+      ...(o.origin ? { origin: o.origin } : {}),
+    });
   } catch (e) {
     if (isRatchetError(e) && e.code === ErrorCodes.TRACK_UNRECOGNISED) {
       process.stdout.write(`${JSON.stringify(e.details?.template, null, 2)}\n`);
@@ -59,6 +66,7 @@ export async function trackInitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string' },
     id: { type: 'string' },
+    shape: { type: 'string' },
     force: { type: 'boolean', default: false },
   });
   const dir = resolve(required(positionals[0], 'DIR'));
@@ -74,7 +82,7 @@ export async function trackInitCommand(argv: string[]): Promise<number> {
       `${out} exists; pass --force to replace it or --out FILE to write elsewhere`,
     );
   }
-  const d = await detectIn(dir, values.id);
+  const d = await detectIn(dir, { id: values.id, shape: values.shape });
   process.stdout.write(describe(d));
   await writeFile(out, `${JSON.stringify(d.config, null, 2)}\n`, { flag: values.force ? 'w' : 'wx' });
   process.stdout.write(`wrote ${out}\nnext: ratchet track add ${positionals[0]}`);
@@ -108,6 +116,7 @@ export async function trackAddCommand(argv: string[]): Promise<number> {
     ...remoteOptions,
     config: { type: 'string' },
     id: { type: 'string' },
+    shape: { type: 'string' },
   });
   const source = required(positionals[0], 'DIR or GIT-URL[#REF]');
   const git = parseGitSource(source);
@@ -121,7 +130,7 @@ export async function trackAddCommand(argv: string[]): Promise<number> {
       if (!cfg) throw new RatchetError(ErrorCodes.BAD_INPUT, `cannot read ${values.config}`);
     } else cfg = await readConfig(join(dir, 'ratchet.json'));
     if (!cfg) {
-      const d = await detectIn(dir, values.id, origin);
+      const d = await detectIn(dir, { id: values.id, shape: values.shape, ...(origin ? { origin } : {}) });
       process.stdout.write(`${source} has no ratchet.json\n${describe(d)}`);
       cfg = d.config;
     }
