@@ -57,6 +57,8 @@ describe('ensureSynced', () => {
     });
     expect(bad).toMatchObject({ ok: false, log: expect.stringContaining('resolution failed') });
     expect(bad.ok ? '' : bad.message).toMatch(/environment sync .* failed \(exit 3\)/);
+    const noTool = await ensureSynced({ ...base, sync: { ...SYNC, argv: ['ratchet-no-such-uv', 'sync'] } });
+    expect(noTool.ok ? '' : noTool.message).toMatch(/cannot start ratchet-no-such-uv: .*ENOENT/);
     const missing = await ensureSynced({ ...base, sync: { ...SYNC, lockfile: 'other.lock' } });
     expect(missing).toMatchObject({ ok: false, message: 'the track has no other.lock to sync from' });
     expect(await ensureSynced({ ...base, sync: null })).toEqual({ ok: true, cached: true, env: {} });

@@ -55,9 +55,14 @@ export async function ensureSynced(spec: SyncSpec): Promise<SyncOutcome> {
     ...(spec.signal ? { signal: spec.signal } : {}),
   });
   if (r.ok) return { ok: true, cached: r.cached, env };
+  const why = r.result.spawnError
+    ? `cannot start ${spec.sync.argv[0]}: ${r.result.spawnError}`
+    : r.result.timedOut
+      ? `killed after ${spec.sync.timeoutS} s`
+      : `exit ${r.result.exitCode}`;
   return {
     ok: false,
-    message: `environment sync (${spec.sync.argv.join(' ')}) failed (exit ${r.result.exitCode})`,
+    message: `environment sync (${spec.sync.argv.join(' ')}) failed (${why})`,
     result: r.result,
     log: r.log,
   };
