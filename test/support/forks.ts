@@ -79,7 +79,7 @@ const UV_LOCK = (deps: string[]) =>
 
 /** prepare.py: upstream's fixed constants, a "download" into the fork's cache, the metric. */
 function preparePy(f: ForkFixture, cacheDirExpr: string, header: string): string {
-  return String.raw`"""Stand-in for ${f.upstream}'s prepare.py, written by ratchet's tests (no upstream code)."""
+  return `"""Stand-in for ${f.upstream}'s prepare.py, written by ratchet's tests (no upstream code)."""
 import os
 ${header}
 MAX_SEQ_LEN = 2048

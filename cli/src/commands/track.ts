@@ -18,7 +18,13 @@ import {
 } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, remoteOptions } from '../remote.ts';
-import { cloneSource, collectTrackFiles, parseGitSource, readSnapshot } from '../track/source.ts';
+import {
+  cloneSource,
+  collectTrackFiles,
+  localOrigin,
+  parseGitSource,
+  readSnapshot,
+} from '../track/source.ts';
 
 function describe(d: Detection): string {
   const c = d.config;
@@ -123,7 +129,8 @@ export async function trackAddCommand(argv: string[]): Promise<number> {
   const cloned = git ? await cloneSource(git.url, git.ref) : null;
   try {
     const dir = cloned ? cloned.dir : resolve(source);
-    const origin = git && cloned ? { url: git.url, commit: cloned.commit } : undefined;
+    const origin =
+      git && cloned ? { url: git.url, commit: cloned.commit } : ((await localOrigin(dir)) ?? undefined);
     let cfg: TrackConfig | null;
     if (values.config) {
       cfg = await readConfig(resolve(values.config));

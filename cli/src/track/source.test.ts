@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, TrackConfig } from '@ratchet/shared';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cloneSource, collectTrackFiles, parseGitSource, readSnapshot } from './source.ts';
+import { cloneSource, collectTrackFiles, localOrigin, parseGitSource, readSnapshot } from './source.ts';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -80,6 +80,31 @@ describe('cloneSource', () => {
       code: ErrorCodes.GIT_FAILED,
     });
   }, 60_000);
+});
+
+describe('localOrigin', () => {
+  it('names the remote and HEAD of a checkout, and nothing for a plain folder or a subfolder', async () => {
+    const repo = await tmp();
+    const git = (...a: string[]) =>
+      run('git', ['-c', 'user.name=t', '-c', 'user.email=t@x', ...a], { cwd: repo }).then((r) =>
+        r.stdout.trim(),
+      );
+    expect(await localOrigin(repo)).toBeNull();
+    await git('init', '-q', '--initial-branch', 'main');
+    expect(await localOrigin(repo)).toBeNull();
+    await writeFile(join(repo, 'train.py'), 'v = 1\n');
+    await git('add', '-A');
+    await git('commit', '-qm', 'one');
+    const head = await git('rev-parse', 'HEAD');
+    expect(await localOrigin(repo)).toEqual({ url: repo, commit: head });
+    await git('remote', 'add', 'origin', 'https://github.com/karpathy/autoresearch');
+    expect(await localOrigin(repo)).toEqual({
+      url: 'https://github.com/karpathy/autoresearch',
+      commit: head,
+    });
+    await mkdir(join(repo, 'sub'));
+    expect(await localOrigin(join(repo, 'sub'))).toBeNull();
+  });
 });
 
 describe('collectTrackFiles', () => {

@@ -4,9 +4,9 @@
  * Nothing here writes into the user's checkout.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type CheckoutSnapshot, ErrorCodes, RatchetError, type TrackConfig, toError } from '@ratchet/shared';
 
@@ -75,6 +75,17 @@ export async function cloneSource(url: string, ref: string | null): Promise<Clon
     await remove();
     throw e;
   }
+}
+
+/** Where a local git checkout came from (its `origin` remote and HEAD); null outside git. */
+export async function localOrigin(dir: string): Promise<{ url: string; commit: string } | null> {
+  const commit = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], dir).catch(() => null);
+  if (!commit || !/^[0-9a-f]{40}$/.test(commit)) return null;
+  const top = await git(['rev-parse', '--show-toplevel'], dir).catch(() => null);
+  // git prints the real path; a checkout inside another repository is not its own origin.
+  if (!top || (await realpath(top)) !== (await realpath(dir))) return null;
+  const url = await git(['config', '--get', 'remote.origin.url'], dir).catch(() => '');
+  return { url: url || resolve(dir), commit };
 }
 
 /** The top of a checkout as a detector sees it. */
