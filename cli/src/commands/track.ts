@@ -144,7 +144,10 @@ export async function trackAddCommand(argv: string[]): Promise<number> {
     if (values.id) cfg = { ...cfg, id: values.id };
     if (origin) cfg = { ...cfg, origin: { shape: cfg.origin?.shape ?? 'custom', ...origin } };
     const checked = TrackConfig.safeParse(cfg);
-    if (!checked.success) throw new RatchetError(ErrorCodes.TRACK_INVALID, checked.error.issues[0]!.message);
+    if (!checked.success) {
+      const problems = checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new RatchetError(ErrorCodes.TRACK_INVALID, `ratchet.json: ${problems.join('; ')}`);
+    }
     const files = await collectTrackFiles(dir, checked.data);
     const info = await clientFrom(values).tracks.add.mutate({ files });
     const program = files[info.config.program] === undefined ? 'no program.md' : info.config.program;
