@@ -82,7 +82,11 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.stop('SIGKILL');
+  // SIGTERM: the worker gives back a job in flight and kills its process tree before it exits.
+  if (worker && worker.child.exitCode === null) {
+    worker.child.kill('SIGTERM');
+    await worker.exit(30_000).catch(() => worker?.stop('SIGKILL'));
+  }
   await t?.close();
   await rm(root, { recursive: true, force: true });
 });
