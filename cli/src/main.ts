@@ -19,14 +19,15 @@ const HELP = `ratchet — distributed autoresearch
 
   ratchet up [--budget S] [--data-dir DIR]   everything on this machine (Redis, coordinator, worker, proposer)
   ratchet coordinator [--port N] [--data-dir DIR] [--track DIR]...
-  ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B] [--low-priority]
+  ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B[,B]]
+                 [--hardware-class NAME] [--low-priority]      (one slot per NVIDIA GPU)
   ratchet track init DIR [--out FILE] [--id ID] [--shape S] [--force]   recognise an autoresearch checkout
   ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID] [--shape S]
   ratchet token create --role worker|proposer [--name N] [--trusted]
   ratchet propose --track T (--patch FILE | --from-worktree DIR) -m DESCRIPTION [--base C] [--strategy S] [--wait]
   ratchet frontier checkout --track T DIR
   ratchet status [--json]
-  ratchet results --track T [--json]
+  ratchet results --track T [--class C] [--matrix] [--json]
   ratchet parse-log FILE [--exit-code N] [--timed-out]
   ratchet check-patch --track-dir DIR FILE
 

@@ -64,11 +64,14 @@ export function buildApp(a: AppDeps): FastifyInstance {
     return a.metrics.registry.metrics();
   });
 
-  app.get<{ Params: { id: string } }>('/tracks/:id/results.tsv', async (req, reply) => {
+  // ?class=C: upstream's file compares runs of one hardware class.
+  type ResultsRoute = { Params: { id: string }; Querystring: { class?: string } };
+  app.get<ResultsRoute>('/tracks/:id/results.tsv', async (req, reply) => {
     const p = await a.auth.resolve(tokenFromHeader(req.headers.authorization));
     if (!p) return sendError(reply, 401, ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
     try {
-      const rows = await resultRows(a.deps, req.params.id);
+      const cls = req.query.class;
+      const rows = (await resultRows(a.deps, req.params.id)).filter((r) => !cls || r.hardwareClass === cls);
       return reply.type('text/tab-separated-values; charset=utf-8').send(formatResultsTsv(rows));
     } catch (e) {
       if (isRatchetError(e) && e.code === ErrorCodes.TRACK_UNKNOWN)

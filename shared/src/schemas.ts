@@ -21,6 +21,9 @@ export const RegisterOutput = z.object({
   workerId: Id,
   hardwareClass: z.string(),
   heartbeatIntervalMs: z.number(),
+  /** The tracks this worker will run, each on one of its backends, and those it skips and why. */
+  tracks: z.array(z.object({ id: TrackId, backend: z.string(), hardwareClass: z.string() })).default([]),
+  skipped: z.array(z.object({ id: TrackId, reason: z.string() })).default([]),
 });
 export type RegisterOutput = z.infer<typeof RegisterOutput>;
 
@@ -86,6 +89,8 @@ export const JobOutcome = z.discriminatedUnion('status', [
     status: z.literal('crash'),
     reason: CrashReason,
     message: z.string().max(2000),
+    /** A worker-side failure's stable code (e.g. RATCHET_E_TOOLCHAIN_MISSING), also at the start of `message`. */
+    code: z.string().max(100).optional(),
     ...OutcomeBase,
   }),
   z.object({ status: z.literal('patch_failed'), message: z.string().max(2000), ...OutcomeBase }),

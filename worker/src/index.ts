@@ -1,5 +1,8 @@
-export { detectHardware, parseNvidiaSmi } from './hardware/detect.ts';
+export { detectHardware, NVIDIA_SMI_ARGS, parseNvidiaSmi } from './hardware/detect.ts';
+export { planSlots, type Slot } from './hardware/slots.ts';
 export { type Client, createClient, errorCode } from './lease/client.ts';
 export { createWorkerAgent, type WorkerOptions } from './lease/loop.ts';
+export { cacheDirFor, pythonCandidates } from './platform/platform.ts';
 export { jobEnv, resolveArgv } from './runner/env.ts';
 export { killRunningChildren, killTree, runProcess } from './runner/process.ts';
+export { createSerial } from './runner/serial.ts';

@@ -2,7 +2,14 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ErrorCodes, FINAL_PROPOSAL_STATUSES, formatResultsTsv, RatchetError, Role } from '@ratchet/shared';
+import {
+  ErrorCodes,
+  FINAL_PROPOSAL_STATUSES,
+  formatPortabilityMatrix,
+  formatResultsTsv,
+  RatchetError,
+  Role,
+} from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
 
@@ -28,9 +35,23 @@ export async function tokenCreateCommand(argv: string[]): Promise<number> {
 }
 
 export async function resultsCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...remoteOptions, track: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse(argv, {
+    ...remoteOptions,
+    track: { type: 'string' },
+    json: { type: 'boolean' },
+    matrix: { type: 'boolean' },
+    class: { type: 'string' },
+  });
   const track = required(values.track, '--track T');
-  const rows = await clientFrom(values).results.query({ track });
+  if (values.matrix) {
+    const m = await clientFrom(values).portability.matrix.query({ track });
+    process.stdout.write(values.json ? `${JSON.stringify(m, null, 2)}\n` : formatPortabilityMatrix(m));
+    return 0;
+  }
+  // Upstream's results.tsv compares runs of one class: --class keeps that class's rows.
+  const rows = (await clientFrom(values).results.query({ track })).filter(
+    (r) => !values.class || r.hardwareClass === values.class,
+  );
   process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatResultsTsv(rows));
   return 0;
 }

@@ -1,12 +1,13 @@
 /** Long-running commands: coordinator and worker, with graceful then forced shutdown. */
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createCoordinator, loadConfig } from '@ratchet/coordinator';
-import { Backend, ErrorCodes, RatchetError } from '@ratchet/shared';
-import { createWorkerAgent, killRunningChildren } from '@ratchet/worker';
+import { ErrorCodes, RatchetError } from '@ratchet/shared';
+import { createSerial, createWorkerAgent, killRunningChildren, pythonCandidates } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
 import { findTorchPython } from '../up/python.ts';
+import { parseBackends, parseHardwareClass, slotWorkDir, workerSlots } from './worker-slots.ts';
 
 /** First signal: graceful `close()`; second: exit at once. */
 export function onSignals(close: () => Promise<void> | void, force: () => void) {
@@ -64,6 +65,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     workdir: { type: 'string' },
     name: { type: 'string' },
     backend: { type: 'string' },
+    'hardware-class': { type: 'string' },
     track: { type: 'string', multiple: true },
     'low-priority': { type: 'boolean', default: false },
     'propose-with-ollama': { type: 'boolean', default: false },
@@ -73,46 +75,62 @@ export async function workerCommand(argv: string[]): Promise<number> {
   });
   const token = resolveToken(values.token);
   if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token (or RATCHET_TOKEN)');
-  let backend: Backend | undefined;
-  if (values.backend) {
-    const b = Backend.safeParse(values.backend);
-    if (!b.success) throw new RatchetError(ErrorCodes.BAD_INPUT, '--backend must be cuda, mps, mlx or cpu');
-    backend = b.data;
-  }
+  const backends = parseBackends(values.backend);
+  const hardwareClass = parseHardwareClass(values['hardware-class'] ?? process.env.RATCHET_HARDWARE_CLASS);
   const name = values.name ?? `${hostname()}-${process.pid}`;
-  const agent = createWorkerAgent({
-    coordinatorUrl: coordinatorUrl(values.coordinator),
-    token,
-    name,
-    python: values.python ?? process.env.RATCHET_PYTHON ?? findTorchPython(undefined)?.python ?? 'python3',
-    workDir: resolve(values.workdir ?? join(homedir(), '.cache', 'ratchet', 'worker', name)),
-    once: values.once,
-    ...(backend ? { backend } : {}),
-    tracks: values.track ?? [],
-    lowPriority: values['low-priority'],
-    ...(values['propose-with-ollama']
-      ? {
-          proposeWithOllama: {
-            host: values['ollama-host'] ?? process.env.OLLAMA_HOST ?? 'http://127.0.0.1:11434',
-            model: values['ollama-model'] ?? process.env.RATCHET_OLLAMA_MODEL ?? 'qwen2.5:0.5b',
-            ...(values['strategy-file'] ? { strategyFile: resolve(values['strategy-file']) } : {}),
-          },
-        }
-      : {}),
-  });
+  const python =
+    values.python ??
+    process.env.RATCHET_PYTHON ??
+    findTorchPython(undefined)?.python ??
+    pythonCandidates(process.platform)[0]!;
+  // One slot per GPU: each leases its own jobs, pinned to its device.
+  const slots = await workerSlots({ name, backends });
+  const serial = createSerial();
+  const agents = slots.map((slot) =>
+    createWorkerAgent({
+      coordinatorUrl: coordinatorUrl(values.coordinator),
+      token,
+      name: slot.name,
+      python,
+      workDir: slotWorkDir(values.workdir, slot, slots.length, name),
+      once: values.once,
+      profile: slot.profile,
+      extraEnv: slot.env,
+      serial,
+      ...(hardwareClass ? { hardwareClass } : {}),
+      tracks: values.track ?? [],
+      lowPriority: values['low-priority'],
+      ...(values['propose-with-ollama']
+        ? {
+            proposeWithOllama: {
+              host: values['ollama-host'] ?? process.env.OLLAMA_HOST ?? 'http://127.0.0.1:11434',
+              model: values['ollama-model'] ?? process.env.RATCHET_OLLAMA_MODEL ?? 'qwen2.5:0.5b',
+              ...(values['strategy-file'] ? { strategyFile: resolve(values['strategy-file']) } : {}),
+            },
+          }
+        : {}),
+    }),
+  );
   onSignals(
     () => {
       process.stderr.write(
         '[worker] stopping: no new jobs; the running one is given back (Ctrl-C again to force)\n',
       );
-      agent.stop();
+      for (const a of agents) a.stop();
     },
     () => {
       killRunningChildren();
       process.exit(130);
     },
   );
-  await agent.run();
+  await Promise.all(
+    agents.map((a) =>
+      a.run().catch((e) => {
+        for (const b of agents) b.stop();
+        throw e;
+      }),
+    ),
+  );
   return 0;
 }
 

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
+import { portabilityMatrix } from '../service/portability.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
 import { readableTrackFiles } from '../service/track-program.ts';
@@ -119,6 +120,12 @@ export const appRouter = router({
   results: authedProcedure
     .input(z.object({ track: TrackId }))
     .query(({ ctx, input }) => resultRows(ctx.deps, input.track)),
+  /** Per merged commit, its delta on each hardware class measured so far. */
+  portability: router({
+    matrix: authedProcedure
+      .input(z.object({ track: TrackId }))
+      .query(({ ctx, input }) => portabilityMatrix(ctx.deps, input.track)),
+  }),
 });
 
 export type AppRouter = typeof appRouter;

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DecisionRecord, ErrorCodes, type Proposal, RatchetError } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
+import { onMerged } from '../service/portability.ts';
 
 export type MergeOutcome =
   | { status: 'merged'; commit: string }
@@ -142,6 +143,7 @@ export function createMergeTrain(deps: Deps) {
       });
     }
     if (d.delta !== null) await deps.store.noteGain(track, d.hardwareClass, -d.delta);
+    await onMerged(deps, { track, commit, parent: info.head, cls: d.hardwareClass, at: deps.clock.now() });
   }
 
   async function mergeBatchNow(b: BatchWinner): Promise<BatchMergeOutcome> {

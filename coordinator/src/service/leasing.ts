@@ -22,7 +22,15 @@ import { leaseBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
+import { laterQueueName } from './portability.ts';
 import { recordOutcome } from './results.ts';
+import {
+  assertRunsSomething,
+  classesOf,
+  classForTrack,
+  placeTracks,
+  workerClassFor,
+} from './worker-backends.ts';
 
 export const GIT_PATH = '/git/frontier.git';
 const POLL_MS = 200;
@@ -35,23 +43,33 @@ export async function registerWorker(
   input: RegisterInput,
 ): Promise<RegisterOutput> {
   const now = deps.clock.now();
+  const classes = classesOf(input.profile);
   const w: WorkerRecord = {
     id: newId('w'),
     name: input.name,
     hardwareClass: hardwareClassOf(input.profile),
     backend: input.profile.backend,
+    backends: Object.keys(classes),
+    classes,
     tracks: input.tracks,
     tokenName: who.name,
     registeredAt: now,
     lastSeenAt: now,
     trusted: who.trusted,
   };
+  const tracks = await deps.store.listTracks();
+  const placed = placeTracks(w, input.tracks, tracks);
+  assertRunsSomething(placed, input.tracks, tracks.length);
   await deps.store.putWorker(w);
-  deps.queues.watch((await deps.store.listTracks()).map((t) => classQueueName(t.config.id, w.hardwareClass)));
+  deps.queues.watch(
+    placed.run.flatMap((t) => [classQueueName(t.id, t.hardwareClass), laterQueueName(t.id, t.hardwareClass)]),
+  );
   return {
     workerId: w.id,
     hardwareClass: w.hardwareClass,
     heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+    tracks: placed.run,
+    skipped: placed.skipped,
   };
 }
 
@@ -62,11 +80,10 @@ async function requireWorker(deps: Deps, id: string): Promise<WorkerRecord> {
 }
 
 async function eligibleTracks(deps: Deps, w: WorkerRecord) {
-  return (await deps.store.listTracks()).filter(
-    (t) =>
-      t.config.backends.includes(w.backend as never) &&
-      (w.tracks.length === 0 || w.tracks.includes(t.config.id)),
-  );
+  return (await deps.store.listTracks()).flatMap((t) => {
+    const cls = classForTrack(w, t.config);
+    return cls && (w.tracks.length === 0 || w.tracks.includes(t.config.id)) ? [{ ...t, cls }] : [];
+  });
 }
 
 export async function lease(
@@ -80,12 +97,13 @@ export async function lease(
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {
     const head = (await deps.frontier.head(t.config.id)) ?? t.head;
-    await ensureBaselineJobs(deps, t.config.id, head, w.hardwareClass);
+    await ensureBaselineJobs(deps, t.config.id, head, t.cls);
   }
-  const names = tracks.flatMap((t) => [
-    classQueueName(t.config.id, w.hardwareClass),
-    generalQueueName(t.config.id),
-  ]);
+  // Measurements for the portability matrix run only when nothing else is waiting.
+  const names = [
+    ...tracks.flatMap((t) => [classQueueName(t.config.id, t.cls), generalQueueName(t.config.id)]),
+    ...tracks.map((t) => laterQueueName(t.config.id, t.cls)),
+  ];
   const deadline = Date.now() + waitMs;
   for (;;) {
     const token = newLeaseToken();
@@ -101,11 +119,13 @@ export async function lease(
   }
 }
 
-async function otherLiveWorker(deps: Deps, w: WorkerRecord): Promise<boolean> {
+async function otherLiveWorker(deps: Deps, w: WorkerRecord, cls: string): Promise<boolean> {
   const now = deps.clock.now();
   return (await deps.store.listWorkers()).some(
     (o) =>
-      o.id !== w.id && o.hardwareClass === w.hardwareClass && now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
+      o.id !== w.id &&
+      (o.hardwareClass === cls || Object.values(o.classes).includes(cls)) &&
+      now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
   );
 }
 
@@ -123,21 +143,22 @@ async function grant(
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
     return null;
   }
-  if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w))) {
+  const cls = await workerClassFor(deps, w, exp.track);
+  if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w, cls))) {
     // A confirmation must not run on the worker whose screen it checks: let another take it.
     // With no other live worker of the class, nobody else could check it, so it runs here.
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
   if (exp.batch) {
-    const b = await leaseBatch(deps, exp, w.hardwareClass);
+    const b = await leaseBatch(deps, exp, cls);
     if ('wait' in b) {
       // One batch of the class at a time: the next one forms while this one runs.
       await deps.queues.delay(queue, jobId, token, BATCH_WAIT_MS).catch(() => {});
       return null;
     }
     exp = 'run' in b ? b.run : null;
-  } else exp = await freshenBase(deps, exp, w.hardwareClass);
+  } else exp = await freshenBase(deps, exp, cls);
   if (!exp) {
     // Its proposal ended while it waited (a conflict with the moved head, or a duplicate).
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
@@ -151,7 +172,7 @@ async function grant(
     ...exp,
     status: 'running',
     workerId: w.id,
-    hardwareClass: exp.hardwareClass ?? w.hardwareClass,
+    hardwareClass: exp.hardwareClass ?? cls,
     leasedAt: now,
     attempts: exp.attempts + 1,
   });

@@ -31,6 +31,9 @@ export const WorkerRecord = z.object({
   name: z.string(),
   hardwareClass: z.string(),
   backend: z.string(),
+  /** Every backend it offers, preferred first, and its class on each (a Mac: mps and mlx). */
+  backends: z.array(z.string()).default([]),
+  classes: z.record(z.string(), z.string()).default({}),
   tracks: z.array(z.string()),
   tokenName: z.string(),
   registeredAt: z.number(),

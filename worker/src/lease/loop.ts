@@ -9,16 +9,21 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Backend,
+  type ErrorCode,
   ErrorCodes,
+  type HardwareProfile,
   type JobOutcome,
   type Lease,
   parseProgress,
+  RatchetError,
   type RegisterOutput,
   toError,
 } from '@ratchet/shared';
 import { detectHardware } from '../hardware/detect.ts';
+import { cacheDirFor } from '../platform/platform.ts';
 import { createFoldingProposer } from '../propose/folding.ts';
 import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
+import type { Serial } from '../runner/serial.ts';
 import { type Client, createClient, errorCode } from './client.ts';
 
 export interface WorkerOptions {
@@ -30,6 +35,14 @@ export interface WorkerOptions {
   cacheDir?: string;
   once: boolean;
   backend?: Backend;
+  /** Backends to offer (`--backend cuda,cpu`); default: what the machine has. */
+  backends?: Backend[];
+  /** This slot's hardware, when the caller detected it (one GPU of a multi-GPU box). */
+  profile?: HardwareProfile;
+  /** Name the class instead of deriving it (`--hardware-class`, RATCHET_HARDWARE_CLASS). */
+  hardwareClass?: string;
+  /** Shared by the slots of one process (see runner/serial.ts). */
+  serial?: Serial;
   tracks: string[];
   lowPriority: boolean;
   /** Extra environment for this worker's runs (e.g. CUDA_VISIBLE_DEVICES for one GPU). */
@@ -71,20 +84,33 @@ export function createWorkerAgent(opts: WorkerOptions) {
   const reports: JobReport[] = [];
 
   async function register(): Promise<RegisterOutput> {
-    const profile = await detectHardware(opts.backend ? { backend: opts.backend } : {});
+    const detected =
+      opts.profile ??
+      (await detectHardware({
+        ...(opts.backends ? { backends: opts.backends } : opts.backend ? { backends: [opts.backend] } : {}),
+        ...(opts.extraEnv?.CUDA_VISIBLE_DEVICES !== undefined
+          ? { cudaVisibleDevices: opts.extraEnv.CUDA_VISIBLE_DEVICES }
+          : {}),
+      }));
+    const profile = opts.hardwareClass ? { ...detected, classOverride: opts.hardwareClass } : detected;
     for (let delay = 500; ; delay = Math.min(delay * 2, 15_000)) {
       try {
         const r = await client.workers.register.mutate({ name: opts.name, profile, tracks: opts.tracks });
         log(`registered as ${r.workerId}, class ${r.hardwareClass}`);
+        for (const t of r.tracks) log(`runs track ${t.id} on ${t.backend} as class ${t.hardwareClass}`);
+        for (const t of r.skipped) log(`skips track ${t.id}: ${t.reason}`);
         return r;
       } catch (e) {
         const code = errorCode(e);
         if (
           code === ErrorCodes.UNAUTHENTICATED ||
           code === ErrorCodes.FORBIDDEN ||
-          code === ErrorCodes.BAD_INPUT
+          code === ErrorCodes.BAD_INPUT ||
+          code === ErrorCodes.NO_MATCHING_TRACK
         ) {
-          throw new Error(`registration refused (${code}): ${toError(e).message}`, { cause: e });
+          throw new RatchetError(code as ErrorCode, `registration refused: ${toError(e).message}`, {
+            cause: e,
+          });
         }
         if (stopping.signal.aborted) throw new Error('stopped before registering');
         log(`coordinator unreachable (${toError(e).message}); retrying in ${delay} ms`);
@@ -123,10 +149,11 @@ export function createWorkerAgent(opts: WorkerOptions) {
       token: opts.token,
       python: opts.python,
       workDir: opts.workDir,
-      cacheDir: opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ratchet'),
+      cacheDir: opts.cacheDir ?? cacheDirFor(process.platform, process.env, homedir()),
       extraEnv: opts.extraEnv ?? {},
       lowPriority: opts.lowPriority,
       signal,
+      ...(opts.serial ? { serial: opts.serial } : {}),
     };
   }
 

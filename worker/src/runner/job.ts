@@ -1,5 +1,6 @@
 /** One leased job, start to finish: checkout, patch, prepare, run, parse. */
 import { open, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type JobOutcome, type Lease, logTail, parseRunLog, runCommandFor, toError } from '@ratchet/shared';
 import { prepareCheckout } from '../workspace/checkout.ts';
@@ -7,7 +8,9 @@ import { ensureData } from '../workspace/data.ts';
 import { jobEnv, resolveArgv } from './env.ts';
 import { ensurePrepared } from './prepare.ts';
 import { runProcess } from './process.ts';
+import type { Serial } from './serial.ts';
 import { ensureSynced } from './sync.ts';
+import { resolveToolchain } from './toolchain.ts';
 
 type WithoutTimings<T> = T extends unknown ? Omit<T, 'timings'> : never;
 
@@ -20,6 +23,8 @@ export interface JobContext {
   lowPriority: boolean;
   extraEnv: Record<string, string>;
   signal: AbortSignal;
+  /** Shared by the slots of one process: data fetches and prepare steps run one at a time. */
+  serial?: Serial;
 }
 
 export function jobLogFile(ctx: JobContext, lease: Lease): string {
@@ -57,6 +62,27 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   const finish = (o: WithoutTimings<JobOutcome>): JobOutcome =>
     ({ ...o, timings: { ...t, reportedAt: Date.now() } }) as JobOutcome;
 
+  // The tools the track runs (uv, its interpreter) must be here before anything is fetched.
+  const dataDir = join(ctx.cacheDir, 'data');
+  const env = jobEnv(
+    { ...process.env, ...ctx.extraEnv },
+    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId, dataDir },
+    [ctx.token],
+  );
+  const tools = { platform: process.platform, env, home: homedir() };
+  const runTool = resolveToolchain(
+    resolveArgv(runCommandFor(lease.track, process.platform), ctx.python),
+    tools,
+  );
+  const prepTool = lease.track.prepare
+    ? resolveToolchain(resolveArgv(lease.track.prepare, ctx.python), tools)
+    : null;
+  const syncTool = lease.track.sync ? resolveToolchain(lease.track.sync.argv, tools) : null;
+  for (const c of [syncTool, prepTool, runTool]) {
+    if (c && !c.ok)
+      return finish({ status: 'crash', reason: 'other', code: c.code, message: c.message, logTail: '' });
+  }
+
   let checkout: Awaited<ReturnType<typeof prepareCheckout>>;
   try {
     checkout = await prepareCheckout({
@@ -79,19 +105,16 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   t.checkoutMs = Date.now() - leasedAt;
   if (!checkout.ok) return finish({ status: 'patch_failed', message: checkout.patchError, logTail: '' });
 
-  const dataDir = join(ctx.cacheDir, 'data');
-  const env = jobEnv(
-    { ...process.env, ...ctx.extraEnv },
-    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId, dataDir },
-    [ctx.token],
-  );
+  const serial: Serial = ctx.serial ?? ((_key, fn) => fn());
   try {
-    await ensureData({
-      coordinatorUrl: ctx.coordinatorUrl,
-      token: ctx.token,
-      names: lease.track.data,
-      dir: dataDir,
-    });
+    await serial('data', () =>
+      ensureData({
+        coordinatorUrl: ctx.coordinatorUrl,
+        token: ctx.token,
+        names: lease.track.data,
+        dir: dataDir,
+      }),
+    );
   } catch (e) {
     return finish({
       status: 'crash',
@@ -101,14 +124,17 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     });
   }
   const prepStart = Date.now();
-  const synced = await ensureSynced({
-    sync: lease.track.sync,
-    cacheDir: ctx.cacheDir,
-    cwd: checkout.dir,
-    env,
-    hardTimeoutS: lease.track.hardTimeoutS,
-    signal: ctx.signal,
-  });
+  const sync = lease.track.sync && syncTool?.ok ? { ...lease.track.sync, argv: syncTool.argv } : null;
+  const synced = await serial(`sync:${lease.track.id}`, () =>
+    ensureSynced({
+      sync,
+      cacheDir: ctx.cacheDir,
+      cwd: checkout.dir,
+      env,
+      hardTimeoutS: lease.track.hardTimeoutS,
+      signal: ctx.signal,
+    }),
+  );
   if (!synced.ok) {
     t.prepareMs = Date.now() - prepStart;
     return finish({
@@ -119,15 +145,17 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     });
   }
   Object.assign(env, synced.env);
-  const prep = await ensurePrepared({
-    argv: lease.track.prepare ? resolveArgv(lease.track.prepare, ctx.python) : null,
-    prepareHash: lease.track.prepareHash,
-    cacheDir: ctx.cacheDir,
-    cwd: checkout.dir,
-    env,
-    hardTimeoutS: lease.track.hardTimeoutS,
-    signal: ctx.signal,
-  });
+  const prep = await serial(`prepare:${lease.track.prepareHash}`, () =>
+    ensurePrepared({
+      argv: prepTool?.ok ? prepTool.argv : null,
+      prepareHash: lease.track.prepareHash,
+      cacheDir: ctx.cacheDir,
+      cwd: checkout.dir,
+      env,
+      hardTimeoutS: lease.track.hardTimeoutS,
+      signal: ctx.signal,
+    }),
+  );
   t.prepareMs = Date.now() - prepStart;
   if (!prep.ok) {
     const parsed = parseRunLog(prep.log, { exitCode: prep.result.exitCode, timedOut: prep.result.timedOut });
@@ -141,7 +169,7 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   }
 
   const logFile = jobLogFile(ctx, lease);
-  const argv = resolveArgv(runCommandFor(lease.track, process.platform), ctx.python);
+  const argv = runTool.ok ? runTool.argv : [];
   const r = await runProcess({
     argv,
     cwd: checkout.dir,

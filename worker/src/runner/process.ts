@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { setPriority } from 'node:os';
+import { treeKillPlan } from '../platform/platform.ts';
 
 export interface RunSpec {
   argv: string[];
@@ -41,12 +42,13 @@ export function killRunningChildren(): void {
 const KILL_GRACE_MS = 3_000;
 
 export function killTree(pid: number, sig: NodeJS.Signals): void {
-  if (process.platform === 'win32') {
-    spawnSync('taskkill', ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
+  const plan = treeKillPlan(process.platform, pid, sig);
+  if (plan.kind === 'taskkill') {
+    spawnSync(plan.cmd, plan.args, { windowsHide: true });
     return;
   }
   try {
-    process.kill(-pid, sig);
+    process.kill(plan.pid, plan.signal);
   } catch {
     // the group is already gone
   }
