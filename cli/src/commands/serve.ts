@@ -97,6 +97,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
       profile: slot.profile,
       extraEnv: slot.env,
       serial,
+      ...(slots.length > 1
+        ? { log: (m: string) => process.stderr.write(`[worker ${slot.name}] ${m}\n`) }
+        : {}),
       ...(hardwareClass ? { hardwareClass } : {}),
       tracks: values.track ?? [],
       lowPriority: values['low-priority'],
