@@ -45,6 +45,27 @@ describe('nvidia-smi', () => {
     expect(parseNvidiaSmi('0, NVIDIA L4, [N/A], GPU-x\n')[0]!.memoryMb).toBeNull();
   });
 
+  it('names the cards of real nvidia-smi output (recorded on an H100 and an H200)', () => {
+    const h100 = parseNvidiaSmi(
+      '0, NVIDIA H100 80GB HBM3, 81559, GPU-d464cbd0-381a-9efe-ef84-17f7e936754e\n',
+    );
+    const h200 = parseNvidiaSmi('0, NVIDIA H200, 143771, GPU-399e4bc3-0474-9d80-cb77-5a865f106605\n');
+    const cls = (gpus: ReturnType<typeof parseNvidiaSmi>) =>
+      hardwareClassOf({
+        backend: 'cuda',
+        os: 'linux',
+        arch: 'x64',
+        cpuModel: 'x',
+        cpuCores: 16,
+        memoryGb: 125,
+        gpus,
+        chip: null,
+      });
+    expect(cls(h100)).toBe('cuda-h100-80g');
+    expect(cls(h200)).toBe('cuda-h200-140g');
+    expect(h200[0]).toMatchObject({ index: 0, uuid: 'GPU-399e4bc3-0474-9d80-cb77-5a865f106605' });
+  });
+
   it('keeps only the GPUs CUDA_VISIBLE_DEVICES shows, in its order', () => {
     const gpus = parseNvidiaSmi(nvidiaSmiOutput(4));
     expect(visibleGpus(gpus, undefined).map((g) => g.index)).toEqual([0, 1, 2, 3]);
