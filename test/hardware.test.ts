@@ -10,7 +10,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '@ratchet/shared';
-import { createClient } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeToolsDir, nvidiaSmiOutput, pathWith } from './support/fake-tools.ts';
 import { PYTHON, qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
@@ -31,9 +30,10 @@ beforeAll(async () => {
     run: ['python3.99', 'train.py'],
     prepare: null,
   });
+  const cpuTrack = await recordingTrack({ id: 'cpu-standin', backends: ['cpu'] });
   fakeTools = await fakeToolsDir({ nvidiaSmi: nvidiaSmiOutput(4) });
-  dirs.push(gpuTrack, missing, fakeTools);
-  tc = await startCoordinator({ RATCHET_TRACKS: `${gpuTrack},${missing}` });
+  dirs.push(gpuTrack, missing, cpuTrack, fakeTools);
+  tc = await startCoordinator({ RATCHET_TRACKS: `${gpuTrack},${missing},${cpuTrack}` });
   workerToken = (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'box' })).token;
 });
 
@@ -99,6 +99,7 @@ describe('workers on every kind of machine', () => {
     expect(new Set(workers.map((w) => w.hardwareClass))).toEqual(new Set(['cuda-h100-80g']));
     // The CPU-only track is not for these slots.
     expect(box.output()).toContain('skips track missing-python: it runs on cpu; this worker offers cuda');
+    expect(box.output()).toContain('skips track cpu-standin: it runs on cpu; this worker offers cuda');
 
     for (const q of ['1.010000', '1.020000', '1.030000', '1.040000']) {
       await tc.admin.proposals.submit.mutate({
@@ -151,26 +152,50 @@ describe('workers on every kind of machine', () => {
     expect(p.output()).toContain(`error ${ErrorCodes.BACKEND_UNAVAILABLE}: backend cuda unavailable`);
   }, 90_000);
 
-  it('reports a missing interpreter as a coded error on the job and keeps working', async () => {
-    const p = await worker(['--name', 'cpu-box', '--track', 'missing-python']);
+  it('reports a missing interpreter as a coded error on the job, stops leasing that track and keeps working', async () => {
+    const p = await worker(['--name', 'cpu-box']);
+    await p.waitForLine(/runs track missing-python on cpu/, 30_000);
     const crashed = await waitFor(
       async () => {
         const exps = await tc.admin.experiments.list.query({ track: 'missing-python' });
-        const done = exps.filter((e) => e.status === 'crash');
-        return done.length >= 2 ? done : null;
+        return exps.find((e) => e.status === 'crash');
       },
-      90_000,
-      'two crashed runs',
+      120_000,
+      'the job that needs python3.99',
     );
-    for (const e of crashed) {
-      expect(e.crash?.message).toMatch(/^RATCHET_E_TOOLCHAIN_MISSING: the track runs "python3\.99"/);
-      expect(e.crash?.message).toContain('--python');
-    }
-    // The worker did not crash: it reported the first and took the next job.
+    expect(crashed.crash?.message).toMatch(/^RATCHET_E_TOOLCHAIN_MISSING: the track runs "python3\.99"/);
+    expect(crashed.crash?.message).toContain('--python');
+    await p.waitForLine(
+      /stops leasing track missing-python \(its toolchain is missing here\); keeps cpu-standin/,
+      30_000,
+    );
+    // The worker did not crash: it goes on with the track it can run.
+    const { proposal } = await tc.admin.proposals.submit.mutate({
+      track: 'cpu-standin',
+      patch: qualityPatch('1.000000', '1.100000'),
+      description: 'raise QUALITY',
+    });
+    const done = await waitFor(
+      async () => {
+        const q = await tc.admin.proposals.get.query({ id: proposal.id });
+        return q.status === 'discarded' ? q : null;
+      },
+      120_000,
+      'the cpu-standin proposal',
+    );
+    expect(done.status).toBe('discarded');
     expect(p.child.exitCode).toBeNull();
-    expect(p.output()).toMatch(/finished \S+: crash/);
-    const client = createClient(tc.url, workerToken);
-    expect((await client.workers.list.query()).some((w) => w.name === 'cpu-box')).toBe(true);
+    // No further job of the track was taken and crashed.
+    const all = await tc.admin.experiments.list.query({ track: 'missing-python' });
+    expect(all.filter((e) => e.status === 'crash')).toHaveLength(1);
     expect(await p.stop('SIGTERM')).toBe(0);
-  }, 120_000);
+  }, 240_000);
+
+  it('stops with the coded error when no track it can run is left', async () => {
+    const p = await worker(['--name', 'only-missing', '--track', 'missing-python']);
+    expect(await p.exit(120_000)).toBe(2);
+    expect(p.output()).toContain(
+      `error ${ErrorCodes.TOOLCHAIN_MISSING}: no track left that this worker can run`,
+    );
+  }, 150_000);
 });

@@ -83,6 +83,10 @@ export function createWorkerAgent(opts: WorkerOptions) {
   let reg: RegisterOutput | null = null;
   const reports: JobReport[] = [];
 
+  /** Tracks whose toolchain this worker lacks: it stops leasing them (runner/toolchain.ts). */
+  const unrunnable = new Map<string, string>();
+  let tracks = opts.tracks;
+
   async function register(): Promise<RegisterOutput> {
     const detected =
       opts.profile ??
@@ -95,7 +99,7 @@ export function createWorkerAgent(opts: WorkerOptions) {
     const profile = opts.hardwareClass ? { ...detected, classOverride: opts.hardwareClass } : detected;
     for (let delay = 500; ; delay = Math.min(delay * 2, 15_000)) {
       try {
-        const r = await client.workers.register.mutate({ name: opts.name, profile, tracks: opts.tracks });
+        const r = await client.workers.register.mutate({ name: opts.name, profile, tracks });
         log(`registered as ${r.workerId}, class ${r.hardwareClass}`);
         for (const t of r.tracks) log(`runs track ${t.id} on ${t.backend} as class ${t.hardwareClass}`);
         for (const t of r.skipped) log(`skips track ${t.id}: ${t.reason}`);
@@ -216,6 +220,27 @@ export function createWorkerAgent(opts: WorkerOptions) {
     const bpb = outcome.status === 'ok' ? outcome.metrics.val_bpb.toFixed(6) : outcome.status;
     log(`finished ${lease.experimentId}: ${bpb}${ok ? '' : ' (not recorded)'}`);
     reports.push({ lease, outcome, released: false });
+    if (outcome.status === 'crash' && outcome.code === ErrorCodes.TOOLCHAIN_MISSING)
+      unrunnable.set(lease.track.id, outcome.message);
+  }
+
+  /** After a toolchain error: register again without that track, or stop when none is left. */
+  async function dropUnrunnable(): Promise<void> {
+    if (unrunnable.size === 0 || !reg) return;
+    const left = reg.tracks.map((t) => t.id).filter((id) => !unrunnable.has(id));
+    const dropped = [...unrunnable.keys()];
+    if (left.length === 0) {
+      throw new RatchetError(
+        ErrorCodes.TOOLCHAIN_MISSING,
+        `no track left that this worker can run: ${[...unrunnable.values()].join('; ')}`,
+      );
+    }
+    log(
+      `stops leasing track ${dropped.join(', ')} (its toolchain is missing here); keeps ${left.join(', ')}`,
+    );
+    tracks = left;
+    unrunnable.clear();
+    reg = await register();
   }
 
   const folding = opts.proposeWithOllama
@@ -261,6 +286,7 @@ export function createWorkerAgent(opts: WorkerOptions) {
           continue;
         }
         await runOne(lease);
+        await dropUnrunnable();
         if (opts.once) break;
       }
     },
