@@ -43,6 +43,7 @@ export const LeasedTrack = z.object({
   hardTimeoutS: z.number(),
   prepareHash: z.string(),
   sync: TrackSync.nullable().default(null),
+  prepareNetwork: z.boolean().default(false),
 });
 export const Lease = z.object({
   experimentId: Id,

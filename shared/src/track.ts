@@ -60,6 +60,8 @@ export const TrackConfig = z
     data: z.array(DataName).default([]),
     /** Run once per machine and pinned-files hash, e.g. `["python", "prepare.py"]`. */
     prepare: Argv.nullable().default(null),
+    /** The prepare step needs the network (downloads); training never has it in a sandbox. */
+    prepareNetwork: z.boolean().default(false),
     /** The training command; `python` as argv[0] is replaced by the worker's interpreter. */
     run: z.object({
       default: Argv,

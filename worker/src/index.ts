@@ -6,3 +6,4 @@ export { cacheDirFor, pythonCandidates } from './platform/platform.ts';
 export { jobEnv, resolveArgv } from './runner/env.ts';
 export { killRunningChildren, killTree, runProcess } from './runner/process.ts';
 export { createSerial } from './runner/serial.ts';
+export { createSandbox, type Sandbox, type SandboxLimits, DEFAULT_LIMITS } from './sandbox/index.ts';

@@ -195,6 +195,7 @@ async function grant(
       hardTimeoutS: track.config.hardTimeoutS,
       prepareHash: track.prepareHash,
       sync: track.config.sync ?? null,
+      prepareNetwork: track.config.prepareNetwork,
     },
     baseCommit: exp.base,
     patch,

@@ -6,7 +6,9 @@ import { type JobOutcome, type Lease, logTail, parseRunLog, runCommandFor, toErr
 import { prepareCheckout } from '../workspace/checkout.ts';
 import { ensureData } from '../workspace/data.ts';
 import { jobEnv, resolveArgv } from './env.ts';
-import { ensurePrepared } from './prepare.ts';
+import { lowPriorityPrefix } from '../folding/priority.ts';
+import type { Sandbox } from '../sandbox/index.ts';
+import { anySignal, type ContainedRun, ensurePrepared } from './prepare.ts';
 import { runProcess } from './process.ts';
 import type { Serial } from './serial.ts';
 import { ensureSynced } from './sync.ts';
@@ -25,6 +27,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Shared by the slots of one process: data fetches and prepare steps run one at a time. */
   serial?: Serial;
+  /** Folding mode on volunteers' machines: run prepare and training contained. */
+  sandbox?: Sandbox | undefined;
 }
 
 export function jobLogFile(ctx: JobContext, lease: Lease): string {
@@ -123,6 +127,22 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
       logTail: '',
     });
   }
+  const sandbox = ctx.sandbox;
+  const trackCacheDir = join(ctx.cacheDir, 'tracks', lease.track.id);
+  const jobVars: Record<string, string> = { ...ctx.extraEnv };
+  for (const k of ['RATCHET_TIME_BUDGET_S', 'RATCHET_SEED', 'RATCHET_JOB_ID', 'RATCHET_DATA_DIR']) {
+    if (env[k] !== undefined) jobVars[k] = env[k];
+  }
+  const contain = (argv: string[], prepare: boolean): Promise<ContainedRun> =>
+    sandbox!.contain({
+      argv,
+      checkoutDir: checkout.dir,
+      trackCacheDir,
+      writableCache: prepare,
+      readOnly: [dataDir],
+      network: prepare && lease.track.prepareNetwork === true,
+      env: jobVars,
+    });
   const prepStart = Date.now();
   const sync = lease.track.sync && syncTool?.ok ? { ...lease.track.sync, argv: syncTool.argv } : null;
   const synced = await serial(`sync:${lease.track.id}`, () =>
@@ -148,7 +168,9 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   const prep = await serial(`prepare:${lease.track.prepareHash}`, () =>
     ensurePrepared({
       argv: prepTool?.ok ? prepTool.argv : null,
-      prepareHash: lease.track.prepareHash,
+      // A sandboxed prepare writes into the track's own cache, not the user's: a separate marker.
+      prepareHash: sandbox ? `${lease.track.prepareHash}-sandbox` : lease.track.prepareHash,
+      ...(sandbox ? { contain: (argv: string[]) => contain(argv, true) } : {}),
       cacheDir: ctx.cacheDir,
       cwd: checkout.dir,
       env,
@@ -170,18 +192,36 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
 
   const logFile = jobLogFile(ctx, lease);
   const argv = runTool.ok ? runTool.argv : [];
+  const contained = sandbox ? await contain(argv, false) : null;
   const r = await runProcess({
-    argv,
+    argv: contained?.argv ?? [...(ctx.lowPriority ? lowPriorityPrefix(process.platform) : []), ...argv],
     cwd: checkout.dir,
-    env,
+    env: contained?.env ?? env,
     logFile,
     hardTimeoutS: lease.track.hardTimeoutS,
-    signal: ctx.signal,
+    signal: contained ? anySignal(ctx.signal, contained.signal) : ctx.signal,
     lowPriority: ctx.lowPriority,
   });
   t.trainStartAt = r.startAt;
   t.trainExitAt = r.exitAt;
+  const limits = await contained?.finish();
   const log = await readFile(logFile, 'utf8').catch(() => '');
+  if (limits?.diskExceededBytes) {
+    return finish({
+      status: 'crash',
+      reason: 'other',
+      message: `sandbox: the run wrote ${limits.diskExceededBytes} bytes, over its disk limit`,
+      logTail: logTail(log),
+    });
+  }
+  if (limits?.oomKilled) {
+    return finish({
+      status: 'crash',
+      reason: 'oom',
+      message: 'sandbox: the run went over its memory limit',
+      logTail: logTail(log),
+    });
+  }
   if (r.spawnError) {
     return finish({
       status: 'crash',
