@@ -7,3 +7,5 @@ export { jobEnv, resolveArgv } from './runner/env.ts';
 export { killRunningChildren, killTree, runProcess } from './runner/process.ts';
 export { createSerial } from './runner/serial.ts';
 export { createSandbox, type Sandbox, type SandboxLimits, DEFAULT_LIMITS } from './sandbox/index.ts';
+export { createFoldingGate, type FoldingGate, machineSources, type ReadingSources } from './folding/monitor.ts';
+export { FoldingPrefs, leaseVerdict, runVerdict } from './folding/rules.ts';

@@ -8,6 +8,7 @@ import { parse, required } from '../args.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
 import { findTorchPython } from '../up/python.ts';
 import { parseBackends, parseHardwareClass, slotWorkDir, workerSlots } from './worker-slots.ts';
+import { foldingOptions, foldingPrefsFrom, sandboxLimitsFrom, WORKER_HELP } from './worker-options.ts';
 
 /** First signal: graceful `close()`; second: exit at once. */
 export function onSignals(close: () => Promise<void> | void, force: () => void) {
@@ -72,7 +73,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
     'ollama-host': { type: 'string' },
     'ollama-model': { type: 'string' },
     'strategy-file': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+    ...foldingOptions,
   });
+  if (values.help) {
+    process.stdout.write(WORKER_HELP);
+    return 0;
+  }
+  const folding = foldingPrefsFrom(values);
+  const sandbox = sandboxLimitsFrom(values);
   const token = resolveToken(values.token);
   if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token (or RATCHET_TOKEN)');
   const backends = parseBackends(values.backend);
@@ -102,7 +111,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
         : {}),
       ...(hardwareClass ? { hardwareClass } : {}),
       tracks: values.track ?? [],
-      lowPriority: values['low-priority'],
+      lowPriority: values['low-priority'] || folding !== null,
+      ...(folding ? { folding } : {}),
+      ...(sandbox ? { sandbox } : {}),
       ...(values['propose-with-ollama']
         ? {
             proposeWithOllama: {

@@ -19,11 +19,14 @@ import {
   type RegisterOutput,
   toError,
 } from '@ratchet/shared';
+import { createFoldingGate, type FoldingGate, machineSources, type ReadingSources } from '../folding/monitor.ts';
+import type { FoldingPrefs } from '../folding/rules.ts';
 import { detectHardware } from '../hardware/detect.ts';
 import { cacheDirFor } from '../platform/platform.ts';
 import { createFoldingProposer } from '../propose/folding.ts';
 import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
 import type { Serial } from '../runner/serial.ts';
+import { createSandbox, type Sandbox, type SandboxLimits } from '../sandbox/index.ts';
 import { type Client, createClient, errorCode } from './client.ts';
 
 export interface WorkerOptions {
@@ -51,6 +54,12 @@ export interface WorkerOptions {
   /** Folding mode: propose with a local Ollama when the queue is empty. */
   proposeWithOllama?: { host: string; model: string; strategyFile?: string; minIntervalMs?: number };
   log?: (msg: string) => void;
+  /** Folding mode: lease only while the machine is idle; give jobs back when its owner returns. */
+  folding?: FoldingPrefs;
+  /** Where folding mode's readings come from (this machine's readers by default). */
+  readingSources?: ReadingSources;
+  /** Run prepare and training in the platform's sandbox, with these limits. */
+  sandbox?: SandboxLimits;
 }
 
 export interface JobReport {
@@ -75,6 +84,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+function isTokenRefusal(code: string | null): boolean {
+  return (
+    code === ErrorCodes.UNAUTHENTICATED || code === ErrorCodes.TOKEN_REVOKED || code === ErrorCodes.TOKEN_EXPIRED
+  );
+}
+
 export function createWorkerAgent(opts: WorkerOptions) {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
   const client: Client = createClient(opts.coordinatorUrl, opts.token);
@@ -82,6 +97,13 @@ export function createWorkerAgent(opts: WorkerOptions) {
   let jobAbort: AbortController | null = null;
   let reg: RegisterOutput | null = null;
   const reports: JobReport[] = [];
+  const cacheDir = opts.cacheDir ?? cacheDirFor(process.platform, process.env, homedir());
+  const gate: FoldingGate | null = opts.folding
+    ? createFoldingGate(opts.folding, opts.readingSources ?? machineSources(cacheDir), log)
+    : null;
+  let sandbox: Sandbox | undefined;
+  /** Set when the coordinator no longer accepts this worker's token (revoked or expired). */
+  let tokenRefused: string | null = null;
 
   /** Tracks whose toolchain this worker lacks: it stops leasing them (runner/toolchain.ts). */
   const unrunnable = new Map<string, string>();
@@ -137,6 +159,13 @@ export function createWorkerAgent(opts: WorkerOptions) {
         });
       } catch (e) {
         const code = errorCode(e);
+        if (isTokenRefusal(code)) {
+          tokenRefused = code;
+          log(`token refused (${code}): stopping the run and the worker`);
+          stopping.abort();
+          abort.abort();
+          return;
+        }
         if (code?.startsWith('RATCHET_E_LEASE') || code === ErrorCodes.EXPERIMENT_UNKNOWN) {
           log(`lease on ${lease.experimentId} lost (${code}); stopping the run`);
           abort.abort();
@@ -153,7 +182,8 @@ export function createWorkerAgent(opts: WorkerOptions) {
       token: opts.token,
       python: opts.python,
       workDir: opts.workDir,
-      cacheDir: opts.cacheDir ?? cacheDirFor(process.platform, process.env, homedir()),
+      cacheDir,
+      sandbox,
       extraEnv: opts.extraEnv ?? {},
       lowPriority: opts.lowPriority,
       signal,
@@ -189,26 +219,38 @@ export function createWorkerAgent(opts: WorkerOptions) {
     jobAbort = abort;
     const hbDone = new AbortController();
     const hb = heartbeatLoop(lease, abort, hbDone.signal);
+    let givenBack: string | null = null;
+    const leasedAt = Date.now();
+    const unwatch = gate?.watchRun(
+      () => (Date.now() - leasedAt) / (lease.track.budgetS * 1000),
+      (action, why) => {
+        if (action === 'finish') return log(`owner is back (${why}); ${lease.experimentId} is nearly done`);
+        givenBack = `owner returned: ${why}`;
+        log(`owner is back (${why}): giving ${lease.experimentId} back`);
+        abort.abort();
+      },
+    );
     let outcome: JobOutcome | null = null;
     try {
       outcome = await executeJob(ctxFor(abort.signal), lease);
     } catch (e) {
       log(`job ${lease.experimentId} failed locally: ${toError(e).message}`);
     } finally {
+      unwatch?.();
       hbDone.abort();
       await hb;
       jobAbort = null;
     }
     if (outcome === null || abort.signal.aborted) {
       // Interrupted: a lost lease belongs to someone else now; otherwise give the job back.
-      const leaseLost = abort.signal.aborted && !stopping.signal.aborted;
+      const leaseLost = abort.signal.aborted && !stopping.signal.aborted && givenBack === null;
       if (!leaseLost) {
         await client.workers.release
           .mutate({
             workerId: reg!.workerId,
             experimentId: lease.experimentId,
             leaseToken: lease.leaseToken,
-            reason: 'worker stopping',
+            reason: givenBack ?? 'worker stopping',
           })
           .catch(() => {});
         log(`released ${lease.experimentId}`);
@@ -268,15 +310,22 @@ export function createWorkerAgent(opts: WorkerOptions) {
     reports,
     async run(): Promise<void> {
       await mkdir(join(opts.workDir, 'jobs'), { recursive: true });
+      if (opts.sandbox) {
+        sandbox = await createSandbox({ python: opts.python, limits: opts.sandbox, lowPriority: opts.lowPriority });
+        log(`sandbox: ${sandbox.mechanism}, memory limit by ${sandbox.memory}`);
+      }
       reg = await register();
       while (!stopping.signal.aborted) {
         let lease: Lease | null = null;
+        if (gate && !(await gate.waitUntilIdle(stopping.signal))) break;
         try {
           const input = { workerId: reg.workerId, waitMs: opts.leaseWaitMs ?? 20_000 };
           lease = (await client.workers.lease.mutate(input, { signal: stopping.signal })).lease;
         } catch (e) {
           if (stopping.signal.aborted) break;
           const code = errorCode(e);
+          if (isTokenRefusal(code)) tokenRefused = code;
+          if (tokenRefused) break;
           if (code === ErrorCodes.WORKER_UNKNOWN) reg = await register();
           else await sleep(2_000, stopping.signal);
           continue;
@@ -287,8 +336,9 @@ export function createWorkerAgent(opts: WorkerOptions) {
         }
         await runOne(lease);
         await dropUnrunnable();
-        if (opts.once) break;
+        if (opts.once || tokenRefused) break;
       }
+      if (tokenRefused) throw new Error(`the coordinator refuses this worker's token (${tokenRefused})`);
     },
     /** First call: drain. The job in progress is stopped and given back. */
     stop() {
