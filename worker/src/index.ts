@@ -1,3 +1,10 @@
+export {
+  createFoldingGate,
+  type FoldingGate,
+  machineSources,
+  type ReadingSources,
+} from './folding/monitor.ts';
+export { FoldingPrefs, leaseVerdict, runVerdict } from './folding/rules.ts';
 export { detectHardware, NVIDIA_SMI_ARGS, parseNvidiaSmi } from './hardware/detect.ts';
 export { planSlots, type Slot } from './hardware/slots.ts';
 export { type Client, createClient, errorCode } from './lease/client.ts';
@@ -6,6 +13,4 @@ export { cacheDirFor, pythonCandidates } from './platform/platform.ts';
 export { jobEnv, resolveArgv } from './runner/env.ts';
 export { killRunningChildren, killTree, runProcess } from './runner/process.ts';
 export { createSerial } from './runner/serial.ts';
-export { createSandbox, type Sandbox, type SandboxLimits, DEFAULT_LIMITS } from './sandbox/index.ts';
-export { createFoldingGate, type FoldingGate, machineSources, type ReadingSources } from './folding/monitor.ts';
-export { FoldingPrefs, leaseVerdict, runVerdict } from './folding/rules.ts';
+export { createSandbox, DEFAULT_LIMITS, type Sandbox, type SandboxLimits } from './sandbox/index.ts';

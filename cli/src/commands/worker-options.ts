@@ -47,7 +47,8 @@ Sandbox (other people's code; Linux bubblewrap, macOS sandbox-exec, Windows Job 
 function num(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new RatchetError(ErrorCodes.BAD_INPUT, `${flag} must be a non-negative number`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new RatchetError(ErrorCodes.BAD_INPUT, `${flag} must be a non-negative number`);
   return n;
 }
 
@@ -76,7 +77,8 @@ export function foldingPrefsFrom(v: Values): FoldingPrefs | null {
 /** Sandbox limits from the flags; null when the sandbox is off. */
 export function sandboxLimitsFrom(v: Values): SandboxLimits | null {
   const mode = (v.sandbox as string | undefined) ?? (v.folding ? 'on' : 'off');
-  if (mode !== 'on' && mode !== 'off') throw new RatchetError(ErrorCodes.BAD_INPUT, '--sandbox must be on or off');
+  if (mode !== 'on' && mode !== 'off')
+    throw new RatchetError(ErrorCodes.BAD_INPUT, '--sandbox must be on or off');
   if (mode === 'off') return null;
   const mem = num(v['memory-limit-gb'] as string | undefined, '--memory-limit-gb');
   const disk = num(v['disk-limit-gb'] as string | undefined, '--disk-limit-gb');

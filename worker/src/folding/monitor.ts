@@ -28,7 +28,8 @@ export function machineSources(cacheDir: string): ReadingSources {
     userIdleMs: () => readUserIdleMs(),
     onBattery: () => readOnBattery(),
     async cacheBytes() {
-      if (!cache || Date.now() - cache.at > 60_000) cache = { at: Date.now(), bytes: await diskUsage(cacheDir) };
+      if (!cache || Date.now() - cache.at > 60_000)
+        cache = { at: Date.now(), bytes: await diskUsage(cacheDir) };
       return cache.bytes;
     },
     minuteOfDay() {

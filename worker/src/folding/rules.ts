@@ -9,7 +9,11 @@ export const FoldingPrefs = z.object({
   /** Lease only while other processes use less than this share of all cores (percent). */
   maxOtherCpuPct: z.number().min(0).max(100).default(25),
   /** Lease only after this many minutes without keyboard or mouse input (0: ignore). */
-  idleMinutes: z.number().min(0).max(24 * 60).default(3),
+  idleMinutes: z
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .default(3),
   /** Lease only while no other process holds the GPU. */
   requireFreeGpu: z.boolean().default(true),
   /** Run on battery power. */
@@ -21,7 +25,11 @@ export const FoldingPrefs = z.object({
     .nullable()
     .default(null),
   /** Most disk the worker's caches (checkouts, track data, prepared data) may use, in bytes. */
-  maxCacheBytes: z.number().int().positive().default(20 * 1024 ** 3),
+  maxCacheBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 ** 3),
   /** A run this far along when the owner returns is finished rather than given back (0..1). */
   finishIfDoneFraction: z.number().min(0).max(1).default(0.9),
   /** How often the readings are taken, in seconds. */
@@ -48,7 +56,10 @@ const OK: RuleResult = { ok: true };
 
 export function cpuRule(r: Readings, p: FoldingPrefs): RuleResult {
   if (r.otherCpu === null || r.otherCpu * 100 <= p.maxOtherCpuPct) return OK;
-  return { ok: false, reason: `other processes use ${(r.otherCpu * 100).toFixed(0)}% CPU (limit ${p.maxOtherCpuPct}%)` };
+  return {
+    ok: false,
+    reason: `other processes use ${(r.otherCpu * 100).toFixed(0)}% CPU (limit ${p.maxOtherCpuPct}%)`,
+  };
 }
 
 export function gpuRule(r: Readings, p: FoldingPrefs): RuleResult {
@@ -58,7 +69,10 @@ export function gpuRule(r: Readings, p: FoldingPrefs): RuleResult {
 
 export function userIdleRule(r: Readings, p: FoldingPrefs): RuleResult {
   if (p.idleMinutes === 0 || r.userIdleMs === null || r.userIdleMs >= p.idleMinutes * 60_000) return OK;
-  return { ok: false, reason: `the user was active ${Math.round(r.userIdleMs / 1000)} s ago (waits ${p.idleMinutes} min)` };
+  return {
+    ok: false,
+    reason: `the user was active ${Math.round(r.userIdleMs / 1000)} s ago (waits ${p.idleMinutes} min)`,
+  };
 }
 
 export function batteryRule(r: Readings, p: FoldingPrefs): RuleResult {
@@ -107,7 +121,8 @@ export function runVerdict(
 ): { action: 'continue' } | { action: 'finish' | 'give-back'; reason: string } {
   for (const rule of [userIdleRule, cpuRule, gpuRule, batteryRule, hoursRule]) {
     const x = rule(r, p);
-    if (!x.ok) return { action: doneFraction >= p.finishIfDoneFraction ? 'finish' : 'give-back', reason: x.reason };
+    if (!x.ok)
+      return { action: doneFraction >= p.finishIfDoneFraction ? 'finish' : 'give-back', reason: x.reason };
   }
   return { action: 'continue' };
 }

@@ -19,7 +19,12 @@ import {
   type RegisterOutput,
   toError,
 } from '@ratchet/shared';
-import { createFoldingGate, type FoldingGate, machineSources, type ReadingSources } from '../folding/monitor.ts';
+import {
+  createFoldingGate,
+  type FoldingGate,
+  machineSources,
+  type ReadingSources,
+} from '../folding/monitor.ts';
 import type { FoldingPrefs } from '../folding/rules.ts';
 import { detectHardware } from '../hardware/detect.ts';
 import { cacheDirFor } from '../platform/platform.ts';
@@ -86,7 +91,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function isTokenRefusal(code: string | null): boolean {
   return (
-    code === ErrorCodes.UNAUTHENTICATED || code === ErrorCodes.TOKEN_REVOKED || code === ErrorCodes.TOKEN_EXPIRED
+    code === ErrorCodes.UNAUTHENTICATED ||
+    code === ErrorCodes.TOKEN_REVOKED ||
+    code === ErrorCodes.TOKEN_EXPIRED
   );
 }
 
@@ -311,7 +318,11 @@ export function createWorkerAgent(opts: WorkerOptions) {
     async run(): Promise<void> {
       await mkdir(join(opts.workDir, 'jobs'), { recursive: true });
       if (opts.sandbox) {
-        sandbox = await createSandbox({ python: opts.python, limits: opts.sandbox, lowPriority: opts.lowPriority });
+        sandbox = await createSandbox({
+          python: opts.python,
+          limits: opts.sandbox,
+          lowPriority: opts.lowPriority,
+        });
         log(`sandbox: ${sandbox.mechanism}, memory limit by ${sandbox.memory}`);
       }
       reg = await register();

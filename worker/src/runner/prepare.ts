@@ -47,7 +47,10 @@ export async function ensurePrepared(spec: PrepareSpec): Promise<PrepareOutcome>
   });
   const limits = await contained?.finish();
   if (limits?.diskExceededBytes) {
-    await appendFile(logFile, `\nsandbox: prepare wrote ${limits.diskExceededBytes} bytes, over its disk limit\n`);
+    await appendFile(
+      logFile,
+      `\nsandbox: prepare wrote ${limits.diskExceededBytes} bytes, over its disk limit\n`,
+    );
     return { ok: false, result, log: await readFile(logFile, 'utf8').catch(() => '') };
   }
   if (result.exitCode === 0) {

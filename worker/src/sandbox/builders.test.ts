@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { darwinArgv, seatbeltProfile } from './darwin.ts';
-import { bwrapArgs, type HostLayout, pythonRuntimeDirs } from './linux.ts';
 import { cgroupLauncherArgv, parseCgroupRoots, prlimitArgv } from './limits.ts';
+import { bwrapArgs, type HostLayout, pythonRuntimeDirs } from './linux.ts';
 import { DEFAULT_LIMITS, type SandboxRun, sandboxEnv } from './spec.ts';
 import { JOB_LIMIT, jobObjectScript, PRIORITY, windowsArgv, windowsQuote } from './windows.ts';
 
@@ -134,14 +134,23 @@ describe('limits', () => {
       v1Memory: '/sys/fs/cgroup/memory',
     });
     const unified = '30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw';
-    expect(parseCgroupRoots(unified, '0::/\n')).toEqual({ v2: { mount: '/sys/fs/cgroup', own: '/' }, v1Memory: null });
+    expect(parseCgroupRoots(unified, '0::/\n')).toEqual({
+      v2: { mount: '/sys/fs/cgroup', own: '/' },
+      v1Memory: null,
+    });
   });
 });
 
 describe('sandboxEnv', () => {
   it('keeps toolkit variables and the job, drops everything else', () => {
     const env = sandboxEnv(
-      { CUDA_VISIBLE_DEVICES: '1', AWS_ACCESS_KEY_ID: 'x', SSH_AUTH_SOCK: '/run/a', HOME: '/root', LANG: 'C.UTF-8' },
+      {
+        CUDA_VISIBLE_DEVICES: '1',
+        AWS_ACCESS_KEY_ID: 'x',
+        SSH_AUTH_SOCK: '/run/a',
+        HOME: '/root',
+        LANG: 'C.UTF-8',
+      },
       { RATCHET_SEED: '9' },
       { path: '/usr/bin', home: '/tmp/home', tmp: '/tmp' },
     );
@@ -164,7 +173,9 @@ describe('macOS (sandbox-exec)', () => {
     expect(write).toContain('(subpath "/private/tmp/r1")');
     expect(write).not.toContain(run.trackCacheDir);
     expect(p).not.toContain('network');
-    expect(seatbeltProfile({ ...run, network: true, writableCache: true }, '/t')).toContain('(allow network*)');
+    expect(seatbeltProfile({ ...run, network: true, writableCache: true }, '/t')).toContain(
+      '(allow network*)',
+    );
   });
 
   it('escapes quotes in paths and runs under background QoS with a file-size limit', () => {
@@ -187,8 +198,15 @@ describe('Windows (Job object)', () => {
   });
 
   it('kills the tree on close, caps job memory and sets the priority class', () => {
-    const s = jobObjectScript({ argv: ['python.exe', 'train.py'], cwd: 'C:\\w', memoryBytes: 1234, priority: 'IDLE' });
-    expect(s).toContain(`LimitFlags = ${JOB_LIMIT.KILL_ON_JOB_CLOSE | JOB_LIMIT.JOB_MEMORY | JOB_LIMIT.PRIORITY_CLASS}`);
+    const s = jobObjectScript({
+      argv: ['python.exe', 'train.py'],
+      cwd: 'C:\\w',
+      memoryBytes: 1234,
+      priority: 'IDLE',
+    });
+    expect(s).toContain(
+      `LimitFlags = ${JOB_LIMIT.KILL_ON_JOB_CLOSE | JOB_LIMIT.JOB_MEMORY | JOB_LIMIT.PRIORITY_CLASS}`,
+    );
     expect(s).toContain(`PriorityClass = ${PRIORITY.IDLE}`);
     expect(s).toContain('[uint64]1234');
     expect(s).toContain("-FilePath 'python.exe' -ArgumentList 'train.py' -WorkingDirectory 'C:\\w'");
@@ -197,7 +215,14 @@ describe('Windows (Job object)', () => {
   it('passes the script base64-encoded as UTF-16LE', () => {
     const opts = { argv: ['py', "it's"], cwd: 'C:\\', memoryBytes: 1, priority: 'BELOW_NORMAL' as const };
     const a = windowsArgv(opts);
-    expect(a.slice(0, -1)).toEqual(['powershell.exe', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand']);
+    expect(a.slice(0, -1)).toEqual([
+      'powershell.exe',
+      '-NoProfile',
+      '-NonInteractive',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-EncodedCommand',
+    ]);
     expect(Buffer.from(a.at(-1)!, 'base64').toString('utf16le')).toBe(jobObjectScript(opts));
     expect(jobObjectScript(opts)).toContain("-ArgumentList 'it''s'");
   });

@@ -12,8 +12,8 @@ import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { lowPriorityPrefix } from '../folding/priority.ts';
 import { darwinArgv } from './darwin.ts';
 import { type DiskWatch, watchDisk } from './disk.ts';
-import { bwrapArgs, ETC_FILES, GPU_SYS, type HostLayout, pythonRuntimeDirs, SYSTEM_PATHS } from './linux.ts';
 import { cgroupLauncherArgv, createMemoryCgroup, type MemoryCgroup, prlimitArgv } from './limits.ts';
+import { bwrapArgs, ETC_FILES, GPU_SYS, type HostLayout, pythonRuntimeDirs, SYSTEM_PATHS } from './linux.ts';
 import { SANDBOX_HOME, SANDBOX_TMP, type SandboxLimits, type SandboxRun, sandboxEnv } from './spec.ts';
 import { windowsArgv } from './windows.ts';
 
@@ -59,9 +59,13 @@ async function pythonReport(python: string): Promise<PythonReport> {
     const { stdout } = await run(python, ['-c', code], { timeout: 30_000 });
     return JSON.parse(stdout) as PythonReport;
   } catch (e) {
-    throw new RatchetError(ErrorCodes.SANDBOX_UNAVAILABLE, `cannot ask ${python} for its paths: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new RatchetError(
+      ErrorCodes.SANDBOX_UNAVAILABLE,
+      `cannot ask ${python} for its paths: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -71,7 +75,12 @@ async function hostLayout(): Promise<HostLayout> {
     try {
       system.push({ path: p, link: await readlink(p) });
     } catch {
-      if (await stat(p).then((s) => s.isDirectory()).catch(() => false)) system.push({ path: p, link: null });
+      if (
+        await stat(p)
+          .then((s) => s.isDirectory())
+          .catch(() => false)
+      )
+        system.push({ path: p, link: null });
     }
   }
   const dev = await readdir('/dev').catch(() => [] as string[]);
@@ -171,7 +180,9 @@ async function createDarwinSandbox(opts: SandboxOptions): Promise<Sandbox> {
         readOnly: [...(r.readOnly ?? []), ...pythonRuntimeDirs(py, r.checkoutDir, home)],
         limits: opts.limits,
       };
-      const path = [dirname(py.executable), '/usr/local/bin', '/opt/homebrew/bin', '/usr/bin', '/bin'].join(':');
+      const path = [dirname(py.executable), '/usr/local/bin', '/opt/homebrew/bin', '/usr/bin', '/bin'].join(
+        ':',
+      );
       const env = sandboxEnv(process.env, r.env, { path, home: tmp, tmp });
       const abort = new AbortController();
       const disk = await watchDisk([r.checkoutDir], opts.limits.diskBytes, () => abort.abort());

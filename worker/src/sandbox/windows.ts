@@ -80,5 +80,13 @@ export function jobObjectScript(opts: {
 /** `powershell -EncodedCommand` takes base64 of UTF-16LE: no quoting rules to get wrong. */
 export function windowsArgv(opts: Parameters<typeof jobObjectScript>[0]): string[] {
   const encoded = Buffer.from(jobObjectScript(opts), 'utf16le').toString('base64');
-  return ['powershell.exe', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', encoded];
+  return [
+    'powershell.exe',
+    '-NoProfile',
+    '-NonInteractive',
+    '-ExecutionPolicy',
+    'Bypass',
+    '-EncodedCommand',
+    encoded,
+  ];
 }

@@ -30,7 +30,11 @@ export async function readLinuxSupplies(dir = '/sys/class/power_supply'): Promis
       () => null,
     );
   return Promise.all(
-    names.map(async (n) => ({ type: (await read(n, 'type')) ?? '', online: await read(n, 'online'), status: await read(n, 'status') })),
+    names.map(async (n) => ({
+      type: (await read(n, 'type')) ?? '',
+      online: await read(n, 'online'),
+      status: await read(n, 'status'),
+    })),
   );
 }
 

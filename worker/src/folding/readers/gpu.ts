@@ -10,7 +10,10 @@ import { parsePidStat } from './cpu.ts';
 
 const run = promisify(execFile);
 
-export const NVIDIA_SMI_ARGS = ['--query-compute-apps=pid,process_name,used_memory', '--format=csv,noheader,nounits'];
+export const NVIDIA_SMI_ARGS = [
+  '--query-compute-apps=pid,process_name,used_memory',
+  '--format=csv,noheader,nounits',
+];
 
 /** PIDs in nvidia-smi's compute-apps CSV (older drivers print "No running processes found"). */
 export function parseComputeApps(csv: string): number[] {

@@ -84,7 +84,9 @@ export async function readUserIdleMs(
     if (platform === 'darwin') return parseIoregIdle(await tool('ioreg', ['-c', 'IOHIDSystem', '-d', '4']));
     if (platform === 'win32') {
       const encoded = Buffer.from(WINDOWS_IDLE_SCRIPT, 'utf16le').toString('base64');
-      return parseWindowsIdle(await tool('powershell.exe', ['-NoProfile', '-NonInteractive', '-EncodedCommand', encoded]));
+      return parseWindowsIdle(
+        await tool('powershell.exe', ['-NoProfile', '-NonInteractive', '-EncodedCommand', encoded]),
+      );
     }
     if (platform !== 'linux') return null;
   } catch {
@@ -101,7 +103,18 @@ export async function readUserIdleMs(
     const ids = parseLoginctlSessions(await tool('loginctl', ['list-sessions', '--no-legend']));
     const idle: number[] = [];
     for (const id of ids) {
-      const out = await tool('loginctl', ['show-session', id, '-p', 'IdleHint', '-p', 'IdleSinceHint', '-p', 'Class', '-p', 'Remote']);
+      const out = await tool('loginctl', [
+        'show-session',
+        id,
+        '-p',
+        'IdleHint',
+        '-p',
+        'IdleSinceHint',
+        '-p',
+        'Class',
+        '-p',
+        'Remote',
+      ]);
       const ms = parseLoginctlSession(out, nowMs);
       if (ms !== null) idle.push(ms);
     }
