@@ -5,18 +5,13 @@
  * The worker waits while the owner is active, leases once idle, gives the job back at once
  * when the owner returns (nothing is recorded), and finishes it once left alone again.
  */
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DEFAULT_LIMITS, FoldingPrefs } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  STANDIN_TRACK,
-  startAgent,
-  startCoordinator,
-  type TestCoordinator,
-  waitFor,
-} from './support/harness.ts';
+import { startAgent, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
+import { writeSlowTrack } from './support/slow-track.ts';
 
 const saved = { PATH: process.env.PATH, DISPLAY: process.env.DISPLAY };
 let dir: string;
@@ -31,19 +26,7 @@ beforeAll(async () => {
   process.env.PATH = `${dir}${delimiter}${saved.PATH}`;
   process.env.DISPLAY = ':42';
   // A slower stand-in: a run long enough for its owner to come back in the middle of it.
-  const track = join(dir, 'slow');
-  const { cp } = await import('node:fs/promises');
-  await cp(STANDIN_TRACK, track, { recursive: true });
-  const cfg = JSON.parse(await readFile(join(track, 'ratchet.json'), 'utf8'));
-  await writeFile(
-    join(track, 'ratchet.json'),
-    JSON.stringify({ ...cfg, id: 'slow', budgetS: 6, hardTimeoutS: 60 }),
-  );
-  const train = await readFile(join(track, 'train.py'), 'utf8');
-  await writeFile(
-    join(track, 'train.py'),
-    train.replace('time.sleep(min(budget, 1.0) / STEPS)', 'time.sleep(budget / STEPS)'),
-  );
+  const track = await writeSlowTrack(dir, 'slow', 6);
   coord = await startCoordinator({ RATCHET_TRACKS: track });
 });
 

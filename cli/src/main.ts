@@ -14,6 +14,7 @@ import {
 import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
 import { coordinatorCommand, workerCommand } from './commands/serve.ts';
 import { trackAddCommand, trackInitCommand } from './commands/track.ts';
+import { auditCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
 
 const HELP = `ratchet — distributed autoresearch
 
@@ -23,7 +24,10 @@ const HELP = `ratchet — distributed autoresearch
                  [--hardware-class NAME] [--low-priority]      (one slot per NVIDIA GPU)
   ratchet track init DIR [--out FILE] [--id ID] [--shape S] [--force]   recognise an autoresearch checkout
   ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID] [--shape S]
-  ratchet token create --role worker|proposer [--name N] [--trusted]
+  ratchet token create --role worker|proposer [--name N] [--trusted] [--can-propose]
+        [--expires-in 30d] [--proposals-per-hour N] [--leases-per-hour N] [--invite]
+  ratchet token list [--json]  ·  ratchet token revoke ID|NAME  ·  ratchet audit [--limit N] [--json]
+  ratchet join (URL --token T | INVITE) [--service] [--no-start] [--python PATH]   a volunteer joins a pool
   ratchet propose --track T (--patch FILE | --from-worktree DIR) -m DESCRIPTION [--base C] [--strategy S] [--wait]
   ratchet frontier checkout --track T DIR
   ratchet status [--json]
@@ -55,6 +59,9 @@ const COMMANDS: Record<string, Command> = {
   'track add': trackAddCommand,
   'track init': trackInitCommand,
   'token create': tokenCreateCommand,
+  'token list': tokenListCommand,
+  'token revoke': tokenRevokeCommand,
+  audit: auditCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -115,6 +115,8 @@ export async function startAgent(url: string, token: string, extra: Partial<Work
     ...extra,
   });
   const running = agent.run();
+  // A worker whose token is revoked ends with an error; stop() still sees it.
+  running.catch(() => {});
   return {
     agent,
     work,

@@ -12,6 +12,7 @@ import {
 } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
+import { printInvite, tokenCreateExtraOptions, tokenCreateExtras } from './tokens.ts';
 
 export async function tokenCreateCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -20,6 +21,7 @@ export async function tokenCreateCommand(argv: string[]): Promise<number> {
     name: { type: 'string' },
     trusted: { type: 'boolean', default: false },
     'can-propose': { type: 'boolean', default: false },
+    ...tokenCreateExtraOptions,
   });
   const role = Role.safeParse(values.role);
   if (!role.success) throw new RatchetError(ErrorCodes.BAD_INPUT, '--role must be admin, proposer or worker');
@@ -29,8 +31,10 @@ export async function tokenCreateCommand(argv: string[]): Promise<number> {
     name,
     trusted: values.trusted,
     canPropose: values['can-propose'],
+    ...tokenCreateExtras(values),
   });
   process.stdout.write(`${r.token}\n`);
+  if (values.invite) printInvite(values.coordinator, r.token);
   return 0;
 }
 

@@ -56,17 +56,14 @@ function procedureNames(req: FastifyRequest): string[] {
 
 export function createApiGuard(auth: Auth) {
   return async function guard(req: FastifyRequest, reply: FastifyReply) {
-    const principal = await auth.resolve(tokenFromHeader(req.headers.authorization));
+    const token = tokenFromHeader(req.headers.authorization);
+    const principal = await auth.resolve(token);
     if (!principal) {
-      return refuse(
-        req,
-        reply,
-        401,
-        'UNAUTHORIZED',
-        -32001,
-        ErrorCodes.UNAUTHENTICATED,
-        'missing or unknown token',
-      );
+      const why = (await auth.refusal(token)) ?? {
+        code: ErrorCodes.UNAUTHENTICATED,
+        message: 'missing or unknown token',
+      };
+      return refuse(req, reply, 401, 'UNAUTHORIZED', -32001, why.code, why.message);
     }
     principals.set(req, principal);
     const declared = Number(req.headers['content-length'] ?? 0);

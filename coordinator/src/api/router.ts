@@ -15,6 +15,15 @@ import {
   TrackId,
 } from '@ratchet/shared';
 import { z } from 'zod';
+import {
+  actorOf,
+  assertUnderLimit,
+  audit,
+  countUse,
+  listTokens,
+  readAudit,
+  revokeTokens,
+} from '../auth/registry.ts';
 import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
@@ -39,18 +48,37 @@ export const appRouter = router({
           name: z.string().min(1).max(100),
           trusted: z.boolean().default(false),
           canPropose: z.boolean().default(false),
+          /** Seconds until the token is refused; omitted: never. */
+          expiresInS: z.number().int().positive().optional(),
+          proposalsPerHour: z.number().int().positive().optional(),
+          leasesPerHour: z.number().int().positive().optional(),
         }),
       )
-      .mutation(async ({ ctx, input }) => ({
-        token: await ctx.auth.create(
-          input.role,
-          input.name,
-          input.trusted,
-          ctx.deps.clock.now(),
-          input.canPropose,
-        ),
-      })),
+      .mutation(async ({ ctx, input }) => {
+        const now = ctx.deps.clock.now();
+        const token = await ctx.auth.create(input.role, input.name, input.trusted, now, input.canPropose, {
+          expiresAt: input.expiresInS ? now + input.expiresInS * 1000 : null,
+          proposalsPerHour: input.proposalsPerHour ?? null,
+          leasesPerHour: input.leasesPerHour ?? null,
+        });
+        await audit(ctx.deps, {
+          actor: actorOf(ctx.principal),
+          action: 'token.create',
+          subject: input.name,
+          detail: input.role,
+        });
+        return { token };
+      }),
+    list: admin.query(({ ctx }) => listTokens(ctx.deps)),
+    /** Revoke by id (a prefix of at least 6 hex digits) or name: refused at once, live leases taken back. */
+    revoke: admin
+      .input(z.object({ idOrName: z.string().min(1).max(100) }))
+      .mutation(({ ctx, input }) => revokeTokens(ctx.deps, input.idOrName)),
   }),
+  /** Who proposed, ran and merged what (and token changes), newest last. */
+  audit: admin
+    .input(z.object({ limit: z.number().int().min(1).max(10_000).default(200) }))
+    .query(({ ctx, input }) => readAudit(ctx.deps, input.limit)),
   tracks: router({
     add: admin.input(AddTrackInput).mutation(({ ctx, input }) => addTrack(ctx.deps, input.files)),
     list: authedProcedure.query(({ ctx }) => ctx.deps.store.listTracks()),
@@ -73,17 +101,71 @@ export const appRouter = router({
       .input(RegisterInput)
       .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
+      await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
       const stop = signal ? AbortSignal.any([ctx.signal, signal]) : ctx.signal;
-      return { lease: await lease(ctx.deps, input.workerId, input.waitMs, stop) };
+      const l = await lease(ctx.deps, input.workerId, input.waitMs, stop);
+      if (l) {
+        await countUse(ctx.deps, ctx.principal, 'lease');
+        await audit(ctx.deps, {
+          actor: actorOf(ctx.principal),
+          action: 'lease',
+          subject: l.experimentId,
+          detail: input.workerId,
+        });
+      }
+      return { lease: l };
     }),
     heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
-    complete: worker.input(CompleteInput).mutation(({ ctx, input }) => complete(ctx.deps, ctx.merge, input)),
-    release: worker.input(ReleaseInput).mutation(({ ctx, input }) => release(ctx.deps, input)),
+    complete: worker.input(CompleteInput).mutation(async ({ ctx, input }) => {
+      const r = await complete(ctx.deps, ctx.merge, input);
+      const actor = actorOf(ctx.principal);
+      await audit(ctx.deps, {
+        actor,
+        action: 'run',
+        subject: input.experimentId,
+        detail: input.outcome.status,
+      });
+      const exp = await ctx.deps.store.getExperiment(input.experimentId);
+      const p = exp?.proposalId ? await ctx.deps.store.getProposal(exp.proposalId) : null;
+      if (p?.status === 'merged') {
+        await audit(ctx.deps, {
+          actor: p.proposer,
+          action: 'merge',
+          subject: p.id,
+          detail: p.mergedCommit ?? '',
+        });
+      }
+      return r;
+    }),
+    release: worker.input(ReleaseInput).mutation(async ({ ctx, input }) => {
+      const r = await release(ctx.deps, input);
+      await audit(ctx.deps, {
+        actor: actorOf(ctx.principal),
+        action: 'release',
+        subject: input.experimentId,
+        detail: input.reason,
+      });
+      return r;
+    }),
     list: authedProcedure.query(({ ctx }) => ctx.deps.store.listWorkers()),
   }),
   proposals: router({
-    submit: proposer.input(SubmitProposalInput).mutation(({ ctx, input }) => submitProposal(ctx.deps, input)),
+    submit: proposer.input(SubmitProposalInput).mutation(async ({ ctx, input }) => {
+      await assertUnderLimit(ctx.deps, ctx.principal, 'propose');
+      const r = await submitProposal(ctx.deps, input);
+      if (r.created) {
+        await countUse(ctx.deps, ctx.principal, 'propose');
+        const detail = `${input.track} ${input.description}`.slice(0, 200);
+        await audit(ctx.deps, {
+          actor: actorOf(ctx.principal),
+          action: 'propose',
+          subject: r.proposal.id,
+          detail,
+        });
+      }
+      return r;
+    }),
     /** The shared research history as proposers see it (kept, discarded, crashed, in flight). */
     history: authedProcedure.input(z.object({ track: TrackId })).query(async ({ ctx, input }) => {
       await ctx.deps.store.requireTrack(input.track);

@@ -21,6 +21,9 @@ export interface Context {
 const HTTP_OF: Partial<Record<ErrorCode, TRPCError['code']>> = {
   [ErrorCodes.UNAUTHENTICATED]: 'UNAUTHORIZED',
   [ErrorCodes.FORBIDDEN]: 'FORBIDDEN',
+  [ErrorCodes.TOKEN_REVOKED]: 'UNAUTHORIZED',
+  [ErrorCodes.TOKEN_EXPIRED]: 'UNAUTHORIZED',
+  [ErrorCodes.RATE_LIMITED]: 'TOO_MANY_REQUESTS',
   [ErrorCodes.TRACK_UNKNOWN]: 'NOT_FOUND',
   [ErrorCodes.PROPOSAL_UNKNOWN]: 'NOT_FOUND',
   [ErrorCodes.EXPERIMENT_UNKNOWN]: 'NOT_FOUND',

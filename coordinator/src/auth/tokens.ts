@@ -1,6 +1,6 @@
 /** Bearer tokens: random, shown once, stored only as SHA-256 hashes, each with a role. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCodes, RatchetError, type Role } from '@ratchet/shared';
+import { type ErrorCode, ErrorCodes, RatchetError, type Role } from '@ratchet/shared';
 import type { Store, TokenRecord } from '../store/store.ts';
 
 export interface Principal {
@@ -9,6 +9,16 @@ export interface Principal {
   trusted: boolean;
   /** A worker token granted the proposer capability. */
   canPropose?: boolean;
+  /** Id of the token (a prefix of its hash; never the token), for limits, audit and revocation. */
+  tokenId?: string;
+  /** Hourly allowances of the token (null: unlimited). */
+  proposalsPerHour?: number | null;
+  leasesPerHour?: number | null;
+}
+
+/** A token's public id: the first 16 hex digits of its SHA-256. */
+export function tokenIdOf(hash: string): string {
+  return hash.slice(0, 16);
 }
 
 export function hashToken(token: string): string {
@@ -29,7 +39,23 @@ export function roleAllows(have: Role, need: Role): boolean {
   return ROLE_ALLOWS[have].includes(need);
 }
 
-export function createAuth(store: Store, adminToken: string | null) {
+/** Revoked or expired: the code and message to refuse it with; null when it is valid. */
+export function tokenRefusal(rec: TokenRecord, now: number): { code: ErrorCode; message: string } | null {
+  if (rec.revokedAt !== null)
+    return { code: ErrorCodes.TOKEN_REVOKED, message: `token ${rec.name} was revoked` };
+  if (rec.expiresAt !== null && now >= rec.expiresAt)
+    return { code: ErrorCodes.TOKEN_EXPIRED, message: `token ${rec.name} expired` };
+  return null;
+}
+
+/** What a volunteer pool sets per token: expiry and hourly limits. */
+export interface TokenLimits {
+  expiresAt?: number | null;
+  proposalsPerHour?: number | null;
+  leasesPerHour?: number | null;
+}
+
+export function createAuth(store: Store, adminToken: string | null, clock: { now(): number } = Date) {
   const adminHash = adminToken ? Buffer.from(hashToken(adminToken), 'hex') : null;
   return {
     async resolve(token: string | null): Promise<Principal | null> {
@@ -39,9 +65,28 @@ export function createAuth(store: Store, adminToken: string | null) {
         return { role: 'admin', name: 'admin', trusted: true, canPropose: true };
       }
       const rec = await store.getToken(h);
-      return rec
-        ? { role: rec.role, name: rec.name, trusted: rec.trusted, canPropose: rec.canPropose }
-        : null;
+      if (!rec || tokenRefusal(rec, clock.now())) return null;
+      return {
+        role: rec.role,
+        name: rec.name,
+        trusted: rec.trusted,
+        canPropose: rec.canPropose,
+        tokenId: tokenIdOf(h),
+        proposalsPerHour: rec.proposalsPerHour,
+        leasesPerHour: rec.leasesPerHour,
+      };
+    },
+    /** Why a token is refused (code and message), or null when it is accepted. */
+    async refusal(token: string | null): Promise<{ code: ErrorCode; message: string } | null> {
+      if (!token) return { code: ErrorCodes.UNAUTHENTICATED, message: 'missing or unknown token' };
+      if (await this.resolve(token)) return null;
+      const rec = await store.getToken(hashToken(token));
+      return (
+        (rec && tokenRefusal(rec, clock.now())) ?? {
+          code: ErrorCodes.UNAUTHENTICATED,
+          message: 'missing or unknown token',
+        }
+      );
     },
     async create(
       role: Role,
@@ -49,9 +94,20 @@ export function createAuth(store: Store, adminToken: string | null) {
       trusted: boolean,
       now: number,
       canPropose = false,
+      limits: TokenLimits = {},
     ): Promise<string> {
       const token = newToken(role);
-      const rec: TokenRecord = { role, name, trusted, canPropose, createdAt: now };
+      const rec: TokenRecord = {
+        role,
+        name,
+        trusted,
+        canPropose,
+        createdAt: now,
+        expiresAt: limits.expiresAt ?? null,
+        revokedAt: null,
+        proposalsPerHour: limits.proposalsPerHour ?? null,
+        leasesPerHour: limits.leasesPerHour ?? null,
+      };
       await store.putToken(hashToken(token), rec);
       return token;
     },

@@ -53,6 +53,7 @@ export async function registerWorker(
     classes,
     tracks: input.tracks,
     tokenName: who.name,
+    ...(who.tokenId ? { tokenId: who.tokenId } : {}),
     registeredAt: now,
     lastSeenAt: now,
     trusted: who.trusted,

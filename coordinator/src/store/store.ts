@@ -23,6 +23,13 @@ export const TokenRecord = z.object({
   /** A worker token that may also submit proposals (folding mode with a local LLM). */
   canPropose: z.boolean().default(false),
   createdAt: z.number(),
+  /** Epoch ms after which the token is refused; null: never. */
+  expiresAt: z.number().nullable().default(null),
+  /** Epoch ms of its revocation; a revoked token is refused at once. */
+  revokedAt: z.number().nullable().default(null),
+  /** Most proposals and granted leases per rolling hour; null: unlimited. */
+  proposalsPerHour: z.number().int().positive().nullable().default(null),
+  leasesPerHour: z.number().int().positive().nullable().default(null),
 });
 export type TokenRecord = z.infer<typeof TokenRecord>;
 
@@ -36,6 +43,8 @@ export const WorkerRecord = z.object({
   classes: z.record(z.string(), z.string()).default({}),
   tracks: z.array(z.string()),
   tokenName: z.string(),
+  /** The registering token's id (a prefix of its hash), so that revoking it reaches the worker. */
+  tokenId: z.string().optional(),
   registeredAt: z.number(),
   lastSeenAt: z.number(),
   /** Its token is marked trusted (a lab's own machines). */
