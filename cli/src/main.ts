@@ -11,6 +11,7 @@ import {
   statusCommand,
   tokenCreateCommand,
 } from './commands/admin.ts';
+import { joinCommand } from './commands/join.ts';
 import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
 import { coordinatorCommand, workerCommand } from './commands/serve.ts';
 import { trackAddCommand, trackInitCommand } from './commands/track.ts';
@@ -62,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
   'token list': tokenListCommand,
   'token revoke': tokenRevokeCommand,
   audit: auditCommand,
+  join: joinCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
