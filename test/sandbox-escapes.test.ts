@@ -50,7 +50,10 @@ afterAll(async () => {
 });
 
 /** Run `code` as train.py in a fresh checkout inside the fake home, contained. */
-async function runHostile(code: string, opts: { hardTimeoutS?: number; prepare?: boolean } = {}) {
+async function runHostile(
+  code: string,
+  opts: { hardTimeoutS?: number; prepare?: boolean; network?: boolean } = {},
+) {
   const checkout = join(cache, 'worker', 'w1', 'jobs', `job${++n}`);
   await mkdir(checkout, { recursive: true });
   await writeFile(join(checkout, 'train.py'), code);
@@ -60,7 +63,7 @@ async function runHostile(code: string, opts: { hardTimeoutS?: number; prepare?:
     trackCacheDir: join(cache, 'tracks', 'hostile'),
     writableCache: opts.prepare ?? false,
     readOnly: [join(cache, 'data')],
-    network: false,
+    network: opts.network ?? false,
     env: { RATCHET_SEED: '1', RATCHET_DATA_DIR: join(cache, 'data') },
   });
   const logFile = join(checkout, '..', `job${n}.log`);
@@ -154,6 +157,25 @@ attempt("dns", lambda: socket.getaddrinfo("example.com", 80))
       expect(log).not.toContain('hello from the host');
       expect(connections).toBe(0);
     });
+
+    it('lets a prepare step that declares network reach it, and nothing else', async () => {
+      const code = `${TRY}
+import socket
+attempt("loopback", lambda: socket.create_connection(("127.0.0.1", ${port}), timeout=3).recv(100))
+attempt("write cache", lambda: open(os.path.expanduser("~/.cache/prepared.txt"), "w").write("data"))
+`;
+      const { log } = await runHostile(code, { prepare: true, network: true });
+      expect(log).toContain('hello from the host');
+      expect(connections).toBe(1);
+      expect(await readFile(join(cache, 'tracks', 'hostile', 'prepared.txt'), 'utf8')).toBe('data');
+      // Training, after it, reads that cache but may not write it.
+      const train = await runHostile(`${TRY}
+attempt("read cache", lambda: open(os.path.expanduser("~/.cache/prepared.txt")).read())
+attempt("write cache", lambda: open(os.path.expanduser("~/.cache/prepared.txt"), "w").write("x"))
+`);
+      expect(train.log).toContain("ESCAPED read cache: 'data'");
+      expect(train.log).toContain('blocked write cache');
+    });
   });
 
   it('leaves no process behind, even one that forks, double-forks and calls setsid', async () => {
@@ -178,6 +200,22 @@ print("parent exits", flush=True)
     const after = await readFile(join(checkout, 'heartbeat.txt'), 'utf8');
     expect(before.length).toBeGreaterThan(0);
     expect(after).toBe(before);
+    expect(processesUnder(checkout)).toEqual([]);
+  });
+
+  it('is killed with all its children at the hard timeout, even when it ignores SIGTERM', async () => {
+    const { checkout, result } = await runHostile(
+      `
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+print("stubborn", flush=True)
+time.sleep(600)
+`,
+      { hardTimeoutS: 2 },
+    );
+    expect(result.timedOut).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
     expect(processesUnder(checkout)).toEqual([]);
   });
 
