@@ -14,8 +14,8 @@ import {
 import { joinCommand } from './commands/join.ts';
 import { checkPatchCommand, parseLogCommand } from './commands/offline.ts';
 import { coordinatorCommand, workerCommand } from './commands/serve.ts';
-import { trackAddCommand, trackInitCommand } from './commands/track.ts';
 import { auditCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
+import { trackAddCommand, trackInitCommand } from './commands/track.ts';
 
 const HELP = `ratchet — distributed autoresearch
 
