@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, runProcess, type Sandbox } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeUvShim } from './support/forks.ts';
 import { PYTHON } from './support/harness.ts';
 import { processesUnder } from './support/proc-scan.ts';
 
@@ -286,6 +287,54 @@ print("ESCAPED memory: allocated 2 GiB", flush=True)
     expect(log).not.toContain('ESCAPED memory');
     expect(result.exitCode === 0).toBe(false);
     if (sandbox.memory.startsWith('cgroup')) expect(limits.oomKilled).toBe(true);
+  });
+
+  it('runs a uv-shaped track: the tool on PATH and the synced environment are visible, read-only', async () => {
+    const bin = join(home, '.local', 'bin');
+    await writeUvShim(bin, PYTHON, join(home, 'uv-calls.log'));
+    const envDir = join(cache, 'envs', 'abc123');
+    await mkdir(join(envDir, 'bin'), { recursive: true });
+    const checkout = join(cache, 'worker', 'w1', 'jobs', `job${++n}`);
+    await mkdir(checkout, { recursive: true });
+    await writeFile(join(checkout, 'uv.lock'), '');
+    await writeFile(
+      join(checkout, 'train.py'),
+      `${TRY}
+print("venv", os.environ.get("VIRTUAL_ENV"), os.environ.get("UV_NO_SYNC"), flush=True)
+attempt("write env", lambda: open(os.path.join(os.environ["VIRTUAL_ENV"], "pwned"), "w").write("x"))
+attempt("list local bin", lambda: os.listdir(${JSON.stringify(bin)}))
+`,
+    );
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const contained = await sandbox.contain({
+        argv: ['uv', 'run', 'train.py'],
+        checkoutDir: checkout,
+        trackCacheDir: join(cache, 'tracks', 'uv'),
+        writableCache: false,
+        readOnly: [envDir],
+        network: false,
+        env: { UV_PROJECT_ENVIRONMENT: envDir },
+      });
+      const logFile = join(checkout, '..', 'uv.log');
+      const r = await runProcess({
+        argv: contained.argv,
+        cwd: checkout,
+        env: contained.env,
+        logFile,
+        hardTimeoutS: 30,
+      });
+      await contained.finish();
+      const log = await readFile(logFile, 'utf8');
+      expect(r.exitCode).toBe(0);
+      expect(log).toContain(`venv ${envDir} 1`);
+      expect(log).toContain('blocked write env');
+      // Only the tool itself is bound from ~/.local/bin.
+      expect(log).toContain("ESCAPED list local bin: ['uv']");
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 
   it('runs as an unprivileged user without capabilities, even when the worker is root', async () => {

@@ -133,15 +133,17 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   for (const k of ['RATCHET_TIME_BUDGET_S', 'RATCHET_SEED', 'RATCHET_JOB_ID', 'RATCHET_DATA_DIR']) {
     if (env[k] !== undefined) jobVars[k] = env[k];
   }
+  /** The synced environment's variables (its folder): visible, read-only, to prepare and training. */
+  let syncedEnv: Record<string, string> = {};
   const contain = (argv: string[], prepare: boolean): Promise<ContainedRun> =>
     sandbox!.contain({
       argv,
       checkoutDir: checkout.dir,
       trackCacheDir,
       writableCache: prepare,
-      readOnly: [dataDir],
+      readOnly: [dataDir, ...Object.values(syncedEnv)],
       network: prepare && lease.track.prepareNetwork === true,
-      env: jobVars,
+      env: { ...jobVars, ...syncedEnv },
     });
   const prepStart = Date.now();
   const sync = lease.track.sync && syncTool?.ok ? { ...lease.track.sync, argv: syncTool.argv } : null;
@@ -165,6 +167,7 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     });
   }
   Object.assign(env, synced.env);
+  syncedEnv = synced.env;
   const prep = await serial(`prepare:${lease.track.prepareHash}`, () =>
     ensurePrepared({
       argv: prepTool?.ok ? prepTool.argv : null,

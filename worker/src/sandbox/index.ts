@@ -4,7 +4,8 @@
  * run into the argv and environment that start it contained, plus what to check afterwards.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,6 +70,32 @@ async function pythonReport(python: string): Promise<PythonReport> {
   }
 }
 
+/** A bare command name (`uv`) as the host's PATH finds it; null when absent or already a path. */
+export async function whichOnHost(cmd: string, path = process.env.PATH ?? ''): Promise<string | null> {
+  if (cmd.includes('/')) return null;
+  for (const dir of path.split(':').filter(Boolean)) {
+    const p = join(dir, cmd);
+    try {
+      await access(p, constants.X_OK);
+      if ((await stat(p)).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** The base interpreter folders of virtual environments among `dirs` (pyvenv.cfg's `home`). */
+export async function venvBases(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    const cfg = await readFile(join(d, 'pyvenv.cfg'), 'utf8').catch(() => null);
+    const home = cfg ? /^home\s*=\s*(.+)$/m.exec(cfg)?.[1]?.trim() : undefined;
+    if (home) out.push(dirname(await realpath(home).catch(() => home)));
+  }
+  return out;
+}
+
 async function hostLayout(): Promise<HostLayout> {
   const system: HostLayout['system'] = [];
   for (const p of SYSTEM_PATHS) {
@@ -128,13 +155,22 @@ async function createLinuxSandbox(opts: SandboxOptions): Promise<Sandbox> {
     mechanism: 'bwrap',
     memory,
     async contain(r) {
+      // A tool named by the track (`uv run train.py`) is bound alone, not its folder.
+      const tool = r.argv[0] ? await whichOnHost(r.argv[0]) : null;
+      const bases = await venvBases(r.readOnly ?? []);
+      const runtime = pythonRuntimeDirs(
+        { executable: py.executable, prefixes: [...py.prefixes, ...bases], path: py.path },
+        r.checkoutDir,
+        home,
+      );
       const full: SandboxRun = {
         ...r,
-        readOnly: [...(r.readOnly ?? []), ...pythonRuntimeDirs(py, r.checkoutDir, home)],
+        readOnly: [...(r.readOnly ?? []), ...runtime, ...(tool ? [tool] : [])],
         limits: opts.limits,
       };
       await mkdir(full.trackCacheDir, { recursive: true });
-      const path = [dirname(py.executable), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+      const toolDir = tool ? [dirname(tool)] : [];
+      const path = [...toolDir, dirname(py.executable), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
       const env = sandboxEnv(process.env, r.env, { path, home: SANDBOX_HOME, tmp: SANDBOX_TMP });
       const cg: MemoryCgroup | null = memory.startsWith('cgroup')
         ? await createMemoryCgroup(opts.limits.memoryBytes)

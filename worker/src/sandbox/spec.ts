@@ -78,5 +78,11 @@ export function sandboxEnv(
   out.LOGNAME = 'ratchet';
   out.PYTHONUNBUFFERED = '1';
   out.PYTHONDONTWRITEBYTECODE = '1';
+  if (job.UV_PROJECT_ENVIRONMENT) {
+    // The worker synced the environment before; inside, uv must neither sync nor download.
+    out.UV_NO_SYNC = '1';
+    out.UV_OFFLINE = '1';
+    out.UV_CACHE_DIR = `${opts.tmp}/uv-cache`;
+  }
   return out;
 }
