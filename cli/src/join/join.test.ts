@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inviteLink, parseDuration, parseInvite } from '../commands/tokens.ts';
-import { foldingPrefsFrom, sandboxLimitsFrom } from '../commands/worker-options.ts';
+import { foldingPrefsFrom, sandboxLimitsFrom, WORKER_HELP } from '../commands/worker-options.ts';
 import { evaluate, type MachineFacts, MIN_FREE_DISK_BYTES } from './checks.ts';
 import { servicePlan, workerEnvFile } from './service.ts';
 
@@ -96,6 +96,27 @@ describe('service and invites', () => {
 });
 
 describe('worker flags', () => {
+  it('documents every folding preference with its default in ratchet worker --help', () => {
+    for (const line of [
+      '--max-other-cpu PCT',
+      '(default 25)',
+      '--idle-minutes N',
+      '(default 3)',
+      '--allow-busy-gpu',
+      '--allow-on-battery',
+      '--hours HH:MM-HH:MM',
+      '--max-cache-gb N',
+      '(default 20)',
+      '--finish-if-done F',
+      '(default 0.9)',
+      '--sandbox on|off',
+      '--memory-limit-gb N',
+      '(default 8)',
+      '--disk-limit-gb N',
+    ])
+      expect(WORKER_HELP).toContain(line);
+  });
+
   it('turns folding flags into preferences, and refuses bad ones naming the flag', () => {
     expect(foldingPrefsFrom({ folding: false })).toBeNull();
     expect(

@@ -127,14 +127,18 @@ export const appRouter = router({
         detail: input.outcome.status,
       });
       const exp = await ctx.deps.store.getExperiment(input.experimentId);
-      const p = exp?.proposalId ? await ctx.deps.store.getProposal(exp.proposalId) : null;
-      if (p?.status === 'merged') {
-        await audit(ctx.deps, {
-          actor: p.proposer,
-          action: 'merge',
-          subject: p.id,
-          detail: p.mergedCommit ?? '',
-        });
+      // A batch run merges its members; any other run its own proposal.
+      const ids = exp ? [...(exp.proposalId ? [exp.proposalId] : []), ...exp.members] : [];
+      for (const id of new Set(ids)) {
+        const p = await ctx.deps.store.getProposal(id);
+        if (p?.status === 'merged') {
+          await audit(ctx.deps, {
+            actor: p.proposer,
+            action: 'merge',
+            subject: p.id,
+            detail: p.mergedCommit ?? '',
+          });
+        }
       }
       return r;
     }),
