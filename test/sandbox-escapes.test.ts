@@ -309,7 +309,8 @@ attempt("list local bin", lambda: os.listdir(${JSON.stringify(bin)}))
     process.env.PATH = `${bin}:${saved}`;
     try {
       const contained = await sandbox.contain({
-        argv: ['uv', 'run', 'train.py'],
+        // As the worker passes it: resolved on the host (worker/src/runner/toolchain.ts).
+        argv: [join(bin, 'uv'), 'run', 'train.py'],
         checkoutDir: checkout,
         trackCacheDir: join(cache, 'tracks', 'uv'),
         writableCache: false,

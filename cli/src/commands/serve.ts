@@ -7,8 +7,8 @@ import { createSerial, createWorkerAgent, killRunningChildren, pythonCandidates 
 import { parse, required } from '../args.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
 import { findTorchPython } from '../up/python.ts';
-import { parseBackends, parseHardwareClass, slotWorkDir, workerSlots } from './worker-slots.ts';
 import { foldingOptions, foldingPrefsFrom, sandboxLimitsFrom, WORKER_HELP } from './worker-options.ts';
+import { parseBackends, parseHardwareClass, slotWorkDir, workerSlots } from './worker-slots.ts';
 
 /** First signal: graceful `close()`; second: exit at once. */
 export function onSignals(close: () => Promise<void> | void, force: () => void) {

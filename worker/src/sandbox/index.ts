@@ -85,6 +85,16 @@ export async function whichOnHost(cmd: string, path = process.env.PATH ?? ''): P
   return null;
 }
 
+/** The file a command runs: itself when it is a path, else what the host's PATH finds. */
+async function toolFile(cmd: string): Promise<string | null> {
+  if (!cmd.startsWith('/')) return whichOnHost(cmd);
+  return (await stat(cmd)
+    .then((st) => st.isFile())
+    .catch(() => false))
+    ? cmd
+    : null;
+}
+
 /** The base interpreter folders of virtual environments among `dirs` (pyvenv.cfg's `home`). */
 export async function venvBases(dirs: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -155,8 +165,12 @@ async function createLinuxSandbox(opts: SandboxOptions): Promise<Sandbox> {
     mechanism: 'bwrap',
     memory,
     async contain(r) {
-      // A tool named by the track (`uv run train.py`) is bound alone, not its folder.
-      const tool = r.argv[0] ? await whichOnHost(r.argv[0]) : null;
+      // The worker's interpreter (maybe a pyenv shim, which needs all of ~/.pyenv) runs as
+      // the real binary; any other tool the track names (`uv run train.py`) is bound alone.
+      const [argv0 = '', ...rest] = r.argv;
+      const asPython = argv0 === opts.python || argv0 === (await whichOnHost(opts.python));
+      const argv = asPython ? [py.executable, ...rest] : r.argv;
+      const tool = asPython ? null : await toolFile(argv0);
       const bases = await venvBases(r.readOnly ?? []);
       const runtime = pythonRuntimeDirs(
         { executable: py.executable, prefixes: [...py.prefixes, ...bases], path: py.path },
@@ -165,6 +179,7 @@ async function createLinuxSandbox(opts: SandboxOptions): Promise<Sandbox> {
       );
       const full: SandboxRun = {
         ...r,
+        argv,
         readOnly: [...(r.readOnly ?? []), ...runtime, ...(tool ? [tool] : [])],
         limits: opts.limits,
       };
