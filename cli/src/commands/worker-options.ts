@@ -24,7 +24,9 @@ export const WORKER_HELP = `ratchet worker --coordinator URL --token T [options]
   --once                     run one job, then exit
   --python PATH              interpreter for tracks (default: one with torch, else python3)
   --workdir DIR              checkouts and logs (default ~/.cache/ratchet/worker/NAME)
-  --name N  --backend cuda|mps|mlx|cpu  --track ID (repeatable)
+  --name N  --track ID (repeatable)
+  --backend cuda,mps,mlx,cpu  backends to offer (default: what the machine has)
+  --hardware-class C         this machine's class name (RATCHET_HARDWARE_CLASS)
   --low-priority             lowest CPU and I/O priority (nice 19 + ionice idle; taskpolicy -b; IDLE class)
   --propose-with-ollama [--ollama-host URL --ollama-model M --strategy-file F]
 
