@@ -25,7 +25,7 @@ const HELP = `ratchet — distributed autoresearch
                  [--hardware-class NAME] [--low-priority]      (one slot per NVIDIA GPU)
   ratchet track init DIR [--out FILE] [--id ID] [--shape S] [--force]   recognise an autoresearch checkout
   ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID] [--shape S]
-  ratchet token create --role worker|proposer [--name N] [--trusted] [--can-propose]
+  ratchet token create --role worker|proposer|viewer [--name N] [--trusted] [--can-propose]
         [--expires-in 30d] [--proposals-per-hour N] [--leases-per-hour N] [--invite]
   ratchet token list [--json]  ·  ratchet token revoke ID|NAME  ·  ratchet audit [--limit N] [--json]
   ratchet join (URL --token T | INVITE) [--service] [--no-start] [--python PATH]   a volunteer joins a pool

@@ -1,7 +1,7 @@
 /**
  * buildApp(deps) → a Fastify instance (tests drive it with inject() or listen on port 0).
  * Routes: /trpc/* (the API), /git/* (read-only smart HTTP), /tracks/:id/results.tsv,
- * /metrics, /healthz.
+ * /metrics, /healthz, and the dashboard (`/`, /api/dashboard/*: dashboard/routes.ts).
  */
 import { createReadStream } from 'node:fs';
 import { ErrorCodes, formatResultsTsv, isRatchetError } from '@ratchet/shared';
@@ -11,6 +11,7 @@ import { createApiGuard, metricsAllowed, principalOf } from './api/guard.ts';
 import { appRouter } from './api/router.ts';
 import type { Context } from './api/trpc.ts';
 import { type Auth, tokenFromHeader } from './auth/tokens.ts';
+import { registerDashboard } from './dashboard/routes.ts';
 import { isAllowedGitPath, serveGit } from './frontier/git-http.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import type { MergeTrain } from './pipeline/merge-train.ts';
@@ -127,6 +128,8 @@ export function buildApp(a: AppDeps): FastifyInstance {
       );
     });
   });
+
+  registerDashboard(app, { deps: a.deps, auth: a.auth });
 
   void app.register(async (api) => {
     // Token and size checks happen before any body is read.

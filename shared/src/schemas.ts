@@ -6,7 +6,8 @@ import { TrackConfig, TrackId, TrackSync } from './track.ts';
 
 export const CommitSha = z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit id');
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
-export const Role = z.enum(['admin', 'proposer', 'worker']);
+/** `viewer`: read-only (the dashboard, status, results). */
+export const Role = z.enum(['admin', 'proposer', 'worker', 'viewer']);
 export type Role = z.infer<typeof Role>;
 
 // ---- workers ---------------------------------------------------------------

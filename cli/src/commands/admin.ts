@@ -24,7 +24,8 @@ export async function tokenCreateCommand(argv: string[]): Promise<number> {
     ...tokenCreateExtraOptions,
   });
   const role = Role.safeParse(values.role);
-  if (!role.success) throw new RatchetError(ErrorCodes.BAD_INPUT, '--role must be admin, proposer or worker');
+  if (!role.success)
+    throw new RatchetError(ErrorCodes.BAD_INPUT, '--role must be admin, proposer, worker or viewer');
   const name = values.name ?? `${role.data}-${Date.now().toString(36)}`;
   const r = await clientFrom(values).tokens.create.mutate({
     role: role.data,

@@ -30,9 +30,10 @@ export function newToken(role: Role): string {
 }
 
 const ROLE_ALLOWS: Record<Role, readonly Role[]> = {
-  admin: ['admin', 'proposer', 'worker'],
-  proposer: ['proposer'],
-  worker: ['worker'],
+  admin: ['admin', 'proposer', 'worker', 'viewer'],
+  proposer: ['proposer', 'viewer'],
+  worker: ['worker', 'viewer'],
+  viewer: ['viewer'],
 };
 
 export function roleAllows(have: Role, need: Role): boolean {

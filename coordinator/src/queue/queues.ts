@@ -141,6 +141,13 @@ export function createQueues(
       if (!job) return;
       await job.moveToDelayed(Date.now() + ms, token);
     },
+    /** The experiments of the next `n` jobs of a queue, in the order workers take them. */
+    async peek(name: string, n: number): Promise<string[]> {
+      const q = queues.get(name);
+      if (!q) return [];
+      const jobs = await q.getJobs(['wait', 'prioritized'], 0, n - 1, true);
+      return jobs.slice(0, n).map((j) => j.data.experimentId);
+    },
     async depths(): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       for (const [name, q] of queues) {

@@ -3,6 +3,7 @@
  * improvement per GPU-hour. "GPU-hours" are device-hours of training processes, whatever
  * the device.
  */
+import type { Experiment, Proposal } from '@ratchet/shared';
 import type { Deps } from './deps.ts';
 
 export interface LeaderboardRow {
@@ -23,17 +24,37 @@ export interface LeaderboardRow {
 
 export async function leaderboard(deps: Deps): Promise<LeaderboardRow[]> {
   const counters = await deps.store.counters();
-  const rows = new Map<string, LeaderboardRow>();
+  const tracks: LeaderboardInput['tracks'] = [];
+  const experiments = new Map<string, Experiment>();
   for (const t of await deps.store.listTracks()) {
-    const exps = new Map((await deps.store.listExperiments(t.config.id)).map((e) => [e.id, e]));
-    for (const p of await deps.store.listProposals(t.config.id, 100_000)) {
-      const key = `${t.config.id}\0${p.strategy}\0${p.proposer}`;
+    for (const e of await deps.store.listExperiments(t.config.id)) experiments.set(e.id, e);
+    tracks.push({ id: t.config.id, proposals: await deps.store.listProposals(t.config.id, 100_000) });
+  }
+  return buildLeaderboard({ tracks, experiments, counters });
+}
+
+export interface LeaderboardInput {
+  tracks: { id: string; proposals: readonly Proposal[] }[];
+  experiments: ReadonlyMap<string, Pick<Experiment, 'status' | 'timings'>>;
+  counters: Record<string, number>;
+}
+
+/** The leaderboard from records already read (the dashboard keeps them in memory). */
+export function buildLeaderboard({
+  tracks,
+  experiments: exps,
+  counters,
+}: LeaderboardInput): LeaderboardRow[] {
+  const rows = new Map<string, LeaderboardRow>();
+  for (const t of tracks) {
+    for (const p of t.proposals) {
+      const key = `${t.id}\0${p.strategy}\0${p.proposer}`;
       let r = rows.get(key);
       if (!r) {
         const answers = counters[`answers:${p.strategy}`] ?? 0;
         const invalid = counters[`invalid:${p.strategy}`] ?? 0;
         r = {
-          track: t.config.id,
+          track: t.id,
           strategy: p.strategy,
           proposer: p.proposer,
           proposals: 0,

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { Redis } from './redis.ts';
 
 export const TokenRecord = z.object({
-  role: z.enum(['admin', 'proposer', 'worker']),
+  role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
   name: z.string(),
   trusted: z.boolean().default(false),
   /** A worker token that may also submit proposals (folding mode with a local LLM). */
@@ -124,6 +124,7 @@ export function createStore(redis: Redis, prefix: string) {
         .multi()
         .set(k('proposal', p.id), JSON.stringify(p))
         .zadd(k('proposals', p.track), p.createdAt, p.id)
+        .zadd(k('changes'), Date.now(), `p:${p.id}`)
         .exec();
     },
     getProposal: (id: string) => getJson(Proposal, k('proposal', id)),
@@ -149,6 +150,7 @@ export function createStore(redis: Redis, prefix: string) {
         .multi()
         .set(k('exp', e.id), JSON.stringify(e))
         .zadd(k('exps', e.track), e.createdAt, e.id)
+        .zadd(k('changes'), Date.now(), `e:${e.id}`)
         .exec();
     },
     getExperiment: (id: string) => getJson(Experiment, k('exp', id)),
@@ -248,6 +250,38 @@ export function createStore(redis: Redis, prefix: string) {
         "local v = redis.call('GET', KEYS[1]); if not v then return 0 end; " +
         "local ok, l = pcall(cjson.decode, v); if ok and l['token'] == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end; return 0";
       return (await redis.eval(script, 1, k('lease', expId), token)) === 1;
+    },
+    // ---- the change feed: every write of an experiment or proposal (one member per record)
+    /** Experiments and proposals written at or after `sinceMs` (epoch ms of the writer's clock). */
+    async changedSince(sinceMs: number): Promise<{ experiments: string[]; proposals: string[] }> {
+      const members = await redis.zrangebyscore(k('changes'), sinceMs, '+inf');
+      return {
+        experiments: members.filter((m) => m.startsWith('e:')).map((m) => m.slice(2)),
+        proposals: members.filter((m) => m.startsWith('p:')).map((m) => m.slice(2)),
+      };
+    },
+    async getExperiments(ids: string[]): Promise<Experiment[]> {
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => k('exp', id)));
+      return raws.filter((r): r is string => r !== null).map((r) => Experiment.parse(JSON.parse(r)));
+    },
+    async getProposals(ids: string[]): Promise<Proposal[]> {
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => k('proposal', id)));
+      return raws.filter((r): r is string => r !== null).map((r) => Proposal.parse(JSON.parse(r)));
+    },
+    async proposalIds(track: string): Promise<string[]> {
+      return redis.zrange(k('proposals', track), '0', '-1');
+    },
+    async getProgressMany(ids: string[]): Promise<(Progress | null)[]> {
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map((id) => k('progress', id)));
+      return raws.map((r) => (r === null ? null : (JSON.parse(r) as Progress | null)));
+    },
+    async trustMany(pairs: { workerId: string; cls: string }[]): Promise<number[]> {
+      if (pairs.length === 0) return [];
+      const raws = await redis.mget(pairs.map((p) => k('trust', p.workerId, p.cls)));
+      return raws.map((r) => Number(r ?? 0));
     },
     async incrCounter(name: string, by = 1) {
       await redis.hincrby(k('counters'), name, by);
