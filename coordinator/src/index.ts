@@ -1,6 +1,6 @@
 export type { AppRouter } from './api/router.ts';
 export { buildApp } from './app.ts';
-export { createAuth } from './auth/tokens.ts';
+export { type Auth, createAuth } from './auth/tokens.ts';
 export { type CoordinatorConfig, loadConfig } from './config.ts';
 export { type Coordinator, createCoordinator, readTrackDir } from './coordinator.ts';
 export { createMutationProposer } from './proposers/mutation-proposer.ts';

@@ -5,6 +5,7 @@ import { createCoordinator, loadConfig } from '@ratchet/coordinator';
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { createSerial, createWorkerAgent, killRunningChildren, pythonCandidates } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
+import { createProgressView } from '../progress/view.ts';
 import { coordinatorUrl, resolveToken } from '../remote.ts';
 import { findTorchPython } from '../up/python.ts';
 import { foldingOptions, foldingPrefsFrom, sandboxLimitsFrom, WORKER_HELP } from './worker-options.ts';
@@ -41,6 +42,7 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const c = await createCoordinator(cfg);
   const url = await c.start();
   process.stdout.write(`ratchet coordinator listening on ${url}\n`);
+  process.stdout.write(`dashboard: ${url}/ (a read-only token: ratchet token create --role viewer)\n`);
   process.stdout.write(
     `admin token: ${cfg.adminToken ? '(from RATCHET_ADMIN_TOKEN)' : join(cfg.dataDir, 'admin.token')}\n`,
   );
@@ -95,6 +97,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // One slot per GPU: each leases its own jobs, pinned to its device.
   const slots = await workerSlots({ name, backends });
   const serial = createSerial();
+  const view = createProgressView({ stream: process.stderr });
   const agents = slots.map((slot) =>
     createWorkerAgent({
       coordinatorUrl: coordinatorUrl(values.coordinator),
@@ -106,9 +109,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
       profile: slot.profile,
       extraEnv: slot.env,
       serial,
-      ...(slots.length > 1
-        ? { log: (m: string) => process.stderr.write(`[worker ${slot.name}] ${m}\n`) }
-        : {}),
+      log: (m: string) => view.log(slots.length > 1 ? `[worker ${slot.name}] ${m}` : `[worker] ${m}`),
+      onJob: (e) => view.onJob(slot.name, e),
       ...(hardwareClass ? { hardwareClass } : {}),
       tracks: values.track ?? [],
       lowPriority: values['low-priority'] || folding !== null,
@@ -137,14 +139,18 @@ export async function workerCommand(argv: string[]): Promise<number> {
       process.exit(130);
     },
   );
-  await Promise.all(
-    agents.map((a) =>
-      a.run().catch((e) => {
-        for (const b of agents) b.stop();
-        throw e;
-      }),
-    ),
-  );
+  try {
+    await Promise.all(
+      agents.map((a) =>
+        a.run().catch((e) => {
+          for (const b of agents) b.stop();
+          throw e;
+        }),
+      ),
+    );
+  } finally {
+    view.stop();
+  }
   return 0;
 }
 

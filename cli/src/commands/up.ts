@@ -20,14 +20,21 @@ import { defaultDataDir } from '@ratchet/coordinator/config';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { createWorkerAgent, killRunningChildren, parseNvidiaSmi } from '@ratchet/worker';
 import { parse } from '../args.ts';
+import { createProgressView } from '../progress/view.ts';
 import { findTorchPython, INSTALL_TORCH } from '../up/python.ts';
 import { startRedis } from '../up/redis.ts';
 import { experimentLine, frontierLine } from '../up/report.ts';
+import { dashboardUrl, viewerToken } from '../up/viewer.ts';
 import { onSignals } from './serve.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const TINY = resolve(ROOT, 'tracks', 'tiny');
-const say = (s: string) => process.stdout.write(`${s}\n`);
+/** Where lines go: straight to stdout, or above the live progress bars once they are drawn. */
+let sink: ((s: string) => void) | null = null;
+function say(s: string) {
+  if (sink) sink(s);
+  else process.stdout.write(`${s}\n`);
+}
 
 /** One worker per local device: each NVIDIA GPU, else the CPU (Apple: the MPS device). */
 function localDevices(): { name: string; env: Record<string, string> }[] {
@@ -128,6 +135,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (note) say(note);
 
   const auth = createAuth(deps.store, coordinator.adminToken);
+  say(`dashboard: ${dashboardUrl(url, await viewerToken(auth, dataDir, Date.now()))}`);
+  const view = createProgressView();
+  sink = view.log;
   const workerToken = await auth.create('worker', 'local', true, Date.now());
   const agents = localDevices().map((d) =>
     createWorkerAgent({
@@ -141,6 +151,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       lowPriority: false,
       extraEnv: d.env,
       log: () => {},
+      onJob: (e) => view.onJob(`local-${d.name}`, e),
     }),
   );
   const proposer =
@@ -202,6 +213,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   proposer.close();
   for (const a of agents) a.stop();
   await Promise.allSettled(runs);
+  view.stop();
+  sink = null;
   await coordinator.close().catch(() => {});
   await redis.stop();
   say('stopped.');

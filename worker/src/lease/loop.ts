@@ -33,6 +33,7 @@ import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
 import type { Serial } from '../runner/serial.ts';
 import { createSandbox, type Sandbox, type SandboxLimits } from '../sandbox/index.ts';
 import { type Client, createClient, errorCode } from './client.ts';
+import { type JobEvent, watchProgress } from './progress-watch.ts';
 
 export interface WorkerOptions {
   coordinatorUrl: string;
@@ -65,6 +66,8 @@ export interface WorkerOptions {
   readingSources?: ReadingSources;
   /** Run prepare and training in the platform's sandbox, with these limits. */
   sandbox?: SandboxLimits;
+  /** Job start, progress (read from its log every half second) and end, for a progress display. */
+  onJob?: (e: JobEvent) => void;
 }
 
 export interface JobReport {
@@ -237,6 +240,10 @@ export function createWorkerAgent(opts: WorkerOptions) {
         abort.abort();
       },
     );
+    opts.onJob?.({ type: 'start', lease });
+    const stopProgress = opts.onJob
+      ? watchProgress(jobLogFile(ctxFor(abort.signal), lease), lease, opts.onJob)
+      : null;
     let outcome: JobOutcome | null = null;
     try {
       outcome = await executeJob(ctxFor(abort.signal), lease);
@@ -244,6 +251,13 @@ export function createWorkerAgent(opts: WorkerOptions) {
       log(`job ${lease.experimentId} failed locally: ${toError(e).message}`);
     } finally {
       unwatch?.();
+      stopProgress?.();
+      opts.onJob?.({
+        type: 'end',
+        lease,
+        valBpb: outcome?.status === 'ok' ? outcome.metrics.val_bpb : null,
+        status: outcome?.status ?? 'released',
+      });
       hbDone.abort();
       await hb;
       jobAbort = null;
