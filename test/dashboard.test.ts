@@ -5,7 +5,8 @@
  * discarded proposal shows its diff and its reason. Screenshots go to RATCHET_SCREENSHOTS
  * when set.
  */
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FINAL_PROPOSAL_STATUSES, type FrontierSeries, type Proposal } from '@ratchet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
   type TestCoordinator,
   waitFor,
 } from './support/harness.ts';
+import { spawnCli } from './support/procs.ts';
 import { bonusPatch } from './support/sim-worker.ts';
 
 let t: TestCoordinator;
@@ -172,6 +174,83 @@ describe('the dashboard', () => {
       if (shots) await page.screenshot({ path: join(shots, 'phone.png'), fullPage: true });
     } finally {
       await phone.close();
+    }
+  });
+
+  it('prints the status as aligned tables, and refuses a wrong token', async () => {
+    const ok = spawnCli(['status', '--coordinator', t.url, '--token', viewerToken]);
+    expect(await ok.exit(60_000)).toBe(0);
+    const out = ok.output();
+    expect(out).toMatch(/^ {2}track\s+head\s+budget_s\s+class\s+best\s+measured\s+kept\s+merged$/m);
+    expect(out).toMatch(
+      new RegExp(
+        `^ {2}standin\\s+${kept.mergedCommit!.slice(0, 7)}|^ {2}standin\\s+[0-9a-f]{7}\\s+1\\s+\\S+\\s+0\\.900000`,
+        'm',
+      ),
+    );
+    expect(out).toMatch(/^ {2}py-1\s+\S+\s+(leasing|preparing|running|idle)\s/m);
+    expect(out).toMatch(/^ {2}standin\s+by-hand\s+alice\s+1\s+1\s+1\s+1\s+0\.100000/m);
+    const bad = spawnCli(['status', '--coordinator', t.url, '--token', 'rt_viewer_wrong']);
+    expect(await bad.exit(60_000)).toBe(2);
+    expect(bad.output()).toContain('RATCHET_E_UNAUTHENTICATED');
+  });
+
+  it("writes upstream's progress picture of a track as PNG and SVG", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-plot-'));
+    try {
+      const svgRun = spawnCli([
+        'plot',
+        '--coordinator',
+        t.url,
+        '--token',
+        viewerToken,
+        '--track',
+        'standin',
+        '-o',
+        join(dir, 'p.svg'),
+      ]);
+      expect(await svgRun.exit(60_000)).toBe(0);
+      const svg = await readFile(join(dir, 'p.svg'), 'utf8');
+      const measured = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+        (e) => e.metrics && e.recordedAt !== null,
+      );
+      const circles = (kind: string) => svg.split(`<circle class="${kind}"`).length - 1;
+      expect(circles('kept') + circles('baseline') + circles('discarded')).toBe(measured.length);
+      expect(circles('kept')).toBe(measured.filter((e) => e.verdict === 'keep').length);
+      expect(svg).toContain('better quality');
+
+      const pngRun = spawnCli([
+        'plot',
+        '--coordinator',
+        t.url,
+        '--token',
+        viewerToken,
+        '--track',
+        'standin',
+        '-o',
+        join(dir, 'progress.png'),
+      ]);
+      expect(await pngRun.exit(90_000)).toBe(0);
+      const png = await readFile(join(dir, 'progress.png'));
+      expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([2400, 1200]);
+      if (shots) await copyFile(join(dir, 'progress.png'), join(shots, 'progress.png'));
+
+      const unknown = spawnCli([
+        'plot',
+        '--coordinator',
+        t.url,
+        '--token',
+        viewerToken,
+        '--track',
+        'nope',
+        '-o',
+        join(dir, 'x.png'),
+      ]);
+      expect(await unknown.exit(60_000)).toBe(2);
+      expect(unknown.output()).toContain('RATCHET_E_TRACK_UNKNOWN');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

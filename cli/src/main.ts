@@ -33,6 +33,7 @@ const HELP = `ratchet — distributed autoresearch
   ratchet frontier checkout --track T DIR
   ratchet status [--json]
   ratchet results --track T [--class C] [--matrix] [--json]
+  ratchet plot --track T [--class C] [-o progress.png|progress.svg]
   ratchet parse-log FILE [--exit-code N] [--timed-out]
   ratchet check-patch --track-dir DIR FILE
 
@@ -47,6 +48,11 @@ async function upCommand(argv: string[]): Promise<number> {
   return up(argv);
 }
 
+async function plotCommand(argv: string[]): Promise<number> {
+  const { plotCommand: plot } = await import('./plot/command.ts');
+  return plot(argv);
+}
+
 const COMMANDS: Record<string, Command> = {
   up: upCommand,
   coordinator: coordinatorCommand,
@@ -56,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   'parse-log': parseLogCommand,
   'check-patch': checkPatchCommand,
   status: statusCommand,
+  plot: plotCommand,
   'frontier checkout': frontierCheckoutCommand,
   'track add': trackAddCommand,
   'track init': trackInitCommand,

@@ -12,6 +12,7 @@ import {
 } from '@ratchet/shared';
 import { parse, required } from '../args.ts';
 import { clientFrom, coordinatorUrl, remoteOptions, resolveToken } from '../remote.ts';
+import { fetchSnapshot, formatStatus } from '../status/status.ts';
 import { printInvite, tokenCreateExtraOptions, tokenCreateExtras } from './tokens.ts';
 
 export async function tokenCreateCommand(argv: string[]): Promise<number> {
@@ -143,31 +144,13 @@ export async function proposeCommand(argv: string[]): Promise<number> {
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...remoteOptions, json: { type: 'boolean' } });
-  const client = clientFrom(values);
-  const [tracks, workers, board] = await Promise.all([
-    client.tracks.list.query(),
-    client.workers.list.query(),
-    client.leaderboard.query(),
-  ]);
+  const snap = await fetchSnapshot(coordinatorUrl(values.coordinator), resolveToken(values.token));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ tracks, workers, leaderboard: board }, null, 2)}\n`);
+    const { experiments: _rows, ...rest } = snap;
+    process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
     return 0;
   }
-  const out: string[] = ['tracks:'];
-  for (const t of tracks) out.push(`  ${t.config.id} @ ${t.head.slice(0, 7)} (${t.config.budgetS} s budget)`);
-  out.push(`workers: ${workers.length}`);
-  for (const w of workers)
-    out.push(`  ${w.name} ${w.hardwareClass} last seen ${new Date(w.lastSeenAt).toISOString()}`);
-  out.push('strategies (gain per device-hour):');
-  for (const r of board) {
-    const gain = Object.values(r.gainByClass).reduce((a, b) => a + b, 0);
-    out.push(
-      `  ${r.track} ${r.strategy} / ${r.proposer}: ${r.proposals} proposed, ${r.evaluated} evaluated, ${r.confirmed} confirmed, ` +
-        `${r.merged} merged, gain ${gain.toFixed(6)}, ${r.gpuHours.toFixed(3)} h, ${r.gainPerGpuHour.toFixed(4)}/h, ` +
-        `invalid answers ${(100 * r.invalidRate).toFixed(0)}%`,
-    );
-  }
-  process.stdout.write(`${out.join('\n')}\n`);
+  process.stdout.write(formatStatus(snap));
   return 0;
 }
 
