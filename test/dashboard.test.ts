@@ -9,6 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FINAL_PROPOSAL_STATUSES, type FrontierSeries, type Proposal } from '@ratchet/shared';
+import { createClient, errorCode } from '@ratchet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import {
@@ -79,6 +80,14 @@ describe('the dashboard', () => {
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RATCHET_E_UNAUTHENTICATED');
     expect((await fetch(`${t.url}/api/dashboard/events`)).status).toBe(401);
+
+    // A viewer token reads, and nothing more.
+    const viewer = createClient(t.url, viewerToken);
+    expect((await viewer.tracks.list.query()).map((x) => x.config.id)).toEqual(['standin']);
+    const refused = await viewer.proposals.submit
+      .mutate({ track: 'standin', patch: bonusPatch('0.000001'), description: 'viewer' })
+      .catch((e) => errorCode(e));
+    expect(refused).toBe('RATCHET_E_FORBIDDEN');
 
     const page = await browser.context.newPage();
     await page.goto(`${t.url}/#token=rt_viewer_wrong`);
