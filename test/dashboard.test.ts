@@ -81,6 +81,16 @@ describe('the dashboard', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RATCHET_E_UNAUTHENTICATED');
     expect((await fetch(`${t.url}/api/dashboard/events`)).status).toBe(401);
 
+    const detail = (id: string) =>
+      fetch(`${t.url}/api/dashboard/experiments/${id}`, {
+        headers: { authorization: `Bearer ${viewerToken}` },
+      });
+    expect((await detail('no%20such')).status).toBe(400);
+    const missing = await detail('exp_missing000');
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+      'RATCHET_E_EXPERIMENT_UNKNOWN',
+    );
     // A viewer token reads, and nothing more.
     const viewer = createClient(t.url, viewerToken);
     expect((await viewer.tracks.list.query()).map((x) => x.config.id)).toEqual(['standin']);
