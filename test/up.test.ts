@@ -32,6 +32,14 @@ describe('ratchet up', () => {
     const first = up(dataDir, cache);
     await first.waitForLine(/API and git: http:\/\//, 60_000);
     await first.waitForLine(/private redis-server/, 1_000);
+    // The dashboard's URL carries a read-only token in its fragment, and that token reads.
+    const dash = await first.waitForLine(/dashboard: (http:\/\/\S+?)\/#token=(rt_viewer_\S+)/, 30_000);
+    const snap = await fetch(`${dash[1]}/api/dashboard/snapshot`, {
+      headers: { authorization: `Bearer ${dash[2]}` },
+    });
+    expect(snap.status).toBe(200);
+    // Not a terminal: the running experiment shows as plain lines.
+    await first.waitForLine(/local-cpu: running baseline \w{7} on tiny-3s/, 240_000);
     const line = await first.waitForLine(/\] baseline (\w+) \| (\S+) \| val_bpb (\d+\.\d+)/, 240_000);
     expect(Number(line[3])).toBeGreaterThan(0.5);
     await first.waitForLine(/frontier tiny-3s @ (\w{7})/, 10_000);
@@ -42,6 +50,8 @@ describe('ratchet up', () => {
 
     const second = up(dataDir, cache);
     const resumed = await second.waitForLine(/frontier tiny-3s @ (\w{7}): (\d+\.\d+)/, 60_000);
+    // The same viewer token, so a bookmarked dashboard keeps working.
+    expect((await second.waitForLine(/#token=(rt_viewer_\S+)/, 10_000))[1]).toBe(dash[2]);
     // The same frontier, with the baseline measured by the first run (kept in Redis's AOF).
     expect(resumed[1]).toBe(heads[heads.length - 1]);
     expect(Number(resumed[2])).toBeGreaterThan(0.5);
