@@ -84,6 +84,13 @@ export function createProgressView(o: ProgressViewOptions = {}): ProgressView {
   // Once the first bar is drawn, the multibar redraws its area: other output must go
   // through it (it prints buffered lines above the bars on its next redraw).
   let drawing = false;
+  /** Print what is still buffered, clear the bars, and write straight to the stream again. */
+  const finish = () => {
+    if (!drawing) return;
+    multi.update();
+    multi.stop();
+    drawing = false;
+  };
   return {
     onJob(name, e) {
       const cur = bars.get(name);
@@ -94,9 +101,13 @@ export function createProgressView(o: ProgressViewOptions = {}): ProgressView {
         drawing = true;
       } else if (e.type === 'progress' && cur) {
         cur.bar.update(e.progress.percent ?? 0, payload(name, e, cur.label));
+        // Draw now (progress comes at most twice a second), not at the next frame: a short
+        // run may end before it.
+        multi.update();
       } else if (e.type === 'end' && cur) {
         multi.remove(cur.bar);
         bars.delete(name);
+        if (bars.size === 0) finish();
       }
     },
     log(line) {
@@ -104,8 +115,7 @@ export function createProgressView(o: ProgressViewOptions = {}): ProgressView {
       else stream.write(`${line}\n`);
     },
     stop() {
-      if (drawing) multi.stop();
-      drawing = false;
+      finish();
     },
   };
 }
