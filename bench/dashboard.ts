@@ -38,10 +38,10 @@ interface Viewer {
 }
 
 /** One viewer: reads the stream, and for each result first seen recorded, how late it came. */
-async function openViewer(url: string, token: string): Promise<Viewer> {
+async function openViewer(url: string, token: string, gzip: boolean): Promise<Viewer> {
   const ctrl = new AbortController();
   const res = await fetch(`${url}/api/dashboard/events`, {
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${token}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
     signal: ctrl.signal,
   });
   if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
@@ -170,9 +170,29 @@ try {
     zipped += gz;
   }
   console.log(`payload page total: ${raw} B raw, ${zipped} B as sent with gzip; no other request`);
+  // The event stream on the wire in its first second (the snapshot, then a diff or two).
+  const streamBytes = (gzip: boolean) =>
+    new Promise<number>((resolve, reject) => {
+      let bytes = 0;
+      const headers: Record<string, string> = { authorization: `Bearer ${viewerToken}` };
+      if (gzip) headers['accept-encoding'] = 'gzip';
+      const req = httpGet(`${url}/api/dashboard/events`, { headers }, (res) => {
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+        });
+        setTimeout(() => {
+          req.destroy();
+          resolve(bytes);
+        }, 1_000);
+      });
+      req.on('error', (e) => (bytes > 0 ? resolve(bytes) : reject(e)));
+    });
+  console.log(
+    `events, first second on the wire: ${await streamBytes(false)} B plain, ${await streamBytes(true)} B gzip`,
+  );
 
-  const window = async (n: number) => {
-    const vs = await Promise.all(Array.from({ length: n }, () => openViewer(url, viewerToken)));
+  const window = async (n: number, gzip = false) => {
+    const vs = await Promise.all(Array.from({ length: n }, () => openViewer(url, viewerToken, gzip)));
     await new Promise((r) => setTimeout(r, 1_500));
     const c0 = cpuSeconds(pid);
     const t0 = Date.now();
@@ -188,7 +208,7 @@ try {
     const msgs = vs.reduce((a, v) => a + v.messages, 0) - m0;
     const exps = (await admin.experiments.list.query({ track: 'standin' })).length;
     console.log(
-      `viewers ${n}: coordinator CPU ${((100 * cpu) / wall).toFixed(1)}% of a core over ${wall.toFixed(0)} s (${exps} experiments in the store)`,
+      `viewers ${n}${n > 0 ? (gzip ? ' (gzip)' : ' (plain)') : ''}: coordinator CPU ${((100 * cpu) / wall).toFixed(1)}% of a core over ${wall.toFixed(0)} s (${exps} experiments in the store)`,
     );
     if (n > 0) {
       console.log(`  result recorded -> event at the viewer: ${stat(lat)}`);
@@ -201,6 +221,7 @@ try {
   await window(0);
   await window(1);
   await window(viewersN);
+  await window(viewersN, true);
   await window(0);
   feeding = false;
   await feeder;

@@ -117,7 +117,10 @@ describe('the dashboard', () => {
     expect(kept.status).toBe('merged');
     expect(discarded.status).toBe('discarded');
     const page = await browser.context.newPage();
+    const events = page.waitForResponse((r) => r.url().endsWith('/api/dashboard/events'));
     await page.goto(`${t.url}/#token=${viewerToken}`);
+    // The stream is compressed for the browser, and still live (below).
+    expect((await events).headers()['content-encoding']).toBe('gzip');
     await page.locator('figure.chart[data-track="standin"]').waitFor({ timeout: 15_000 });
     const series = (await page.evaluate('window.ratchetDashboard.chartSeries()')) as FrontierSeries[];
     expect(series).toHaveLength(1);

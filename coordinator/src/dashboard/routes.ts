@@ -8,6 +8,7 @@
  *   GET /api/dashboard/experiments/:id   one experiment with its patch, log tail and numbers
  */
 import { join } from 'node:path';
+import { createGzip, constants as zlib } from 'node:zlib';
 import fastifyStatic from '@fastify/static';
 import { type DashExperimentDetail, ErrorCodes, Id, isRatchetError } from '@ratchet/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -78,20 +79,29 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): Da
     if (!(await viewer(req, reply))) return reply;
     reply.hijack();
     const res = reply.raw;
+    // Compressed when the viewer accepts it: the first message holds every experiment's row
+    // (JSON that shrinks about tenfold), and a flush after each message keeps events live.
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       // Proxies (nginx) must pass events through as they come.
       'x-accel-buffering': 'no',
+      ...(gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : {}),
     });
-    res.write('retry: 2000\n\n');
+    const out = gzip ? createGzip({ level: 1, flush: zlib.Z_SYNC_FLUSH }) : res;
+    if (gzip) out.pipe(res);
+    out.write('retry: 2000\n\n');
     const unsubscribe = hub.subscribe({
-      write: (c) => res.write(c),
-      buffered: () => res.writableLength,
-      close: () => res.end(),
+      write: (c) => out.write(c),
+      buffered: () => res.writableLength + (out === res ? 0 : out.writableLength),
+      close: () => out.end(),
     });
-    res.on('close', unsubscribe);
+    res.on('close', () => {
+      unsubscribe();
+      if (out !== res) out.destroy();
+    });
   });
 
   app.get<{ Params: { id: string } }>('/api/dashboard/experiments/:id', async (req, reply) => {
