@@ -37,7 +37,7 @@ export function createDashboardSource(deps: Deps, o: SourceOptions) {
   const props = new Map<string, Proposal>();
   const loadedTracks = new Set<string>();
   let feedSince = 0;
-  const overlap = o.feedOverlapMs ?? 5_000;
+  const overlap = o.feedOverlapMs ?? 2_000;
 
   async function loadTrack(id: string) {
     for (const e of await deps.store.listExperiments(id)) exps.set(e.id, slim(e));
