@@ -79,81 +79,88 @@ export function createDashboardSource(deps: Deps, o: SourceOptions) {
     return { depths, next, batches };
   }
 
+  // One read at a time (the hub and /snapshot share the caches): an older read finishing
+  // after a newer one must not put older records back.
+  let queue: Promise<unknown> = Promise.resolve();
   return {
-    async snapshot(): Promise<DashSnapshot> {
-      const now = deps.clock.now();
-      const trackInfos = await deps.store.listTracks();
-      await refresh(trackInfos.map((t) => t.config.id));
-      const workers = await deps.store.listWorkers();
-      const names = new Map(workers.map((w) => [w.id, w.name]));
-      const proposalOf = (id: string) => props.get(id);
-      const rowList = [...exps.values()]
-        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
-        .map((e) =>
-          experimentRow(
-            e,
-            e.proposalId ? (props.get(e.proposalId) ?? null) : null,
-            e.workerId ? (names.get(e.workerId) ?? null) : null,
-            proposalOf,
-          ),
-        );
-      const rows = new Map(rowList.map((r) => [r.id, r]));
-
-      const jobs = new Map<string, DashExperiment>();
-      const done = new Map<string, number>();
-      for (const r of rowList) {
-        if (!r.workerId) continue;
-        if (r.status === 'running') jobs.set(r.workerId, r);
-        if (r.recordedAt !== null) done.set(r.workerId, (done.get(r.workerId) ?? 0) + 1);
-      }
-      const progress = await deps.store.getProgressMany(workers.map((w) => jobs.get(w.id)?.id ?? ''));
-      const trust = await deps.store.trustMany(
-        workers.map((w) => ({ workerId: w.id, cls: w.hardwareClass })),
-      );
-      const stateOpts = { now, liveWindowMs: o.liveWindowMs, pollWindowMs: o.pollWindowMs ?? 25_000 };
-      const workerRows = workers
-        .map((w, i) =>
-          workerRow(
-            w,
-            jobs.get(w.id) ?? null,
-            progress[i] ?? null,
-            done.get(w.id) ?? 0,
-            trust[i] ?? 0,
-            deps.config.acceptance.trustThreshold,
-            stateOpts,
-          ),
-        )
-        .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-
-      const tracks: DashTrack[] = [];
-      for (const t of trackInfos) {
-        tracks.push({
-          id: t.config.id,
-          description: t.config.description ?? '',
-          head: (await deps.frontier.head(t.config.id)) ?? t.head,
-          budgetS: t.config.budgetS,
-        });
-      }
-      const byTrack = new Map<string, Proposal[]>();
-      for (const p of props.values()) {
-        const list = byTrack.get(p.track);
-        if (list) list.push(p);
-        else byTrack.set(p.track, [p]);
-      }
-      const leaderboard = buildLeaderboard({
-        tracks: tracks.map((t) => ({ id: t.id, proposals: byTrack.get(t.id) ?? [] })),
-        experiments: exps,
-        counters: await deps.store.counters(),
-      }).map(({ answers: _a, invalidAnswers: _i, ...r }) => r);
-
-      return {
-        at: now,
-        tracks,
-        workers: workerRows,
-        queue: await queueSection(rows),
-        leaderboard,
-        experiments: rowList,
-      };
+    snapshot(): Promise<DashSnapshot> {
+      const next = queue.then(build);
+      queue = next.catch(() => {});
+      return next;
     },
   };
+
+  async function build(): Promise<DashSnapshot> {
+    const now = deps.clock.now();
+    const trackInfos = await deps.store.listTracks();
+    await refresh(trackInfos.map((t) => t.config.id));
+    const workers = await deps.store.listWorkers();
+    const names = new Map(workers.map((w) => [w.id, w.name]));
+    const proposalOf = (id: string) => props.get(id);
+    const rowList = [...exps.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .map((e) =>
+        experimentRow(
+          e,
+          e.proposalId ? (props.get(e.proposalId) ?? null) : null,
+          e.workerId ? (names.get(e.workerId) ?? null) : null,
+          proposalOf,
+        ),
+      );
+    const rows = new Map(rowList.map((r) => [r.id, r]));
+
+    const jobs = new Map<string, DashExperiment>();
+    const done = new Map<string, number>();
+    for (const r of rowList) {
+      if (!r.workerId) continue;
+      if (r.status === 'running') jobs.set(r.workerId, r);
+      if (r.recordedAt !== null) done.set(r.workerId, (done.get(r.workerId) ?? 0) + 1);
+    }
+    const progress = await deps.store.getProgressMany(workers.map((w) => jobs.get(w.id)?.id ?? ''));
+    const trust = await deps.store.trustMany(workers.map((w) => ({ workerId: w.id, cls: w.hardwareClass })));
+    const stateOpts = { now, liveWindowMs: o.liveWindowMs, pollWindowMs: o.pollWindowMs ?? 25_000 };
+    const workerRows = workers
+      .map((w, i) =>
+        workerRow(
+          w,
+          jobs.get(w.id) ?? null,
+          progress[i] ?? null,
+          done.get(w.id) ?? 0,
+          trust[i] ?? 0,
+          deps.config.acceptance.trustThreshold,
+          stateOpts,
+        ),
+      )
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+
+    const tracks: DashTrack[] = [];
+    for (const t of trackInfos) {
+      tracks.push({
+        id: t.config.id,
+        description: t.config.description ?? '',
+        head: (await deps.frontier.head(t.config.id)) ?? t.head,
+        budgetS: t.config.budgetS,
+      });
+    }
+    const byTrack = new Map<string, Proposal[]>();
+    for (const p of props.values()) {
+      const list = byTrack.get(p.track);
+      if (list) list.push(p);
+      else byTrack.set(p.track, [p]);
+    }
+    const leaderboard = buildLeaderboard({
+      tracks: tracks.map((t) => ({ id: t.id, proposals: byTrack.get(t.id) ?? [] })),
+      experiments: exps,
+      counters: await deps.store.counters(),
+    }).map(({ answers: _a, invalidAnswers: _i, ...r }) => r);
+
+    return {
+      at: now,
+      tracks,
+      workers: workerRows,
+      queue: await queueSection(rows),
+      leaderboard,
+      experiments: rowList,
+    };
+  }
 }
