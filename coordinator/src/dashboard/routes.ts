@@ -98,6 +98,10 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): Da
       buffered: () => res.writableLength + (out === res ? 0 : out.writableLength),
       close: () => out.end(),
     });
+    // A viewer that hangs up mid-write (or a coordinator closing) is not an error worth more
+    // than dropping the viewer: never let it surface as an unhandled 'error' event.
+    res.on('error', unsubscribe);
+    if (out !== res) out.on('error', unsubscribe);
     res.on('close', () => {
       unsubscribe();
       if (out !== res) out.destroy();
