@@ -9,8 +9,8 @@ export { detectHardware, NVIDIA_SMI_ARGS, parseNvidiaSmi } from './hardware/dete
 export { planSlots, type Slot } from './hardware/slots.ts';
 export { type Client, createClient, errorCode } from './lease/client.ts';
 export { createWorkerAgent, type WorkerOptions } from './lease/loop.ts';
-export { cacheDirFor, pythonCandidates } from './platform/platform.ts';
 export type { JobEvent } from './lease/progress-watch.ts';
+export { cacheDirFor, pythonCandidates } from './platform/platform.ts';
 export { jobEnv, resolveArgv } from './runner/env.ts';
 export { killRunningChildren, killTree, runProcess } from './runner/process.ts';
 export { createSerial } from './runner/serial.ts';
