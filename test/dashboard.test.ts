@@ -144,6 +144,10 @@ describe('the dashboard', () => {
     const fig = page.locator('figure.chart[data-track="standin"]');
     expect(await fig.getAttribute('data-points')).toBe(String(measured.length));
     expect(await fig.locator('canvas').count()).toBeGreaterThan(0);
+    // The merged gain's row in the portability matrix, measured on the class that found it.
+    const matrix = page.locator('#portability [data-track="standin"]');
+    await matrix.waitFor({ timeout: 15_000 });
+    expect(await matrix.textContent()).toContain(kept.mergedCommit!.slice(0, 7));
     if (shots) await page.screenshot({ path: join(shots, 'desktop.png'), fullPage: true });
     // Nothing but the coordinator was asked for anything.
     expect(browser.requests.filter((u) => !u.startsWith(t.url) && !u.startsWith('data:'))).toEqual([]);

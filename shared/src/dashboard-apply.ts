@@ -13,6 +13,7 @@ export function applyDashMessage(cur: DashSnapshot | null, msg: DashMessage): Da
   if (msg.workers) next.workers = msg.workers;
   if (msg.queue) next.queue = msg.queue;
   if (msg.leaderboard) next.leaderboard = msg.leaderboard;
+  if (msg.portability) next.portability = msg.portability;
   if (msg.experiments && msg.experiments.length > 0) {
     const byId = new Map(cur.experiments.map((e, i) => [e.id, i]));
     const rows = cur.experiments.slice();

@@ -4,6 +4,7 @@
  * experiment rows that changed) over server-sent events.
  */
 import { z } from 'zod';
+import { PortabilityMatrix } from './portability.ts';
 import { Progress } from './runlog.ts';
 import { ProposalStatus, Verdict } from './schemas.ts';
 
@@ -109,12 +110,14 @@ export const DashSnapshot = z.object({
   workers: z.array(DashWorker),
   queue: DashQueue,
   leaderboard: z.array(DashLeaderRow),
+  /** Per track with merges: whether each merged gain held on the other classes. */
+  portability: z.array(PortabilityMatrix),
   experiments: z.array(DashExperiment),
 });
 export type DashSnapshot = z.infer<typeof DashSnapshot>;
 
 /** Sections of the snapshot that are replaced whole when they change. */
-export type DashSection = 'tracks' | 'workers' | 'queue' | 'leaderboard';
+export type DashSection = 'tracks' | 'workers' | 'queue' | 'leaderboard' | 'portability';
 
 export const DashMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), data: DashSnapshot }),
@@ -125,6 +128,7 @@ export const DashMessage = z.discriminatedUnion('type', [
     workers: z.array(DashWorker).optional(),
     queue: DashQueue.optional(),
     leaderboard: z.array(DashLeaderRow).optional(),
+    portability: z.array(PortabilityMatrix).optional(),
     /** Rows added or changed since the last message. */
     experiments: z.array(DashExperiment).optional(),
   }),

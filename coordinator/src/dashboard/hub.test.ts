@@ -9,6 +9,7 @@ function snapshot(at: number, depth: number): DashSnapshot {
     workers: [],
     queue: { depths: { 'eval.t': depth }, next: [], batches: [] },
     leaderboard: [],
+    portability: [],
     experiments: [],
   };
 }

@@ -111,6 +111,7 @@ describe('snapshot diffs', () => {
     workers: [],
     queue: { depths: { 'eval.tiny': 1 }, next: [], batches: [] },
     leaderboard: [],
+    portability: [],
     experiments: [experimentRow(exp(), prop(), null, () => undefined)],
   };
   it('is null when nothing changed but the time', () => {

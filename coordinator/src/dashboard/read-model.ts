@@ -113,7 +113,7 @@ export interface SnapshotKeys {
   experiments: Map<string, string>;
 }
 
-const SECTIONS: readonly DashSection[] = ['tracks', 'workers', 'queue', 'leaderboard'];
+const SECTIONS: readonly DashSection[] = ['tracks', 'workers', 'queue', 'leaderboard', 'portability'];
 
 export function keysOf(s: DashSnapshot): SnapshotKeys {
   return {
@@ -122,6 +122,7 @@ export function keysOf(s: DashSnapshot): SnapshotKeys {
       workers: JSON.stringify(s.workers),
       queue: JSON.stringify(s.queue),
       leaderboard: JSON.stringify(s.leaderboard),
+      portability: JSON.stringify(s.portability),
     },
     experiments: new Map(s.experiments.map((e) => [e.id, JSON.stringify(e)])),
   };

@@ -10,10 +10,12 @@ import type {
   DashSnapshot,
   DashTrack,
   Experiment,
+  PortabilityMatrix,
   Proposal,
 } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { buildLeaderboard } from '../service/leaderboard.ts';
+import { portabilityMatrix } from '../service/portability.ts';
 import { experimentRow, workerRow } from './read-model.ts';
 
 export interface SourceOptions {
@@ -25,6 +27,7 @@ export interface SourceOptions {
   nextPerQueue?: number;
   /** Re-read changes this far back: writers' clocks and in-flight writes may lag a little. */
   feedOverlapMs?: number;
+  portabilityEveryMs?: number;
 }
 
 export type DashboardSource = ReturnType<typeof createDashboardSource>;
@@ -38,6 +41,9 @@ export function createDashboardSource(deps: Deps, o: SourceOptions) {
   const loadedTracks = new Set<string>();
   let feedSince = 0;
   const overlap = o.feedOverlapMs ?? 2_000;
+  // The portability matrix reads every proposal of a track: refreshed every 10 s, not per tick.
+  let portability: PortabilityMatrix[] = [];
+  let portabilityAt = 0;
 
   async function loadTrack(id: string) {
     for (const e of await deps.store.listExperiments(id)) exps.set(e.id, slim(e));
@@ -154,12 +160,23 @@ export function createDashboardSource(deps: Deps, o: SourceOptions) {
       counters: await deps.store.counters(),
     }).map(({ answers: _a, invalidAnswers: _i, ...r }) => r);
 
+    if (now - portabilityAt >= (o.portabilityEveryMs ?? 10_000)) {
+      portabilityAt = now;
+      const next: PortabilityMatrix[] = [];
+      for (const t of tracks) {
+        const m = await portabilityMatrix(deps, t.id);
+        if (m.rows.length > 0) next.push(m);
+      }
+      portability = next;
+    }
+
     return {
       at: now,
       tracks,
       workers: workerRows,
       queue: await queueSection(rows),
       leaderboard,
+      portability,
       experiments: rowList,
     };
   }

@@ -9,10 +9,10 @@ import { ago, h, replace } from './dom.ts';
 import { experimentsView, type Filters, filtersView, showDetail } from './experiments.ts';
 import { connect, fetchJson } from './stream.ts';
 import { askToken, forgetToken, initialToken } from './token.ts';
-import { leaderboardView, queueView, workersView } from './views.ts';
+import { leaderboardView, portabilityView, queueView, workersView } from './views.ts';
 
 const $ = (id: string) => document.getElementById(id)!;
-type Part = 'tracks' | 'workers' | 'queue' | 'leaderboard' | 'experiments';
+type Part = 'tracks' | 'workers' | 'queue' | 'leaderboard' | 'portability' | 'experiments';
 
 let snap: DashSnapshot | null = null;
 let token = '';
@@ -116,6 +116,7 @@ function render() {
   if (dirty.has('workers')) replace($('workers'), workersView(snap.workers));
   if (dirty.has('queue')) replace($('queue'), queueView(snap.queue));
   if (dirty.has('leaderboard')) replace($('leaderboard'), leaderboardView(snap.leaderboard));
+  if (dirty.has('portability')) replace($('portability'), portabilityView(snap.portability ?? []));
   if (dirty.has('experiments')) {
     const onFilters = (f: Filters) => {
       filters = f;
@@ -142,9 +143,10 @@ function onMessage(m: DashMessage) {
   stats.lastMessageAt = Date.now();
   snap = applyDashMessage(snap, m);
   if (m.type === 'snapshot')
-    for (const p of ['tracks', 'workers', 'queue', 'leaderboard', 'experiments'] as const) dirty.add(p);
+    for (const p of ['tracks', 'workers', 'queue', 'leaderboard', 'portability', 'experiments'] as const)
+      dirty.add(p);
   else {
-    for (const p of ['tracks', 'workers', 'queue', 'leaderboard', 'experiments'] as const)
+    for (const p of ['tracks', 'workers', 'queue', 'leaderboard', 'portability', 'experiments'] as const)
       if (m[p]) dirty.add(p);
     // The open experiment changed (a verdict arrived): fetch it again.
     if (selected && m.experiments?.some((e) => e.id === selected)) void pick(selected);

@@ -1,5 +1,6 @@
 /** The small sections: workers, queue and merge train, strategy leaderboard. */
 import type { DashLeaderRow, DashQueue, DashWorker } from '../../../shared/src/dashboard.ts';
+import type { PortabilityMatrix } from '../../../shared/src/portability.ts';
 import { progressFields } from '../../../shared/src/progress-line.ts';
 import { ago, h, table } from './dom.ts';
 
@@ -119,5 +120,47 @@ export function leaderboardView(rows: DashLeaderRow[]): HTMLElement {
         h('td', { class: 'num mono' }, r.gainPerGpuHour.toFixed(4)),
       );
     }),
+  );
+}
+
+/** Per merged commit, whether its gain held on each class that runs the track. */
+export function portabilityView(ms: PortabilityMatrix[]): HTMLElement {
+  if (ms.length === 0) return h('p', { class: 'dim' }, 'No merged gain yet.');
+  return h(
+    'div',
+    null,
+    ms.map((m) =>
+      h(
+        'div',
+        { 'data-track': m.track },
+        h('h3', null, m.track),
+        table(
+          ['commit', 'description', ...m.classes],
+          m.rows.map((r) =>
+            h(
+              'tr',
+              null,
+              h('td', { class: 'mono small' }, r.commit.slice(0, 7)),
+              h('td', { class: 'small' }, r.description),
+              m.classes.map((k) => {
+                const c = r.cells.find((x) => x.hardwareClass === k);
+                if (!c || c.state === 'not_measured')
+                  return h('td', { class: 'small dim' }, c?.queued ? 'queued' : 'not measured');
+                const d = c.delta === null ? '' : `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(6)}`;
+                return h(
+                  'td',
+                  {
+                    class: `small mono ${c.state === 'held' ? 'good' : 'refused'}`,
+                    title: `n ${c.n}, m ${c.m}`,
+                  },
+                  `${d} ${c.state}${c.significant ? '' : ' ~'}${c.origin ? ' *' : ''}`,
+                );
+              }),
+            ),
+          ),
+        ),
+      ),
+    ),
+    h('p', { class: 'dim small' }, '* the class it was merged on · ~ within the noise'),
   );
 }
