@@ -91,6 +91,16 @@ describe('the dashboard', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
       'RATCHET_E_EXPERIMENT_UNKNOWN',
     );
+    // A revoked token is refused with its own code.
+    const gone = (await t.admin.tokens.create.mutate({ role: 'viewer', name: 'gone-soon' })).token;
+    await t.admin.tokens.revoke.mutate({ idOrName: 'gone-soon' });
+    const revoked = await fetch(`${t.url}/api/dashboard/snapshot`, {
+      headers: { authorization: `Bearer ${gone}` },
+    });
+    expect(revoked.status).toBe(401);
+    expect(((await revoked.json()) as { error: { code: string } }).error.code).toBe(
+      'RATCHET_E_TOKEN_REVOKED',
+    );
     // A viewer token reads, and nothing more.
     const viewer = createClient(t.url, viewerToken);
     expect((await viewer.tracks.list.query()).map((x) => x.config.id)).toEqual(['standin']);

@@ -52,9 +52,15 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): Da
   const bundle = lazyBundle(webDir);
 
   const viewer = async (req: FastifyRequest, reply: FastifyReply) => {
-    const p = await o.auth.resolve(tokenFromHeader(req.headers.authorization));
+    const token = tokenFromHeader(req.headers.authorization);
+    const p = await o.auth.resolve(token);
     if (!p) {
-      await refuse(reply, 401, ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
+      // Unknown, revoked or expired: say which, with its code.
+      const why = (await o.auth.refusal(token)) ?? {
+        code: ErrorCodes.UNAUTHENTICATED,
+        message: 'missing or unknown token',
+      };
+      await refuse(reply, 401, why.code, why.message);
       return null;
     }
     return p;
