@@ -5,9 +5,9 @@ import {
   decide,
   implausible,
   isThrottled,
-  throughputOf,
   normalQuantile,
   pooledNoise,
+  throughputOf,
   tQuantile,
 } from './stats.ts';
 

@@ -257,7 +257,9 @@ export interface Throughput {
 
 /** Compute a run got in its budget: ≈ 6·N·T FLOPs, up to the constant. Null when unknown. */
 function work(t: Throughput): number | null {
-  return t.tokensM !== null && t.tokensM > 0 && t.paramsM != null && t.paramsM > 0 ? t.tokensM * t.paramsM : null;
+  return t.tokensM !== null && t.tokensM > 0 && t.paramsM != null && t.paramsM > 0
+    ? t.tokensM * t.paramsM
+    : null;
 }
 
 /**
@@ -279,8 +281,7 @@ export function isThrottled(
   if (run.budgetClock === 'cpu') return false;
   const done = work(run);
   const works = baselines.map(work).filter((x): x is number => x !== null);
-  if (done !== null && works.length > 0)
-    return done < cfg.throttleFraction * mean(works);
+  if (done !== null && works.length > 0) return done < cfg.throttleFraction * mean(works);
   const tokens = baselines.map((b) => b.tokensM).filter((x): x is number => x !== null && x > 0);
   if (run.tokensM !== null && run.tokensM > 0 && tokens.length > 0 && tokens.length === baselines.length)
     return run.tokensM < cfg.throttleFraction * mean(tokens);
