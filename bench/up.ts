@@ -250,7 +250,7 @@ const summary = [
   `runs: ${done.length} (${done.length - candidates} baseline, ${candidates} candidate); proposals ${props.length}`,
   `first candidate run finished at ${firstCandidate ? `${mins(firstCandidate.recordedAt!).toFixed(1)} min` : 'never'}; first merge at ${merged[0] ? `${mins(merged[0].at).toFixed(1)} min` : 'never'}`,
   `merges: ${merged.length}; candidate runs per merge ${merged.length ? (candidates / merged.length).toFixed(1) : 'n/a'}; runs per merged proposal ${merged.length ? mean(merged.map((m) => m.runs)).toFixed(1) : 'n/a'}`,
-  `noise σ (pooled baseline runs) ${sigma.toFixed(4)} over ${df} degrees of freedom`,
+  `noise σ (pooled baseline runs) ${sigma.toFixed(4)} over ${df} degrees of freedom; gains merged: ${merged.map((m) => (-(m.p.decision?.delta ?? Number.NaN)).toFixed(4)).join(', ') || 'none'}${merged[0]?.p.decision?.delta ? ` (the first is ${(-merged[0].p.decision.delta / sigma).toFixed(1)} σ)` : ''}`,
   `fresh re-runs (${freshStart.length} each, seeds 9001.., load ${load()} after ${((Date.now() - runsT0) / 60_000).toFixed(1)} min): start ${start.slice(0, 7)} ${s0.toFixed(4)} ± ${sd(freshStart).toFixed(4)}, final ${final.slice(0, 7)} ${s1.toFixed(4)} ± ${sd(freshFinal).toFixed(4)}; change ${(((s1 - s0) / s0) * 100).toFixed(2)}%`,
   `files: ${outDir}/{trajectory.tsv,merges.tsv,trajectory.svg,up.log}`,
 ];
