@@ -14,6 +14,7 @@ import {
   type Verdict,
 } from '@ratchet/shared';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
+import { candidateSeed } from '../pipeline/seeds.ts';
 import {
   contradicts,
   decide,
@@ -291,7 +292,15 @@ export async function evaluate(
       verdictReason: d.reason,
       decision,
     });
-    await queueRun(deps, fresh!, 'confirm', cls, deps.config.seed + runs.length, exclude, true);
+    await queueRun(
+      deps,
+      fresh!,
+      'confirm',
+      cls,
+      candidateSeed(deps.config.seed, p.id, runs.length),
+      exclude,
+      true,
+    );
     return;
   }
   if (await batchRunning(deps, p.track, cls, ownBatch)) {
