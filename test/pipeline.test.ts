@@ -225,6 +225,26 @@ describe('the acceptance pipeline', () => {
     expect(done.decision?.n).toBe(2);
   });
 
+  it('runs every candidate with a seed of its own, apart from the baselines', async () => {
+    t = await startCoordinator();
+    sim(t, await workerToken(t), 'w1');
+    const ids: string[] = [];
+    for (const to of ['1.010000', '1.020000']) {
+      const r = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: qualityPatch('1.000000', to),
+        description: `worse ${to}`,
+      });
+      ids.push(r.proposal.id);
+    }
+    for (const id of ids) await final(t, id);
+    const exps = await t.admin.experiments.list.query({ track: 'standin' });
+    const seeds = exps.map((e) => e.seed);
+    // One seed shared by every screen would bias them all alike against the baselines' mean.
+    expect(new Set(seeds).size).toBe(seeds.length);
+    expect(exps.filter((e) => e.kind === 'candidate')).toHaveLength(2);
+  });
+
   it('runs a duplicate proposal once and gives back the earlier verdict', async () => {
     t = await startCoordinator();
     sim(t, await workerToken(t), 'w1');

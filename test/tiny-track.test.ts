@@ -62,4 +62,44 @@ describe('the tiny track', () => {
     // --once: one job, then the worker exits by itself, cleanly.
     expect(await worker.exit(60_000)).toBe(0);
   });
+
+  it('trains the CPU track on its CPU-time budget, so that load cannot shorten its training', async () => {
+    const files = await readTrackDir(join(ROOT, 'tracks', 'tiny-cpu'));
+    const conf = JSON.parse(files['ratchet.json']!);
+    files['ratchet.json'] = JSON.stringify({ ...conf, id: 'tiny-cpu-ci', budgetS: 3, hardTimeoutS: 300 });
+    await t!.admin.tracks.add.mutate({ files });
+    const cache = await mkdtemp(join(tmpdir(), 'ratchet-cache-'));
+    dirs.push(cache);
+    worker = spawnCli(
+      [
+        'worker',
+        '--coordinator',
+        t!.url,
+        '--token',
+        t!.c.adminToken,
+        '--python',
+        PYTHON,
+        '--workdir',
+        join(cache, 'w'),
+        '--once',
+        '--track',
+        'tiny-cpu-ci',
+      ],
+      { XDG_CACHE_HOME: cache },
+    );
+    const exp = await waitFor(
+      async () =>
+        (await t!.admin.experiments.list.query({ track: 'tiny-cpu-ci' })).find((e) => e.recordedAt !== null),
+      240_000,
+      'the tiny-cpu baseline',
+    );
+    expect(exp.status, exp.logTail).toBe('ok');
+    expect(exp.extra.budget_clock).toBe('cpu');
+    // The budget is CPU seconds: the loop stops right after 3 of them, however busy the machine.
+    expect(exp.metrics!.training_seconds).toBeGreaterThanOrEqual(3);
+    expect(exp.metrics!.training_seconds).toBeLessThan(4);
+    expect(exp.metrics!.num_steps).toBeGreaterThan(10);
+    expect(exp.metrics!.val_bpb).toBeLessThan(7.9);
+    expect(await worker.exit(60_000)).toBe(0);
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * `ratchet up --budget …`: comes up on a private Redis, finishes at least one experiment,
+ * `ratchet up --budget …`: comes up on a private Redis with the CPU track (this machine has
+ * no GPU), finishes at least one experiment, says what it waits for,
  * shuts down on SIGINT leaving no process behind, and resumes the same frontier on restart.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,17 +40,19 @@ describe('ratchet up', () => {
     });
     expect(snap.status).toBe(200);
     // Not a terminal: the running experiment shows as plain lines.
-    await first.waitForLine(/local-cpu: running baseline \w{7} on tiny-3s/, 240_000);
+    await first.waitForLine(/local-cpu: running baseline \w{7} on tiny-cpu-3s/, 240_000);
     const line = await first.waitForLine(/\] baseline (\w+) \| (\S+) \| val_bpb (\d+\.\d+)/, 240_000);
     expect(Number(line[3])).toBeGreaterThan(0.5);
-    await first.waitForLine(/frontier tiny-3s @ (\w{7})/, 10_000);
+    // It says what it waits for: the noise estimate needs more baseline runs first.
+    await first.waitForLine(/measuring noise: baseline 1 of 5/, 10_000);
+    await first.waitForLine(/frontier tiny-cpu-3s @ (\w{7})/, 10_000);
     expect(await first.stop('SIGINT')).toBe(0);
-    const heads = [...first.output().matchAll(/frontier tiny-3s @ (\w{7})/g)].map((m) => m[1]);
+    const heads = [...first.output().matchAll(/frontier tiny-cpu-3s @ (\w{7})/g)].map((m) => m[1]);
     expect(first.output()).toContain('stopped.');
     expect(processesUnder(dataDir)).toEqual([]);
 
     const second = up(dataDir, cache);
-    const resumed = await second.waitForLine(/frontier tiny-3s @ (\w{7}): (\d+\.\d+)/, 60_000);
+    const resumed = await second.waitForLine(/frontier tiny-cpu-3s @ (\w{7}): (\d+\.\d+)/, 60_000);
     // The same viewer token, so a bookmarked dashboard keeps working.
     expect((await second.waitForLine(/#token=(rt_viewer_\S+)/, 10_000))[1]).toBe(dash[2]);
     // The same frontier, with the baseline measured by the first run (kept in Redis's AOF).

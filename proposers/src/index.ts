@@ -1,6 +1,7 @@
 export { compileCheck } from './compile.ts';
 export { findConstants, formatValue, replaceConstant, unifiedDiff } from './constants.ts';
 export { applyEdits, boundedMatches, LlmAnswer } from './edits.ts';
+export { learn, type Move, parseMoves } from './lessons.ts';
 export { createLlmProposer, type LlmProposerOptions, type ProposerPort } from './llm.ts';
 export {
   directionScores,
@@ -8,6 +9,7 @@ export {
   keepsDivisibility,
   type Mutation,
   mutatedName,
+  mutatedNames,
   proposeMutation,
 } from './mutation.ts';
 export { buildMessages, type PromptHistoryItem } from './prompt.ts';

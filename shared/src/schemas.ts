@@ -247,6 +247,8 @@ export const BaselineSample = z.object({
   steps: z.number().nullable(),
   /** Tokens trained, in millions, when the run reports them (throughput for throttle checks). */
   tokensM: z.number().nullable().default(null),
+  /** Parameters in millions, when reported: tokens × parameters is the compute a run got. */
+  paramsM: z.number().nullable().optional(),
   experimentId: Id,
   peakVramMb: z.number().nullable(),
 });

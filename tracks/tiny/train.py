@@ -174,7 +174,7 @@ def main():
     print("mfu_percent:      n/a")
     print(f"total_tokens_M:   {tokens / 1e6:.3f}")
     print(f"num_steps:        {step}")
-    print(f"num_params_M:     {num_params / 1e6:.1f}")
+    print(f"num_params_M:     {num_params / 1e6:.3f}")
     print(f"depth:            {DEPTH}")
     print(f"device:           {device.type}")
 

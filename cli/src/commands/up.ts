@@ -1,8 +1,9 @@
 /**
- * `ratchet up`: the whole system on one machine — Redis, the coordinator with the tiny
- * track, one worker per local device and the mutation proposer — with a live line per
- * finished experiment. Ctrl-C stops everything it started; running it again resumes the
- * same frontier from the data dir.
+ * `ratchet up`: the whole system on one machine — Redis, the coordinator with the built-in
+ * track that fits the machine (`tiny` on a GPU or Apple silicon, `tiny-cpu` on CPUs alone),
+ * one worker per local device and the mutation proposer — with a live line per finished
+ * experiment and what the pipeline waits for. Ctrl-C stops everything it started; running
+ * it again resumes the same frontier from the data dir.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -14,13 +15,15 @@ import {
   createMutationProposer,
   createOllamaProposer,
   loadConfig,
+  pooledNoise,
   readTrackDir,
 } from '@ratchet/coordinator';
 import { defaultDataDir } from '@ratchet/coordinator/config';
-import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
+import { ErrorCodes, type Experiment, type Proposal, RatchetError, toError } from '@ratchet/shared';
 import { createWorkerAgent, killRunningChildren, parseNvidiaSmi } from '@ratchet/worker';
 import { parse } from '../args.ts';
 import { createProgressView } from '../progress/view.ts';
+import { explainBaseline, explainCandidate } from '../up/explain.ts';
 import { findTorchPython, INSTALL_TORCH } from '../up/python.ts';
 import { startRedis } from '../up/redis.ts';
 import { experimentLine, frontierLine } from '../up/report.ts';
@@ -28,7 +31,6 @@ import { dashboardUrl, viewerToken } from '../up/viewer.ts';
 import { onSignals } from './serve.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const TINY = resolve(ROOT, 'tracks', 'tiny');
 /** Where lines go: straight to stdout, or above the live progress bars once they are drawn. */
 let sink: ((s: string) => void) | null = null;
 function say(s: string) {
@@ -67,6 +69,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     port: { type: 'string' },
     python: { type: 'string' },
     proposer: { type: 'string' },
+    'track-dir': { type: 'string' },
   });
   const proposerKind = values.proposer ?? 'mutation';
   if (proposerKind !== 'mutation' && proposerKind !== 'ollama') {
@@ -112,14 +115,29 @@ export async function upCommand(argv: string[]): Promise<number> {
   const { deps } = coordinator;
 
   // A different budget is a different experiment: its numbers are not comparable with the
-  // 300 s frontier, so it gets its own track (and branch).
-  const files = await readTrackDir(TINY);
-  let trackId = 'tiny';
-  if (budgetS !== null && budgetS !== 300) {
-    trackId = `tiny-${budgetS}s`;
-    const conf = JSON.parse(files['ratchet.json']!);
+  // track's own budget, so it gets its own track (and branch).
+  const devices = localDevices();
+  // On CPUs alone, the track sized for them: hundreds of steps in a short CPU-time budget.
+  const trackDir = resolve(
+    values['track-dir'] ??
+      resolve(ROOT, 'tracks', devices.some((d) => d.name !== 'cpu') ? 'tiny' : 'tiny-cpu'),
+  );
+  const files = await readTrackDir(trackDir);
+  const conf = JSON.parse(files['ratchet.json'] ?? '{}') as {
+    id?: string;
+    budgetS?: number;
+    hardTimeoutS?: number;
+  };
+  let trackId = conf.id ?? 'tiny';
+  if (budgetS !== null && budgetS !== conf.budgetS) {
+    trackId = `${trackId}-${budgetS}s`;
     files['ratchet.json'] = JSON.stringify(
-      { ...conf, id: trackId, budgetS, hardTimeoutS: Math.max(120, budgetS * 2 + 120) },
+      {
+        ...conf,
+        id: trackId,
+        budgetS,
+        hardTimeoutS: Math.max(120, conf.hardTimeoutS ?? 0, budgetS * 2 + 120),
+      },
       null,
       2,
     );
@@ -130,7 +148,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   say(`ratchet up — data in ${dataDir}`);
   say(`API and git: ${url}  (admin token: ${dataDir}/admin.token)`);
   say(`Redis: ${redis.child ? `private redis-server, AOF in ${dataDir}/redis` : redis.url}`);
-  say(`track ${trackId}: ${budgetS ?? 300} s budget; python ${py.python} (torch ${py.torch})`);
+  say(`track ${trackId}: ${budgetS ?? conf.budgetS} s budget; python ${py.python} (torch ${py.torch})`);
   const note = await ollamaNote();
   if (note) say(note);
 
@@ -139,7 +157,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const view = createProgressView();
   sink = view.log;
   const workerToken = await auth.create('worker', 'local', true, Date.now());
-  const agents = localDevices().map((d) =>
+  const agents = devices.map((d) =>
     createWorkerAgent({
       coordinatorUrl: url,
       token: workerToken,
@@ -178,6 +196,14 @@ export async function upCommand(argv: string[]): Promise<number> {
     `proposer: ${proposerKind === 'ollama' ? `Ollama ${cfg.ollama.model} at ${cfg.ollama.host}` : 'mutation search (no LLM)'}`,
   );
 
+  const acc = cfg.acceptance;
+  const explain = async (e: Experiment, p: Proposal | null) => {
+    if (e.kind !== 'baseline') return explainCandidate(e, p, acc);
+    if (e.status !== 'ok' || !e.hardwareClass) return null;
+    const noise = pooledNoise(await deps.store.baselineGroups(trackId, e.hardwareClass));
+    const have = (await deps.store.getBaselineSamples(trackId, e.base, e.hardwareClass)).length;
+    return explainBaseline({ have, sigma: noise.sigma, df: noise.df }, acc);
+  };
   const printed = new Set<string>();
   for (const e of await deps.store.listExperiments(trackId)) if (e.recordedAt !== null) printed.add(e.id);
   const best = new Map<string, number>();
@@ -196,7 +222,10 @@ export async function upCommand(argv: string[]): Promise<number> {
       if (e.verdict === 'keep') merged++;
       changed = true;
       const p = e.proposalId ? await deps.store.getProposal(e.proposalId) : null;
-      if (!quiet) say(experimentLine(e, p));
+      if (quiet) continue;
+      say(experimentLine(e, p));
+      const why = await explain(e, p);
+      if (why) say(`  ${why}`);
     }
     if (changed || quiet) say(frontierLine(trackId, track.head, best, merged));
   };

@@ -7,6 +7,7 @@ import {
   isThrottled,
   normalQuantile,
   pooledNoise,
+  throughputOf,
   tQuantile,
 } from './stats.ts';
 
@@ -127,6 +128,23 @@ describe('trust and sanity', () => {
     expect(isThrottled(s(200, 0.5), [s(400, 1.6), s(420, 1.7)], cfg)).toBe(true);
     // Tokens only count when every run reports them.
     expect(isThrottled(s(100, 1.6), [s(400, 1.6), s(420, null)], cfg)).toBe(true);
+  });
+  it('judges throughput by compute: a larger model at fewer tokens is not throttled', () => {
+    const s = (tokensM: number, paramsM: number | null) => ({ steps: tokensM * 100, tokensM, paramsM });
+    // Four times the parameters, a third of the tokens: the same machine, working as hard.
+    expect(isThrottled(s(0.6, 0.8), [s(1.8, 0.2), s(1.7, 0.2)], cfg)).toBe(false);
+    // The same model at a third of the tokens: the machine was busy.
+    expect(isThrottled(s(0.6, 0.2), [s(1.8, 0.2), s(1.7, 0.2)], cfg)).toBe(true);
+  });
+  it('never calls a run throttled whose budget is its own CPU time', () => {
+    const run = throughputOf({
+      metrics: { num_steps: 10, total_tokens_M: 0.1, num_params_M: 0.2 },
+      extra: { budget_clock: 'cpu' },
+    });
+    expect(run.budgetClock).toBe('cpu');
+    const base = { steps: 400, tokensM: 1.6, paramsM: 0.2 };
+    expect(isThrottled(run, [base, base], cfg)).toBe(false);
+    expect(isThrottled({ ...run, budgetClock: 'wall' }, [base, base], cfg)).toBe(true);
   });
   it('quarantines implausible numbers', () => {
     expect(implausible(0.3, 1, noise, 0, cfg)).toContain('sanity band');

@@ -249,24 +249,58 @@ export function contradicts(
 export interface Throughput {
   steps: number | null;
   tokensM: number | null;
+  /** Parameters in millions (`num_params_M`): tokens × parameters ≈ the compute a run got. */
+  paramsM?: number | null;
+  /** `cpu` when the run's budget is its own CPU time (`budget_clock: cpu` in its summary). */
+  budgetClock?: string | null;
+}
+
+/** Compute a run got in its budget: ≈ 6·N·T FLOPs, up to the constant. Null when unknown. */
+function work(t: Throughput): number | null {
+  return t.tokensM !== null && t.tokensM > 0 && t.paramsM != null && t.paramsM > 0
+    ? t.tokensM * t.paramsM
+    : null;
 }
 
 /**
  * A run that trained far less than its class's baselines in the same budget: the machine was
- * busy (folding mode), so its number is not comparable. Tokens when every run reports them
- * (a patch that doubles the batch halves the steps, not the tokens), steps otherwise.
+ * busy (folding mode), so its number is not comparable. Judged by measured throughput, not
+ * by steps: a patch that grows the model trains fewer tokens on an idle machine too.
+ * - A run budgeted by its own CPU time is never throttled: load stretches it, it trains as much.
+ * - Compute (tokens × parameters) when the run and any baseline report both: a twice larger
+ *   model at half the tokens is the same throughput. (A merge's own runs become the new
+ *   head's baselines without a parameter count; they ran the same code.)
+ * - Tokens when every run reports them (a patch that doubles the batch halves the steps, not
+ *   the tokens), steps otherwise.
  */
 export function isThrottled(
   run: Throughput,
   baselines: readonly Throughput[],
   cfg: AcceptanceConfig,
 ): boolean {
+  if (run.budgetClock === 'cpu') return false;
+  const done = work(run);
+  const works = baselines.map(work).filter((x): x is number => x !== null);
+  if (done !== null && works.length > 0) return done < cfg.throttleFraction * mean(works);
   const tokens = baselines.map((b) => b.tokensM).filter((x): x is number => x !== null && x > 0);
   if (run.tokensM !== null && run.tokensM > 0 && tokens.length > 0 && tokens.length === baselines.length)
     return run.tokensM < cfg.throttleFraction * mean(tokens);
   const steps = baselines.map((b) => b.steps).filter((x): x is number => x !== null);
   if (run.steps === null || steps.length === 0) return false;
   return run.steps < cfg.throttleFraction * mean(steps);
+}
+
+/** The throughput figures of a finished run, from its parsed summary. */
+export function throughputOf(e: {
+  metrics: { num_steps: number | null; total_tokens_M: number | null; num_params_M: number | null } | null;
+  extra: Record<string, string>;
+}): Throughput {
+  return {
+    steps: e.metrics?.num_steps ?? null,
+    tokensM: e.metrics?.total_tokens_M ?? null,
+    paramsM: e.metrics?.num_params_M ?? null,
+    budgetClock: e.extra.budget_clock ?? null,
+  };
 }
 
 /** Numbers no honest run produces: outside a sanity band, or a gain far beyond any seen. */

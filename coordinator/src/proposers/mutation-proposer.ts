@@ -7,7 +7,7 @@
 import {
   compileCheck,
   type HistoryItem,
-  mutatedName,
+  mutatedNames,
   proposeMutation,
   unifiedDiff,
 } from '@ratchet/proposers';
@@ -52,7 +52,7 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     for (const p of proposals) {
       const last = p.experimentIds[p.experimentIds.length - 1];
       const e = last ? await deps.store.getExperiment(last) : null;
-      items.push({ description: p.description, status: p.status, delta: e?.delta ?? null });
+      items.push({ description: p.description, status: p.status, delta: e?.delta ?? null, base: p.base });
     }
     return {
       items,
@@ -62,8 +62,7 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
         new Set(
           proposals
             .filter((p) => OPEN.has(p.status) && p.base === base)
-            .map((p) => mutatedName(p.description))
-            .filter((n): n is string => n !== null),
+            .flatMap((p) => mutatedNames(p.description)),
         ),
     };
   }
@@ -83,10 +82,10 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     const tried = h.triedOn(head);
     const busy = h.busyOn(head);
     while (open < target) {
-      const m = proposeMutation({ source, history: h.items, random, tried, busy });
+      const m = proposeMutation({ source, history: h.items, random, tried, busy, base: head });
       if (!m) break;
       tried.add(m.description);
-      busy.add(m.name);
+      for (const mv of m.moves) busy.add(mv.name);
       if (opts.python) {
         const err = await compileCheck(opts.python, m.source);
         if (err) {

@@ -1,4 +1,5 @@
 /** Submitting proposals: policy, `git apply --check` on the base, dedupe, then the queue. */
+
 import {
   checkPatch,
   ErrorCodes,
@@ -8,6 +9,7 @@ import {
   RatchetError,
   type SubmitProposalInput,
 } from '@ratchet/shared';
+import { candidateSeed } from '../pipeline/seeds.ts';
 import { generalQueueName, Priority } from '../queue/queues.ts';
 import type { Deps } from './deps.ts';
 import { newId } from './ids.ts';
@@ -35,7 +37,11 @@ export function newExperiment(
     verdict: null,
     verdictReason: null,
     workerId: null,
-    seed: fields.seed ?? deps.config.seed,
+    seed:
+      fields.seed ??
+      (fields.kind === 'candidate' && fields.proposalId
+        ? candidateSeed(deps.config.seed, fields.proposalId, 0)
+        : deps.config.seed),
     metrics: null,
     extra: {},
     crash: null,

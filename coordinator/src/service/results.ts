@@ -14,7 +14,16 @@ import {
   type Verdict,
 } from '@ratchet/shared';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
-import { contradicts, decide, implausible, isThrottled, mean, pooledNoise } from '../pipeline/stats.ts';
+import { candidateSeed } from '../pipeline/seeds.ts';
+import {
+  contradicts,
+  decide,
+  implausible,
+  isThrottled,
+  mean,
+  pooledNoise,
+  throughputOf,
+} from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import { onBatch } from './batch-verdict.ts';
@@ -62,6 +71,7 @@ export async function recordOutcome(deps: Deps, merge: MergeTrain, exp: Experime
       valBpb: recorded.metrics.val_bpb,
       steps: recorded.metrics.num_steps,
       tokensM: recorded.metrics.total_tokens_M,
+      paramsM: recorded.metrics.num_params_M,
       experimentId: recorded.id,
       peakVramMb: recorded.metrics.peak_vram_mb,
     });
@@ -103,7 +113,7 @@ async function onCandidate(deps: Deps, merge: MergeTrain, e: Experiment) {
   }
   const cls = e.hardwareClass!;
   const baselines = await deps.store.getBaselineSamples(e.track, e.base, cls);
-  const run = { steps: e.metrics?.num_steps ?? null, tokensM: e.metrics?.total_tokens_M ?? null };
+  const run = throughputOf(e);
   if (isThrottled(run, baselines, deps.config.acceptance)) {
     const of = (xs: (number | null)[]) => mean(xs.filter((x): x is number => x !== null));
     const reason = `throttled: ${run.steps} steps, ${run.tokensM ?? 'n/a'} M tokens vs ${of(baselines.map((b) => b.steps)).toFixed(0)} steps, ${of(baselines.map((b) => b.tokensM)).toFixed(3)} M tokens on the baseline`;
@@ -282,7 +292,15 @@ export async function evaluate(
       verdictReason: d.reason,
       decision,
     });
-    await queueRun(deps, fresh!, 'confirm', cls, deps.config.seed + runs.length, exclude, true);
+    await queueRun(
+      deps,
+      fresh!,
+      'confirm',
+      cls,
+      candidateSeed(deps.config.seed, p.id, runs.length),
+      exclude,
+      true,
+    );
     return;
   }
   if (await batchRunning(deps, p.track, cls, ownBatch)) {
