@@ -53,7 +53,9 @@ function setup(opts: { redisUrl?: string } = {}) {
 async function values(m: ReturnType<typeof createMetrics>, name: string) {
   const all = await m.registry.getMetricsAsJSON();
   return all.flatMap((x) =>
-    x.values.filter((v) => (v.metricName ?? x.name) === name || (x.name === name && !v.metricName)),
+    (x.values as { metricName?: string; labels: object; value: number }[]).filter(
+      (v) => (v.metricName ?? x.name) === name,
+    ),
   );
 }
 async function value(m: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string>) {
