@@ -27,7 +27,8 @@ FROM ${NODE_IMAGE} AS coordinator
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git python3 tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/ratchet ratchet
+ && useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/ratchet ratchet \
+ && mkdir -p /run/ratchet && chown ratchet:ratchet /run/ratchet
 COPY --from=app /opt/tsx /opt/tsx
 COPY --from=app /app /app
 ENV NODE_ENV=production \
