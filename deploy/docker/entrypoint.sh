@@ -14,4 +14,7 @@ for var in RATCHET_ADMIN_TOKEN RATCHET_TOKEN; do
     export "$var=$value"
   fi
 done
-exec node --import /opt/tsx/node_modules/tsx/dist/loader.mjs /app/cli/src/main.ts "$@"
+# RATCHET_APP_DIR and RATCHET_TSX_LOADER only differ outside the images (the tests run this
+# script against a checkout).
+app="${RATCHET_APP_DIR:-/app}"
+exec node --import "${RATCHET_TSX_LOADER:-/opt/tsx/node_modules/tsx/dist/loader.mjs}" "$app/cli/src/main.ts" "$@"
