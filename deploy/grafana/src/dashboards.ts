@@ -82,6 +82,7 @@ function base(uid: string, title: string, description: string) {
     .time({ from: 'now-24h', to: 'now' })
     .timezone('browser')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .annotations([])
     .withVariable(trackVariable());
 }
 
