@@ -1,9 +1,10 @@
 #!/bin/sh
 # Entrypoint of ratchet's images: `ratchet <command> [args]`.
 # Secrets come as files (compose secrets, Kubernetes Secret volumes): for each variable V in
-# RATCHET_ADMIN_TOKEN and RATCHET_TOKEN, a readable file named by V_FILE sets V.
+# RATCHET_ADMIN_TOKEN, RATCHET_METRICS_TOKEN and RATCHET_TOKEN, a readable file named by
+# V_FILE sets V.
 set -eu
-for var in RATCHET_ADMIN_TOKEN RATCHET_TOKEN; do
+for var in RATCHET_ADMIN_TOKEN RATCHET_METRICS_TOKEN RATCHET_TOKEN; do
   file=$(eval "printf '%s' \"\${${var}_FILE:-}\"")
   if [ -n "$file" ]; then
     if [ ! -r "$file" ]; then

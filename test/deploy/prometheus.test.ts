@@ -6,6 +6,7 @@
  * Prometheus and pass `promtool check rules` and `promtool test rules`.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,12 +80,19 @@ describe('dashboards against a real Prometheus', () => {
   let prom: TestPrometheus;
 
   it('answers every panel query with series from a live coordinator', { timeout: 300_000 }, async () => {
-    t = await startCoordinator({ RATCHET_LEASE_TTL_MS: '2000', RATCHET_STALLED_INTERVAL_MS: '500' });
+    // /metrics behind a token, as on a coordinator reachable from the internet.
+    const metricsToken = randomBytes(24).toString('hex');
+    t = await startCoordinator({
+      RATCHET_LEASE_TTL_MS: '2000',
+      RATCHET_STALLED_INTERVAL_MS: '500',
+      RATCHET_METRICS_TOKEN: metricsToken,
+    });
     cleanups.push(() => t.close());
     prom = await startPrometheus({
       job: JOB,
       target: new URL(t.url).host,
       ruleFiles: [join(PROM_DIR, 'alerts.yml')],
+      bearerToken: metricsToken,
     });
     cleanups.push(() => prom.stop());
 
@@ -127,7 +135,9 @@ describe('dashboards against a real Prometheus', () => {
       );
     expect((await final(better.proposal.id)).status).toBe('merged');
     expect((await final(worse.proposal.id)).status).toBe('discarded');
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    ).text();
     expect(metrics).toMatch(/^ratchet_lease_expiries_total [1-9]/m);
 
     const queries = await checkedInQueries();

@@ -18,10 +18,13 @@ export async function startPrometheus(o: {
   target: string;
   ruleFiles?: string[];
   scrapeIntervalS?: number;
+  /** Scrape with `Authorization: Bearer <token>`, read from a file as a deployment would. */
+  bearerToken?: string;
 }): Promise<TestPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'ratchet-prom-'));
   const port = await freePort();
   const every = `${o.scrapeIntervalS ?? 1}s`;
+  if (o.bearerToken) await writeFile(join(dir, 'metrics.token'), o.bearerToken, { mode: 0o600 });
   const config = [
     'global:',
     `  scrape_interval: ${every}`,
@@ -31,6 +34,13 @@ export async function startPrometheus(o: {
     ...(o.ruleFiles?.length ? [] : ['  []']),
     'scrape_configs:',
     `  - job_name: ${o.job}`,
+    ...(o.bearerToken
+      ? [
+          '    authorization:',
+          '      type: Bearer',
+          `      credentials_file: ${JSON.stringify(join(dir, 'metrics.token'))}`,
+        ]
+      : []),
     '    static_configs:',
     `      - targets: [${JSON.stringify(o.target)}]`,
     '',
