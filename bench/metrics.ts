@@ -46,7 +46,7 @@ for (const n of sizes) {
     queues,
     liveWindowMs: 180_000,
   });
-  const store = observeStore(raw, metrics.observer, (e) => {
+  const store = observeStore(raw, metrics.observer, metrics.instruments, (e) => {
     throw e;
   });
   try {

@@ -108,7 +108,9 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   });
   metricsRef = metrics;
   // Every write also moves the metric aggregates, so /metrics never scans the history.
-  const store = observeStore(rawStore, metrics.observer, () => metrics.instruments.errors.inc());
+  const store = observeStore(rawStore, metrics.observer, metrics.instruments, () =>
+    metrics.instruments.errors.inc(),
+  );
   await metrics.observer.backfill().catch(() => metrics.instruments.errors.inc());
   const deps: Deps = {
     store,

@@ -31,6 +31,12 @@ export function createInstruments(registry: Registry) {
       help: 'Leases lost by workers that stopped heartbeating (job returned to the queue).',
       registers,
     }),
+    leases: new Counter({
+      name: 'ratchet_leases_total',
+      help: 'Jobs leased to workers, per queue (a job whose lease expired counts again when re-leased).',
+      labelNames: ['queue'],
+      registers,
+    }),
     finished: new Counter({
       name: 'ratchet_experiments_finished_total',
       help: 'Experiments whose result was recorded.',

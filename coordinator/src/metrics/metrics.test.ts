@@ -39,7 +39,7 @@ function setup(opts: { redisUrl?: string } = {}) {
     now: () => now,
   });
   const errors: unknown[] = [];
-  const store = observeStore(raw, metrics.observer, (e) => errors.push(e));
+  const store = observeStore(raw, metrics.observer, metrics.instruments, (e) => errors.push(e));
   cleanups.push(async () => {
     await queues.close();
     redis.disconnect();
@@ -181,6 +181,14 @@ describe('metrics', () => {
     });
     await s.store.putProposal(proposal('p_000001'));
     await runExperiment(s.store, 'e_000001', 0.98);
+    await s.store.putLease({
+      experimentId: 'e_000001',
+      workerId: 'w_000001',
+      token: 't'.repeat(32),
+      queue: 'eval.tiny',
+      jobId: '1',
+      leasedAt: 31_000,
+    });
     // Writing the same state again (a heartbeat's progress, say) counts nothing more.
     await s.store.putExperiment({ ...(await s.raw.getExperiment('e_000001'))! });
 
@@ -196,6 +204,7 @@ describe('metrics', () => {
     );
     expect(await value(s.metrics, 'ratchet_experiment_overhead_seconds_sum', {})).toBe(2);
     expect(await value(s.metrics, 'ratchet_worker_experiments_total', { worker: 'lab-gpu-1' })).toBe(1);
+    expect(await value(s.metrics, 'ratchet_leases_total', { queue: 'eval.tiny' })).toBe(1);
     expect(await value(s.metrics, 'ratchet_best_val_bpb', { track: 'tiny', hardware_class: 'cpu-4c' })).toBe(
       0.98,
     );

@@ -137,7 +137,12 @@ export function createObserver(o: {
 }
 
 /** The store, with every write of a tracked record also observed. */
-export function observeStore(store: Store, observer: Observer, onError: (e: unknown) => void): Store {
+export function observeStore(
+  store: Store,
+  observer: Observer,
+  instruments: Instruments,
+  onError: (e: unknown) => void,
+): Store {
   const safely = async (f: () => Promise<void>) => {
     try {
       await f();
@@ -162,6 +167,10 @@ export function observeStore(store: Store, observer: Observer, onError: (e: unkn
     async putWorker(w) {
       await store.putWorker(w);
       await safely(() => observer.worker(w));
+    },
+    async putLease(l) {
+      await store.putLease(l);
+      instruments.leases.inc({ queue: l.queue });
     },
     async touchWorker(id, now) {
       await store.touchWorker(id, now);

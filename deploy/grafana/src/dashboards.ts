@@ -226,9 +226,13 @@ export function fleetDashboard() {
         ),
     )
     .withPanel(
-      series('Lease expiries', 'Leases lost by silent workers in the trailing hour.', 'short').withTarget(
-        query('sum(increase(ratchet_lease_expiries_total[1h]))', 'expired leases'),
-      ),
+      series(
+        'Lease expiries',
+        'Leases lost by silent workers, and leases given, in the trailing hour.',
+        'short',
+      )
+        .withTarget(query('sum(increase(ratchet_lease_expiries_total[1h]))', 'expired leases'))
+        .withTarget(query('sum(increase(ratchet_leases_total[1h]))', 'leases given', 'B')),
     )
     .withPanel(
       series('Lease latency', 'How long a worker asking for work waits (long poll included).', 's')
