@@ -86,7 +86,7 @@ describe('docker-compose.yml', () => {
       mounts(c.services[svc])
         .filter((m) => m.bind)
         .map((m): [string, string] => [m.source, m.target]);
-    for (const svc of ['prometheus', 'grafana']) {
+    for (const svc of ['prometheus', 'grafana', 'alertmanager']) {
       for (const [source] of binds(svc)) await access(source); // every mounted file exists
     }
     expect(binds('prometheus').map((b: string[]) => b[1])).toEqual(
@@ -95,6 +95,8 @@ describe('docker-compose.yml', () => {
     const promCfg = parse(await readFile(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8'));
     expect(promCfg.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
     expect(promCfg.scrape_configs[0].static_configs[0].targets).toEqual(['coordinator:8787']);
+    expect(promCfg.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+    expect(binds('alertmanager').map((b: string[]) => b[1])).toEqual(['/etc/alertmanager/alertmanager.yml']);
 
     const grafana = c.services.grafana;
     expect(binds('grafana').map((b: string[]) => b[1])).toEqual(

@@ -3,7 +3,8 @@
  * stand-in track (baselines, a merged and a discarded proposal) and a silent worker loses
  * its leases. Then every panel query of the checked-in dashboards runs over Prometheus's
  * HTTP API: none may error, none may come back empty. The alert rules load into the same
- * Prometheus and pass `promtool check rules` and `promtool test rules`.
+ * Prometheus and pass `promtool check rules` and `promtool test rules`; the Alertmanager
+ * config passes `amtool check-config` and routes pages to the paging receiver.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +66,16 @@ describe('alert rules', () => {
     expect(check.stdout).toMatch(/SUCCESS: 6 rules found/);
     const test = await run('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: PROM_DIR });
     expect(test.stdout).toMatch(/SUCCESS/);
+  });
+
+  it('route pages through an Alertmanager config that amtool accepts', async () => {
+    const dir = join(ROOT, 'deploy', 'alertmanager');
+    const check = await run('amtool', ['check-config', 'alertmanager.yml'], { cwd: dir });
+    expect(check.stdout).toMatch(/SUCCESS/);
+    const route = (...labels: string[]) =>
+      run('amtool', ['config', 'routes', 'test', '--config.file=alertmanager.yml', ...labels], { cwd: dir });
+    expect((await route('alertname=RatchetRedisDown', 'severity=page')).stdout.trim()).toBe('page');
+    expect((await route('alertname=RatchetFrontierStalled', 'severity=warn')).stdout.trim()).toBe('default');
   });
 
   it('ship a Prometheus config that promtool accepts', async () => {
