@@ -83,7 +83,9 @@ export function createMetrics(opts: {
   );
   redisGauge(
     'ratchet_workers_by_state',
-    'Workers by hardware class and state: busy (running an experiment), idle (live, not running), offline.',
+    // busy: experiments marked running on the class, at most its live workers (a lease that
+    // expired counts until its job is leased again); idle: the other live ones.
+    'Workers by hardware class and state: busy, idle (live, not running anything), offline.',
     ['hardware_class', 'state'],
     async (g) => {
       const running = new Map<string, number>();
