@@ -50,8 +50,9 @@ if ($Uninstall) {
   return
 }
 
+# Refusals exit 2 (as the CLI does); Write-Error would stop the script first, with exit 1.
 function Fail([string] $Message) {
-  Write-Error "ratchet: $Message"
+  [Console]::Error.WriteLine("ratchet: $Message")
   exit 2
 }
 
@@ -91,7 +92,9 @@ $quotedArgs = ($workerArgs | ForEach-Object { "'" + ($_ -replace "'", "''") + "'
 $runner = Join-Path $StateDir 'run-worker.ps1'
 $runnerText = @"
 # Written by install-worker.ps1: runs the ratchet worker at below-normal priority.
-`$ErrorActionPreference = 'Stop'
+# 'Continue': Windows PowerShell turns a redirected native stderr line into an error record,
+# which 'Stop' would make fatal, and the worker logs to stderr.
+`$ErrorActionPreference = 'Continue'
 [System.Diagnostics.Process]::GetCurrentProcess().PriorityClass = 'BelowNormal'
 `$env:RATCHET_TOKEN = (Get-Content -Raw -Path '$tokenFile').Trim()
 `$log = '$(Join-Path $StateDir 'worker.log')'
