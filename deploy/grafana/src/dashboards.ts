@@ -112,11 +112,14 @@ export function researchDashboard() {
     .withPanel(
       stacked(
         'Experiments per hour by verdict',
-        'Verdicts given in the trailing hour (pending and promising are steps on the way to keep or discard).',
+        'Verdicts given in the trailing hour; pending and promising, steps on the way to keep or discard, left out.',
         'short',
         true,
       ).withTarget(
-        query(`sum by (verdict) (increase(ratchet_experiment_verdicts_total{${T}}[1h]))`, '{{verdict}}'),
+        query(
+          `sum by (verdict) (increase(ratchet_experiment_verdicts_total{${T}, verdict!~"pending|promising"}[1h]))`,
+          '{{verdict}}',
+        ),
       ),
     )
     .withPanel(
