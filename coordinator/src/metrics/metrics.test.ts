@@ -173,6 +173,8 @@ describe('metrics', () => {
       name: 'lab-gpu-1',
       hardwareClass: 'cpu-4c',
       backend: 'cpu',
+      backends: ['cpu'],
+      classes: { cpu: 'cpu-4c' },
       tracks: [],
       tokenName: 'lab',
       registeredAt: 1,

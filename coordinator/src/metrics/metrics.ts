@@ -73,7 +73,7 @@ export function createMetrics(opts: {
   });
   redisGauge(
     'ratchet_workers',
-    'Workers seen within the live window, by hardware class.',
+    'Workers seen within the live window, by hardware class (a worker with several backends: its first).',
     ['hardware_class'],
     async (g) => {
       for (const c of await stats.workersByClass(now() - opts.liveWindowMs)) {
