@@ -149,6 +149,7 @@ describe('Dockerfiles', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
     const pnpmVersion = pkg.packageManager.replace('pnpm@', '');
     const tsxVersion = pkg.devDependencies.tsx;
+    const workspace: string[] = parse(await readFile(join(ROOT, 'pnpm-workspace.yaml'), 'utf8')).packages;
     for (const file of DOCKERFILES) {
       const text = await readFile(file, 'utf8');
       const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
@@ -165,6 +166,11 @@ describe('Dockerfiles', () => {
       expect(text, file).toContain(`tsx@${tsxVersion}`);
       expect(text, file).toContain('pnpm install --frozen-lockfile --prod');
       for (const m of text.matchAll(/^COPY (?!--from)(\S+) /gm)) await access(join(ROOT, m[1]!));
+      // Every workspace package is installed and copied (a new one must not be forgotten).
+      for (const p of workspace) {
+        expect(text, `${file}: ${p}`).toContain(`COPY ${p}/package.json ${p}/`);
+        expect(text, `${file}: ${p}`).toMatch(new RegExp(`^COPY ${p} ${p}$`, 'm'));
+      }
     }
     expect(await readFile(DOCKERFILES[0]!, 'utf8')).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
     expect((await stat(ENTRYPOINT)).mode & constants.S_IXUSR).toBeTruthy();
