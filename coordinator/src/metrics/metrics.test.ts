@@ -246,6 +246,17 @@ describe('metrics', () => {
     // The worker goes quiet: offline once the live window has passed.
     s.tick(61_000);
     expect(await value(s.metrics, 'ratchet_workers_by_state', { state: 'offline' })).toBe(1);
+    // A day later it no longer counts; after a week a write of its class forgets it.
+    s.tick(24 * 3600_000);
+    expect(await value(s.metrics, 'ratchet_workers_by_state', { state: 'offline' })).toBe(0);
+    await s.store.touchWorker('w_000001', 1_000_000);
+    expect(await s.redis.zcard(`${s.prefix}:m:seen:cpu-4c`)).toBe(1);
+    await s.store.putWorker({
+      ...(await s.raw.getWorker('w_000001'))!,
+      id: 'w_000002',
+      lastSeenAt: 1_000_000 + 8 * 24 * 3600_000,
+    });
+    expect(await s.redis.zrange(`${s.prefix}:m:seen:cpu-4c`, '0', '-1')).toEqual(['w_000002']);
   });
 
   it('answers a scrape from its aggregates alone, without reading experiment records', async () => {

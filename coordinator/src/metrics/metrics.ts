@@ -17,6 +17,8 @@ const MAX_STRATEGY_ROWS = 50;
 /** How long one Redis probe's answer serves the scrape's collectors. */
 const PROBE_TTL_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
+/** Workers seen this recently, but not within the live window, count as offline (ms). */
+const OFFLINE_WINDOW_MS = 24 * 3600_000;
 
 export function createMetrics(opts: {
   stats: StatsStore;
@@ -76,7 +78,7 @@ export function createMetrics(opts: {
     'Workers seen within the live window, by hardware class (a worker with several backends: its first).',
     ['hardware_class'],
     async (g) => {
-      for (const c of await stats.workersByClass(now() - opts.liveWindowMs)) {
+      for (const c of await stats.workersByClass(now() - opts.liveWindowMs, now() - OFFLINE_WINDOW_MS)) {
         g.set({ hardware_class: c.cls }, c.live);
       }
     },
@@ -84,7 +86,8 @@ export function createMetrics(opts: {
   redisGauge(
     'ratchet_workers_by_state',
     // busy: experiments marked running on the class, at most its live workers (a lease that
-    // expired counts until its job is leased again); idle: the other live ones.
+    // expired counts until its job is leased again); idle: the other live ones; offline: seen
+    // within the last day but not within the live window.
     'Workers by hardware class and state: busy, idle (live, not running anything), offline.',
     ['hardware_class', 'state'],
     async (g) => {
@@ -93,11 +96,11 @@ export function createMetrics(opts: {
         const [, status, , cls] = key.split(SEP);
         if (status === 'running' && cls) running.set(cls, (running.get(cls) ?? 0) + n);
       }
-      for (const c of await stats.workersByClass(now() - opts.liveWindowMs)) {
+      for (const c of await stats.workersByClass(now() - opts.liveWindowMs, now() - OFFLINE_WINDOW_MS)) {
         const busy = Math.min(c.live, running.get(c.cls) ?? 0);
         g.set({ hardware_class: c.cls, state: 'busy' }, busy);
         g.set({ hardware_class: c.cls, state: 'idle' }, c.live - busy);
-        g.set({ hardware_class: c.cls, state: 'offline' }, c.all - c.live);
+        g.set({ hardware_class: c.cls, state: 'offline' }, c.offline);
       }
     },
   );

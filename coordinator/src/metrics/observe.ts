@@ -14,6 +14,8 @@ const FINAL = new Set(['ok', 'crash', 'patch_failed']);
 const isFinal = (s: string | undefined) => s !== undefined && FINAL.has(s);
 /** Distinct worker names labelled before the rest count as `other`. */
 const MAX_WORKER_LABELS = 200;
+/** A worker unseen this long is forgotten by the worker gauges (ms). */
+export const FORGET_WORKER_MS = 7 * 24 * 3600_000;
 
 export type Observer = ReturnType<typeof createObserver>;
 
@@ -112,12 +114,12 @@ export function createObserver(o: {
 
   async function worker(w: WorkerRecord) {
     workers.set(w.id, { name: w.name, cls: w.hardwareClass });
-    await stats.workerSeen(w.hardwareClass, w.id, w.lastSeenAt);
+    await stats.workerSeen(w.hardwareClass, w.id, w.lastSeenAt, FORGET_WORKER_MS);
   }
 
   async function workerSeen(id: string, atMs: number) {
     const w = await workerOf(id);
-    if (w) await stats.workerSeen(w.cls, id, atMs);
+    if (w) await stats.workerSeen(w.cls, id, atMs, FORGET_WORKER_MS);
   }
 
   /** Bring the aggregates up to date with records written before they existed (once). */

@@ -71,21 +71,34 @@ export function createStatsStore(redis: Redis, prefix: string) {
       else await redis.hset(k('frontier'), track, String(atMs));
     },
     frontierTimes: () => numbers(k('frontier')),
-    /** A worker of `cls` was seen at `atMs`. */
-    async workerSeen(cls: string, id: string, atMs: number) {
-      await redis.multi().sadd(k('classes'), cls).zadd(k('seen', cls), atMs, id).exec();
+    /**
+     * A worker of `cls` was seen at `atMs`. Workers unseen for `forgetMs` are dropped (a
+     * restarted worker registers anew: its old id would count as offline forever).
+     */
+    async workerSeen(cls: string, id: string, atMs: number, forgetMs: number) {
+      await redis
+        .multi()
+        .sadd(k('classes'), cls)
+        .zadd(k('seen', cls), atMs, id)
+        .zremrangebyscore(k('seen', cls), '-inf', `(${atMs - forgetMs}`)
+        .exec();
     },
-    /** Per class: workers seen since `sinceMs`, and all ever registered. */
-    async workersByClass(sinceMs: number): Promise<{ cls: string; live: number; all: number }[]> {
+    /** Per class: workers seen since `liveSinceMs`, and those seen since `offlineSinceMs` only. */
+    async workersByClass(
+      liveSinceMs: number,
+      offlineSinceMs: number,
+    ): Promise<{ cls: string; live: number; offline: number }[]> {
       const classes = (await redis.smembers(k('classes'))).sort();
       if (classes.length === 0) return [];
       const m = redis.multi();
-      for (const c of classes) m.zcount(k('seen', c), sinceMs, '+inf').zcard(k('seen', c));
+      for (const c of classes) {
+        m.zcount(k('seen', c), liveSinceMs, '+inf').zcount(k('seen', c), offlineSinceMs, `(${liveSinceMs}`);
+      }
       const res = (await m.exec()) ?? [];
       return classes.map((cls, i) => ({
         cls,
         live: Number(res[2 * i]?.[1] ?? 0),
-        all: Number(res[2 * i + 1]?.[1] ?? 0),
+        offline: Number(res[2 * i + 1]?.[1] ?? 0),
       }));
     },
     /** Set once the aggregates cover every record written before they existed. */
