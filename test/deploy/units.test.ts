@@ -5,7 +5,7 @@
  * plistlib, and asks for background priority. The Windows installer cannot run here.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,10 +42,16 @@ async function tmp(): Promise<string> {
 }
 
 describe('deploy/systemd', () => {
-  it('verifies the coordinator and worker units without a warning', async () => {
+  it('verifies the coordinator unit and worker instances without a warning', async () => {
+    const d = await tmp();
+    // A template is verified through instances, so that %i expands: a GPU and the CPU.
+    for (const i of ['0', 'cpu']) {
+      await copyFile(join(SYSTEMD, 'ratchet-worker@.service'), join(d, `ratchet-worker@${i}.service`));
+    }
     const r = await verify(
       join(SYSTEMD, 'ratchet-coordinator.service'),
-      join(SYSTEMD, 'ratchet-worker.service'),
+      join(d, 'ratchet-worker@0.service'),
+      join(d, 'ratchet-worker@cpu.service'),
     );
     expect(r).toEqual({ code: 0, output: '' });
   });
@@ -70,10 +76,13 @@ describe('deploy/systemd', () => {
     expect(coord).toMatch(/^User=ratchet$/m);
     expect(coord).toMatch(/^StateDirectory=ratchet$/m);
     expect(coord).toMatch(/^Environment=RATCHET_DATA_DIR=\/var\/lib\/ratchet$/m);
-    const worker = await readFile(join(SYSTEMD, 'ratchet-worker.service'), 'utf8');
+    const worker = await readFile(join(SYSTEMD, 'ratchet-worker@.service'), 'utf8');
     expect(worker).toMatch(/^KillSignal=SIGTERM$/m);
     expect(worker).toMatch(/^KillMode=mixed$/m);
+    // The file `ratchet join --service` writes, and the device the instance names.
     expect(worker).toMatch(/^EnvironmentFile=\/etc\/ratchet\/worker\.env$/m);
+    expect(worker).toMatch(/^Environment=CUDA_VISIBLE_DEVICES=%i$/m);
+    expect(worker).toMatch(/ \$RATCHET_WORKER_ARGS$/m);
   });
 });
 
