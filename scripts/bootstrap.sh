@@ -8,9 +8,9 @@
 PNPM_VERSION=12.4.2
 DEBIAN_PACKAGES=(redis-server python3-torch python3-numpy libopenblas0-pthread)
 # Real components the test suite drives: Prometheus + promtool (dashboards, alert rules),
-# docker-compose v1 (compose validation, no engine), Chromium (browser tests), bubblewrap
-# (the volunteer sandbox), systemd-analyze (unit verification).
-TEST_DEBIAN_PACKAGES=(prometheus docker-compose chromium bubblewrap systemd)
+# amtool (Alertmanager config), docker-compose v1 (compose validation, no engine), Chromium
+# (browser tests), bubblewrap (the volunteer sandbox), systemd-analyze (unit verification).
+TEST_DEBIAN_PACKAGES=(prometheus prometheus-alertmanager docker-compose chromium bubblewrap systemd)
 
 say() { printf '[ratchet] %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -72,7 +72,7 @@ ensure_system_packages() {
     || problems+=("PyTorch for $py (pip install torch, or set RATCHET_PYTHON to an interpreter that has it)")
   if [ "${#EXTRA_DEBIAN_PACKAGES[@]}" -gt 0 ]; then
     local tool
-    for tool in prometheus promtool docker-compose chromium bwrap systemd-analyze; do
+    for tool in prometheus promtool amtool docker-compose chromium bwrap systemd-analyze; do
       command -v "$tool" >/dev/null 2>&1 \
         || problems+=("$tool, which the tests drive (Debian names: ${TEST_DEBIAN_PACKAGES[*]})")
     done

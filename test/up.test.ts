@@ -26,7 +26,10 @@ function up(dataDir: string, cache: string): Proc {
 }
 
 describe('ratchet up', () => {
-  it('runs experiments, stops cleanly on SIGINT, and resumes the frontier', async () => {
+  // Its own waits allow 4 minutes for the first baseline (a real model on a loaded machine).
+  it('runs experiments, stops cleanly on SIGINT, and resumes the frontier', {
+    timeout: 420_000,
+  }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ratchet-up-'));
     const cache = await mkdtemp(join(tmpdir(), 'ratchet-up-cache-'));
     dirs.push(dataDir, cache);

@@ -13,6 +13,7 @@ import type { Context } from './api/trpc.ts';
 import { type Auth, tokenFromHeader } from './auth/tokens.ts';
 import { registerDashboard } from './dashboard/routes.ts';
 import { isAllowedGitPath, serveGit } from './frontier/git-http.ts';
+import { instrumentHttp } from './metrics/http.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import type { MergeTrain } from './pipeline/merge-train.ts';
 import type { Deps } from './service/deps.ts';
@@ -42,6 +43,7 @@ export function buildApp(a: AppDeps): FastifyInstance {
     // stopping during a lease long poll) must not hold the coordinator's shutdown open.
     forceCloseConnections: true,
   });
+  instrumentHttp(app, a.metrics.instruments);
 
   app.get('/healthz', async (_req, reply) => {
     try {

@@ -9,6 +9,7 @@ import type { CoordinatorConfig } from './config.ts';
 import { createFrontier } from './frontier/repo.ts';
 import { createTrackData } from './frontier/track-data.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { observeStore } from './metrics/observe.ts';
 import { createMergeTrain } from './pipeline/merge-train.ts';
 import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
@@ -17,6 +18,7 @@ import { type Deps, systemClock } from './service/deps.ts';
 import { readTrackProgram } from './service/track-program.ts';
 import { addTrack, parseTrackFiles } from './service/tracks.ts';
 import { createRedis } from './store/redis.ts';
+import { createStatsStore } from './store/stats.ts';
 import { createStore } from './store/store.ts';
 
 export interface Coordinator {
@@ -82,7 +84,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       cause: e,
     });
   }
-  const store = createStore(redis, cfg.redisPrefix);
+  const rawStore = createStore(redis, cfg.redisPrefix);
   const frontier = createFrontier({
     path: join(cfg.dataDir, 'frontier.git'),
     tmpDir: join(cfg.dataDir, 'tmp'),
@@ -98,6 +100,18 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     },
     { onStalled: () => metricsRef?.leaseExpiries.inc() },
   );
+  const metrics = createMetrics({
+    stats: createStatsStore(redis, cfg.redisPrefix),
+    store: rawStore,
+    queues,
+    liveWindowMs: cfg.leaseTtlMs * 3,
+  });
+  metricsRef = metrics;
+  // Every write also moves the metric aggregates, so /metrics never scans the history.
+  const store = observeStore(rawStore, metrics.observer, metrics.instruments, () =>
+    metrics.instruments.errors.inc(),
+  );
+  await metrics.observer.backfill().catch(() => metrics.instruments.errors.inc());
   const deps: Deps = {
     store,
     frontier,
@@ -114,8 +128,6 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     },
     events: { experimentFinished: () => metricsRef?.finished.inc() },
   };
-  const metrics = createMetrics({ store, queues, liveWindowMs: cfg.leaseTtlMs * 3, deps: () => deps });
-  metricsRef = metrics;
   const auth = createAuth(store, adminToken);
   const merge = createMergeTrain(deps);
   const shutdown = new AbortController();

@@ -78,9 +78,15 @@ export function createQueues(
   }
 
   return {
-    /** Make sure the stalled checks of these queues run, even before any lease. */
+    /**
+     * Make sure the stalled checks of these queues run, even before any lease, and that
+     * `depths()` counts them (jobs may wait in them from before a restart).
+     */
     watch(names: string[]) {
-      for (const n of names) worker(n);
+      for (const n of names) {
+        worker(n);
+        queue(n);
+      }
     },
     async add(name: string, data: JobData, priority: number): Promise<string> {
       const q = queue(name);
