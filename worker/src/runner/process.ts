@@ -1,12 +1,18 @@
 /**
  * Running a training (or prepare) command: `shell: false`, its own process group, output
- * streamed to a log file, the whole tree killed at the hard timeout or on abort.
+ * streamed to a log file (truncated per attempt), the whole tree killed at the hard timeout
+ * or on abort. The command runs under `supervisor.mjs`, which kills it when the worker dies,
+ * and every process of the run carries a mark (see reap.ts) so that none escapes the kill.
  * Never rejects for the child's own failures: they come back in the result.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { treeKillPlan } from '../platform/platform.ts';
+import { killMarked, newRunMark, RUN_MARK_VAR } from './reap.ts';
+
+const SUPERVISOR = fileURLToPath(new URL('./supervisor.mjs', import.meta.url));
 
 export interface RunSpec {
   argv: string[];
@@ -17,6 +23,8 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Folding mode: lowest CPU priority. */
   lowPriority?: boolean;
+  /** The mark prefix of this worker's runs (`runScope(workDir)`); one is made up when absent. */
+  scope?: string;
 }
 
 export interface RunResult {
@@ -30,11 +38,14 @@ export interface RunResult {
 }
 
 /** Process groups of runs in flight, so that a forced exit can still kill them. */
-const running = new Set<number>();
+const running = new Map<number, string>();
 
 /** Kill every run in flight at once (the second Ctrl-C). */
 export function killRunningChildren(): void {
-  for (const pid of running) killTree(pid, 'SIGKILL');
+  for (const [pid, mark] of running) {
+    killTree(pid, 'SIGKILL');
+    killMarked(mark);
+  }
   running.clear();
 }
 
@@ -55,19 +66,26 @@ export function killTree(pid: number, sig: NodeJS.Signals): void {
 }
 
 export async function runProcess(spec: RunSpec): Promise<RunResult> {
-  const log = await open(spec.logFile, 'a');
+  // Truncated: a retried job's log holds only its last attempt.
+  const log = await open(spec.logFile, 'w');
   const startAt = Date.now();
+  const mark = newRunMark(spec.scope ?? 'run');
   try {
     const [cmd, ...args] = spec.argv;
-    const child = spawn(cmd!, args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      shell: false,
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-      windowsHide: true,
-    });
-    if (child.pid) running.add(child.pid);
+    const nice = spec.lowPriority ? 19 : 0;
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [SUPERVISOR, String(nice), String(KILL_GRACE_MS), '--', cmd!, ...args],
+      {
+        cwd: spec.cwd,
+        env: { ...spec.env, [RUN_MARK_VAR]: mark },
+        shell: false,
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd, 'ipc'],
+        windowsHide: true,
+      },
+    );
+    if (child.pid) running.set(child.pid, mark);
     if (spec.lowPriority && child.pid) {
       try {
         setPriority(child.pid, 19);
@@ -77,12 +95,24 @@ export async function runProcess(spec: RunSpec): Promise<RunResult> {
     }
     let timedOut = false;
     let aborted = false;
+    let reported: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let spawnError: string | null = null;
+    child.on('message', (m: { exit?: typeof reported; spawnError?: string }) => {
+      if (m?.exit) reported = m.exit;
+      if (typeof m?.spawnError === 'string') spawnError = m.spawnError;
+    });
+    const signalRun = (sig: NodeJS.Signals) => {
+      if (child.connected) child.send({ kill: sig }, () => {});
+      else if (child.pid) killTree(child.pid, sig);
+    };
     const stop = (why: 'timeout' | 'abort') => {
       if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
       if (why === 'timeout') timedOut = true;
       else aborted = true;
-      killTree(child.pid, 'SIGTERM');
-      setTimeout(() => child.pid && killTree(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+      signalRun('SIGTERM');
+      setTimeout(() => signalRun('SIGKILL'), KILL_GRACE_MS).unref();
+      // The supervisor itself stuck: the group goes, and the sweep below finds the rest.
+      setTimeout(() => child.pid && killTree(child.pid, 'SIGKILL'), 2 * KILL_GRACE_MS).unref();
     };
     const timer = setTimeout(() => stop('timeout'), spec.hardTimeoutS * 1000);
     const onAbort = () => stop('abort');
@@ -100,25 +130,28 @@ export async function runProcess(spec: RunSpec): Promise<RunResult> {
           spawnError: err.message,
         }),
       );
-      child.once('exit', (code, sig) =>
+      // 'close', not 'exit': it waits for the IPC channel, so the supervisor's report is in.
+      child.once('close', (code, sig) => {
+        const r = reported as { code: number | null; signal: NodeJS.Signals | null } | null;
         resolve({
-          exitCode: code,
-          signal: sig,
+          exitCode: r ? r.code : code,
+          signal: r ? r.signal : sig,
           timedOut,
           aborted,
           startAt,
           exitAt: Date.now(),
-          spawnError: null,
-        }),
-      );
+          spawnError,
+        });
+      });
     });
     clearTimeout(timer);
     spec.signal?.removeEventListener('abort', onAbort);
-    // Whatever the leader did, nothing of its group may outlive the run.
+    // Whatever the leader did, nothing of its group or its run may outlive it.
     if (child.pid) {
       killTree(child.pid, 'SIGKILL');
       running.delete(child.pid);
     }
+    killMarked(mark);
     return result;
   } finally {
     await log.close();
