@@ -41,19 +41,20 @@ describe('the research loop, end to end', () => {
     const { token } = await admin.tokens.create.mutate({ role: 'worker', name: 'e2e-workers' });
 
     const workers = [1, 2].map((i) => {
-      const p = spawnCli([
-        'worker',
-        '--coordinator',
-        url,
-        '--token',
-        token,
-        '--python',
-        PYTHON,
-        '--workdir',
-        join(dataDir, `w${i}`),
-        '--name',
-        `e2e-${i}`,
-      ]);
+      const p = spawnCli(
+        [
+          'worker',
+          '--coordinator',
+          url,
+          '--python',
+          PYTHON,
+          '--workdir',
+          join(dataDir, `w${i}`),
+          '--name',
+          `e2e-${i}`,
+        ],
+        { RATCHET_TOKEN: token },
+      );
       procs.push(p);
       return p;
     });

@@ -30,19 +30,8 @@ describe('the tiny track', () => {
     const cache = await mkdtemp(join(tmpdir(), 'ratchet-cache-'));
     dirs.push(cache);
     worker = spawnCli(
-      [
-        'worker',
-        '--coordinator',
-        t.url,
-        '--token',
-        t.c.adminToken,
-        '--python',
-        PYTHON,
-        '--workdir',
-        join(cache, 'w'),
-        '--once',
-      ],
-      { XDG_CACHE_HOME: cache },
+      ['worker', '--coordinator', t.url, '--python', PYTHON, '--workdir', join(cache, 'w'), '--once'],
+      { XDG_CACHE_HOME: cache, RATCHET_TOKEN: t.c.adminToken },
     );
     const exp = await waitFor(
       async () =>

@@ -219,14 +219,12 @@ describe('track add, then a real worker runs each shape', () => {
 
   it('runs every shape through uv sync, prepare and train, and parses each fork’s log', async () => {
     workDir = join(root, 'worker');
-    worker = spawnCli(
-      ['worker', '--coordinator', t.url, '--token', t.c.adminToken, '--python', PYTHON, '--workdir', workDir],
-      {
-        PATH: `${join(root, 'bin')}:${process.env.PATH}`,
-        HOME: join(root, 'home'),
-        XDG_CACHE_HOME: join(root, 'cache'),
-      },
-    );
+    worker = spawnCli(['worker', '--coordinator', t.url, '--python', PYTHON, '--workdir', workDir], {
+      RATCHET_TOKEN: t.c.adminToken,
+      PATH: `${join(root, 'bin')}:${process.env.PATH}`,
+      HOME: join(root, 'home'),
+      XDG_CACHE_HOME: join(root, 'cache'),
+    });
     const got: Record<string, Experiment> = {};
     for (const f of Object.values(FORKS)) {
       const e = await baseline(f.id);

@@ -21,7 +21,7 @@ const HELP = `ratchet — distributed autoresearch
 
   ratchet up [--budget S] [--data-dir DIR]   everything on this machine (Redis, coordinator, worker, proposer)
   ratchet coordinator [--port N] [--data-dir DIR] [--track DIR]...
-  ratchet worker --coordinator URL --token T [--once] [--python PATH] [--workdir DIR] [--backend B[,B]]
+  ratchet worker --coordinator URL --token-file FILE [--once] [--python PATH] [--workdir DIR] [--backend B[,B]]
                  [--hardware-class NAME] [--low-priority]      (one slot per NVIDIA GPU)
   ratchet track init DIR [--out FILE] [--id ID] [--shape S] [--force]   recognise an autoresearch checkout
   ratchet track add DIR|GIT-URL[#REF] [--config FILE] [--id ID] [--shape S]
@@ -38,7 +38,8 @@ const HELP = `ratchet — distributed autoresearch
   ratchet check-patch --track-dir DIR FILE
 
 API commands take --coordinator URL (RATCHET_URL) and --token T (RATCHET_TOKEN; defaults to the
-local coordinator's admin token).
+local coordinator's admin token). The worker reads its token from --token-file FILE,
+RATCHET_TOKEN_FILE or RATCHET_TOKEN; --token works but is visible in /proc/<pid>/cmdline.
 `;
 
 type Command = (argv: string[]) => Promise<number>;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '@ratchet/coordinator/config';
+import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 
 export const remoteOptions = {
@@ -23,6 +24,33 @@ export function resolveToken(v: string | undefined): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A long-running process's token: `--token-file`, RATCHET_TOKEN_FILE or RATCHET_TOKEN. `--token`
+ * still works, with a warning: any local user reads it in /proc/<pid>/cmdline.
+ */
+export function resolveTokenSource(
+  values: { token?: string | undefined; tokenFile?: string | undefined },
+  warn: (msg: string) => void,
+): string {
+  const file = values.tokenFile ?? process.env.RATCHET_TOKEN_FILE;
+  if (values.tokenFile !== undefined || (values.token === undefined && file)) {
+    try {
+      return readFileSync(file!, 'utf8').trim();
+    } catch (e) {
+      throw new RatchetError(
+        ErrorCodes.BAD_INPUT,
+        `cannot read the token file ${file}: ${(e as Error).message}`,
+      );
+    }
+  }
+  if (values.token) {
+    warn(
+      '--token is visible to every local user in /proc/<pid>/cmdline; use --token-file FILE or RATCHET_TOKEN',
+    );
+  }
+  return resolveToken(values.token);
 }
 
 export function clientFrom(values: { coordinator?: string | undefined; token?: string | undefined }) {

@@ -80,6 +80,11 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.RATE_LIMITED,
 ]);
 
+/** Whether a code says the moment is wrong (retry later) rather than the input. */
+export function isRetryableCode(code: string): boolean {
+  return RETRYABLE.has(code as ErrorCode);
+}
+
 export class RatchetError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;

@@ -45,6 +45,8 @@ export const LeasedTrack = z.object({
   prepareHash: z.string(),
   sync: TrackSync.nullable().default(null),
   prepareNetwork: z.boolean().default(false),
+  /** Names of worker environment variables the track's runs may see (the track's `env`). */
+  env: z.array(z.string().max(128)).max(100).optional(),
 });
 export const Lease = z.object({
   experimentId: Id,

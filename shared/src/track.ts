@@ -50,6 +50,12 @@ export type TrackOrigin = z.infer<typeof TrackOrigin>;
 /** A data file the coordinator serves to workers under /data/<name>. */
 export const DataName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/);
 
+/** An environment variable's name; the job's own `RATCHET_*` are always set by the worker. */
+export const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/)
+  .refine((n) => !n.startsWith('RATCHET_'), { message: 'RATCHET_* variables are set by the worker' });
+
 export const TrackConfig = z
   .object({
     id: TrackId,
@@ -76,6 +82,8 @@ export const TrackConfig = z
     program: RelPath.default('program.md'),
     sync: TrackSync.nullable().default(null),
     origin: TrackOrigin.optional(),
+    /** Worker environment variables the training process may see, beyond the worker's allowlist. */
+    env: z.array(EnvName).max(100).default([]),
   })
   .refine((t) => t.hardTimeoutS > t.budgetS, {
     message: 'hardTimeoutS must exceed budgetS',

@@ -6,7 +6,7 @@ import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { createSerial, createWorkerAgent, killRunningChildren, pythonCandidates } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
 import { createProgressView } from '../progress/view.ts';
-import { coordinatorUrl, resolveToken } from '../remote.ts';
+import { coordinatorUrl, resolveTokenSource } from '../remote.ts';
 import { findTorchPython } from '../up/python.ts';
 import { foldingOptions, foldingPrefsFrom, sandboxLimitsFrom, WORKER_HELP } from './worker-options.ts';
 import { parseBackends, parseHardwareClass, slotWorkDir, workerSlots } from './worker-slots.ts';
@@ -63,6 +63,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     coordinator: { type: 'string' },
     token: { type: 'string' },
+    'token-file': { type: 'string' },
     once: { type: 'boolean', default: false },
     python: { type: 'string' },
     workdir: { type: 'string' },
@@ -84,8 +85,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   const folding = foldingPrefsFrom(values);
   const sandbox = sandboxLimitsFrom(values);
-  const token = resolveToken(values.token);
-  if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token (or RATCHET_TOKEN)');
+  const token = resolveTokenSource({ token: values.token, tokenFile: values['token-file'] }, (m) =>
+    process.stderr.write(`[worker] warning: ${m}\n`),
+  );
+  if (!token) throw new RatchetError(ErrorCodes.BAD_INPUT, 'missing --token-file FILE (or RATCHET_TOKEN)');
   const backends = parseBackends(values.backend);
   const hardwareClass = parseHardwareClass(values['hardware-class'] ?? process.env.RATCHET_HARDWARE_CLASS);
   const name = values.name ?? `${hostname()}-${process.pid}`;

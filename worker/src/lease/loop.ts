@@ -4,7 +4,7 @@
  * Second stop() (force): the caller exits at once; the child tree is killed on the way.
  */
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,9 +29,12 @@ import type { FoldingPrefs } from '../folding/rules.ts';
 import { detectHardware } from '../hardware/detect.ts';
 import { cacheDirFor } from '../platform/platform.ts';
 import { createFoldingProposer } from '../propose/folding.ts';
+import { InfraError } from '../runner/infra.ts';
 import { executeJob, jobLogFile, readLogTail } from '../runner/job.ts';
+import { killMarked, runScope } from '../runner/reap.ts';
 import type { Serial } from '../runner/serial.ts';
 import { createSandbox, type Sandbox, type SandboxLimits } from '../sandbox/index.ts';
+import { backoffMs, shouldRetry, sleep } from './backoff.ts';
 import { type Client, createClient, errorCode } from './client.ts';
 import { type JobEvent, watchProgress } from './progress-watch.ts';
 
@@ -74,22 +77,6 @@ export interface JobReport {
   lease: Lease;
   outcome: JobOutcome | null;
   released: boolean;
-}
-
-/** Wait `ms`, or less if `signal` fires; never leaves a listener behind. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function isTokenRefusal(code: string | null): boolean {
@@ -201,8 +188,16 @@ export function createWorkerAgent(opts: WorkerOptions) {
     };
   }
 
-  async function report(lease: Lease, outcome: JobOutcome): Promise<boolean> {
-    for (let attempt = 0, delay = 500; attempt < 12; attempt++, delay = Math.min(delay * 2, 10_000)) {
+  /**
+   * Report a finished run until it is recorded or finally refused. Transport failures and
+   * retryable codes (the coordinator restarting, Redis away) are retried with backoff for
+   * several lease TTLs while heartbeats keep the lease; a result refused as bad input is
+   * replaced, once, by a short crash report, so that the run is not repeated forever.
+   */
+  async function report(lease: Lease, finished: JobOutcome): Promise<boolean> {
+    let outcome = finished;
+    const deadline = Date.now() + Math.max(120_000, 4 * lease.leaseTtlMs);
+    for (let attempt = 0; ; attempt++) {
       try {
         await client.workers.complete.mutate({
           workerId: reg!.workerId,
@@ -213,14 +208,25 @@ export function createWorkerAgent(opts: WorkerOptions) {
         return true;
       } catch (e) {
         const code = errorCode(e);
-        if (code) {
-          log(`result for ${lease.experimentId} refused (${code}): ${toError(e).message}`);
+        const msg = toError(e).message;
+        if (code === ErrorCodes.BAD_INPUT && outcome === finished) {
+          log(`result for ${lease.experimentId} refused (${code}): ${msg.slice(0, 300)}; reporting a crash`);
+          outcome = {
+            status: 'crash',
+            reason: 'other',
+            message: `the coordinator refused this run's result as invalid: ${msg.slice(0, 500)}`,
+            logTail: finished.logTail.slice(-4000),
+            timings: finished.timings,
+          };
+          continue;
+        }
+        if (!shouldRetry(code) || Date.now() > deadline) {
+          log(`result for ${lease.experimentId} refused (${code ?? 'unreachable'}): ${msg.slice(0, 300)}`);
           return false;
         }
-        await sleep(delay);
+        await sleep(backoffMs(attempt, 500, 5_000));
       }
     }
-    return false;
   }
 
   async function runOne(lease: Lease): Promise<void> {
@@ -245,9 +251,11 @@ export function createWorkerAgent(opts: WorkerOptions) {
       ? watchProgress(jobLogFile(ctxFor(abort.signal), lease), lease, opts.onJob)
       : null;
     let outcome: JobOutcome | null = null;
+    let infra: string | null = null;
     try {
       outcome = await executeJob(ctxFor(abort.signal), lease);
     } catch (e) {
+      if (e instanceof InfraError) infra = e.message;
       log(`job ${lease.experimentId} failed locally: ${toError(e).message}`);
     } finally {
       unwatch?.();
@@ -258,28 +266,34 @@ export function createWorkerAgent(opts: WorkerOptions) {
         valBpb: outcome?.status === 'ok' ? outcome.metrics.val_bpb : null,
         status: outcome?.status ?? 'released',
       });
-      hbDone.abort();
-      await hb;
       jobAbort = null;
     }
+    const stopHeartbeats = async () => {
+      hbDone.abort();
+      await hb;
+    };
+    if (infra !== null && !abort.signal.aborted) {
+      // Not the proposal's fault: the job goes back to the queue, with the reason.
+      await stopHeartbeats();
+      const released = await release(lease, `infrastructure: ${infra}`);
+      log(`gave ${lease.experimentId} back: ${infra}`);
+      reports.push({ lease, outcome: null, released });
+      await sleep(backoffMs(2, 1_000, 10_000), stopping.signal);
+      return;
+    }
     if (outcome === null || abort.signal.aborted) {
+      await stopHeartbeats();
       // Interrupted: a lost lease belongs to someone else now; otherwise give the job back.
       const leaseLost = abort.signal.aborted && !stopping.signal.aborted && givenBack === null;
       if (!leaseLost) {
-        await client.workers.release
-          .mutate({
-            workerId: reg!.workerId,
-            experimentId: lease.experimentId,
-            leaseToken: lease.leaseToken,
-            reason: givenBack ?? 'worker stopping',
-          })
-          .catch(() => {});
+        await release(lease, givenBack ?? 'worker stopping');
         log(`released ${lease.experimentId}`);
       }
       reports.push({ lease, outcome: null, released: !leaseLost });
       return;
     }
-    const ok = await report(lease, outcome);
+    // Heartbeats go on while the result is reported: a coordinator restart must not lose the lease.
+    const ok = await report(lease, outcome).finally(stopHeartbeats);
     const bpb = outcome.status === 'ok' ? outcome.metrics.val_bpb.toFixed(6) : outcome.status;
     log(`finished ${lease.experimentId}: ${bpb}${ok ? '' : ' (not recorded)'}`);
     reports.push({ lease, outcome, released: false });
@@ -306,6 +320,35 @@ export function createWorkerAgent(opts: WorkerOptions) {
     reg = await register();
   }
 
+  /** Give a job back; retried briefly, since a job not given back waits for its lease to expire. */
+  async function release(lease: Lease, reason: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        await client.workers.release.mutate({
+          workerId: reg!.workerId,
+          experimentId: lease.experimentId,
+          leaseToken: lease.leaseToken,
+          reason: reason.slice(0, 500),
+        });
+        return true;
+      } catch (e) {
+        if (!shouldRetry(errorCode(e))) return false;
+        await sleep(backoffMs(attempt, 250, 2_000));
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A worker restarted on the work dir of one that was killed: what that one left running
+   * (marked with this work dir's scope) is killed, and its checkouts and logs are removed.
+   */
+  async function reapStale(): Promise<void> {
+    const killed = killMarked(`${runScope(opts.workDir)}.`);
+    if (killed > 0) log(`killed ${killed} process(es) left by an earlier worker on ${opts.workDir}`);
+    await rm(join(opts.workDir, 'jobs'), { recursive: true, force: true });
+  }
+
   const folding = opts.proposeWithOllama
     ? createFoldingProposer(client, { ...opts.proposeWithOllama, python: opts.python, log })
     : null;
@@ -330,6 +373,7 @@ export function createWorkerAgent(opts: WorkerOptions) {
   return {
     reports,
     async run(): Promise<void> {
+      await reapStale();
       await mkdir(join(opts.workDir, 'jobs'), { recursive: true });
       if (opts.sandbox) {
         sandbox = await createSandbox({
@@ -340,6 +384,7 @@ export function createWorkerAgent(opts: WorkerOptions) {
         log(`sandbox: ${sandbox.mechanism}, memory limit by ${sandbox.memory}`);
       }
       reg = await register();
+      let leaseFailures = 0;
       while (!stopping.signal.aborted) {
         let lease: Lease | null = null;
         if (gate && !(await gate.waitUntilIdle(stopping.signal))) break;
@@ -352,9 +397,10 @@ export function createWorkerAgent(opts: WorkerOptions) {
           if (isTokenRefusal(code)) tokenRefused = code;
           if (tokenRefused) break;
           if (code === ErrorCodes.WORKER_UNKNOWN) reg = await register();
-          else await sleep(2_000, stopping.signal);
+          else await sleep(backoffMs(leaseFailures++, 1_000, 15_000), stopping.signal);
           continue;
         }
+        leaseFailures = 0;
         if (!lease) {
           await maybePropose();
           continue;

@@ -8,8 +8,11 @@ import type { Sandbox } from '../sandbox/index.ts';
 import { prepareCheckout } from '../workspace/checkout.ts';
 import { ensureData } from '../workspace/data.ts';
 import { jobEnv, resolveArgv } from './env.ts';
+import { INFRA_RETRY, InfraError, type RetryPolicy, withInfraRetry } from './infra.ts';
 import { anySignal, type ContainedRun, ensurePrepared } from './prepare.ts';
 import { runProcess } from './process.ts';
+import { runScope } from './reap.ts';
+import { knownSecrets, redact } from './secrets.ts';
 import type { Serial } from './serial.ts';
 import { ensureSynced } from './sync.ts';
 import { resolveToolchain } from './toolchain.ts';
@@ -29,6 +32,8 @@ export interface JobContext {
   serial?: Serial;
   /** Folding mode on volunteers' machines: run prepare and training contained. */
   sandbox?: Sandbox | undefined;
+  /** How fetches and cache I/O are retried before the job is given back. */
+  infraRetry?: RetryPolicy;
 }
 
 export function jobLogFile(ctx: JobContext, lease: Lease): string {
@@ -63,15 +68,31 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     trainStartAt: null as number | null,
     trainExitAt: null as number | null,
   };
+  // What leaves the machine holds no secret the worker knows, whatever the run printed.
+  const secrets = knownSecrets({ ...process.env, ...ctx.extraEnv }, [ctx.token]);
   const finish = (o: WithoutTimings<JobOutcome>): JobOutcome =>
-    ({ ...o, timings: { ...t, reportedAt: Date.now() } }) as JobOutcome;
+    ({
+      ...o,
+      logTail: redact(o.logTail, secrets),
+      ...('message' in o ? { message: redact(o.message, secrets) } : {}),
+      timings: { ...t, reportedAt: Date.now() },
+    }) as JobOutcome;
+  const retry = ctx.infraRetry ?? INFRA_RETRY;
+  const scope = runScope(ctx.workDir);
 
   // The tools the track runs (uv, its interpreter) must be here before anything is fetched.
   const dataDir = join(ctx.cacheDir, 'data');
   const env = jobEnv(
-    { ...process.env, ...ctx.extraEnv },
-    { budgetS: lease.track.budgetS, seed: lease.seed, jobId: lease.experimentId, dataDir },
-    [ctx.token],
+    process.env,
+    {
+      budgetS: lease.track.budgetS,
+      seed: lease.seed,
+      jobId: lease.experimentId,
+      dataDir,
+      trackEnv: lease.track.env ?? [],
+    },
+    secrets,
+    ctx.extraEnv,
   );
   const tools = { platform: process.platform, env, home: homedir() };
   const runTool = resolveToolchain(
@@ -87,46 +108,39 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
       return finish({ status: 'crash', reason: 'other', code: c.code, message: c.message, logTail: '' });
   }
 
-  let checkout: Awaited<ReturnType<typeof prepareCheckout>>;
-  try {
-    checkout = await prepareCheckout({
-      jobsDir,
-      jobId: lease.experimentId,
-      gitUrl: `${ctx.coordinatorUrl.replace(/\/+$/, '')}${lease.gitPath}`,
-      token: ctx.token,
-      commit: lease.baseCommit,
-      patch: lease.patch,
-    });
-  } catch (e) {
-    t.checkoutMs = Date.now() - leasedAt;
-    return finish({
-      status: 'crash',
-      reason: 'other',
-      message: `checkout failed: ${toError(e).message}`,
-      logTail: '',
-    });
-  }
+  // A fetch that fails is the network's or the coordinator's fault, not the proposal's.
+  const checkout = await withInfraRetry(
+    'checkout',
+    () =>
+      prepareCheckout({
+        jobsDir,
+        jobId: lease.experimentId,
+        gitUrl: `${ctx.coordinatorUrl.replace(/\/+$/, '')}${lease.gitPath}`,
+        token: ctx.token,
+        commit: lease.baseCommit,
+        patch: lease.patch,
+      }),
+    retry,
+    ctx.signal,
+  );
   t.checkoutMs = Date.now() - leasedAt;
   if (!checkout.ok) return finish({ status: 'patch_failed', message: checkout.patchError, logTail: '' });
 
   const serial: Serial = ctx.serial ?? ((_key, fn) => fn());
-  try {
-    await serial('data', () =>
-      ensureData({
-        coordinatorUrl: ctx.coordinatorUrl,
-        token: ctx.token,
-        names: lease.track.data,
-        dir: dataDir,
-      }),
-    );
-  } catch (e) {
-    return finish({
-      status: 'crash',
-      reason: 'other',
-      message: `track data: ${toError(e).message}`,
-      logTail: '',
-    });
-  }
+  await withInfraRetry(
+    'track data',
+    () =>
+      serial('data', () =>
+        ensureData({
+          coordinatorUrl: ctx.coordinatorUrl,
+          token: ctx.token,
+          names: lease.track.data,
+          dir: dataDir,
+        }),
+      ),
+    retry,
+    ctx.signal,
+  );
   const sandbox = ctx.sandbox;
   const trackCacheDir = join(ctx.cacheDir, 'tracks', lease.track.id);
   const jobVars: Record<string, string> = { ...ctx.extraEnv };
@@ -148,14 +162,17 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   const prepStart = Date.now();
   const sync = lease.track.sync && syncTool?.ok ? { ...lease.track.sync, argv: syncTool.argv } : null;
   const synced = await serial(`sync:${lease.track.id}`, () =>
-    ensureSynced({
-      sync,
-      cacheDir: ctx.cacheDir,
-      cwd: checkout.dir,
-      env,
-      hardTimeoutS: lease.track.hardTimeoutS,
-      signal: ctx.signal,
-    }),
+    cacheIo(() =>
+      ensureSynced({
+        sync,
+        cacheDir: ctx.cacheDir,
+        cwd: checkout.dir,
+        env,
+        hardTimeoutS: lease.track.hardTimeoutS,
+        signal: ctx.signal,
+        scope,
+      }),
+    ),
   );
   if (!synced.ok) {
     t.prepareMs = Date.now() - prepStart;
@@ -169,17 +186,20 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
   Object.assign(env, synced.env);
   syncedEnv = synced.env;
   const prep = await serial(`prepare:${lease.track.prepareHash}`, () =>
-    ensurePrepared({
-      argv: prepTool?.ok ? prepTool.argv : null,
-      // A sandboxed prepare writes into the track's own cache, not the user's: a separate marker.
-      prepareHash: sandbox ? `${lease.track.prepareHash}-sandbox` : lease.track.prepareHash,
-      ...(sandbox ? { contain: (argv: string[]) => contain(argv, true) } : {}),
-      cacheDir: ctx.cacheDir,
-      cwd: checkout.dir,
-      env,
-      hardTimeoutS: lease.track.hardTimeoutS,
-      signal: ctx.signal,
-    }),
+    cacheIo(() =>
+      ensurePrepared({
+        argv: prepTool?.ok ? prepTool.argv : null,
+        // A sandboxed prepare writes into the track's own cache, not the user's: a separate marker.
+        prepareHash: sandbox ? `${lease.track.prepareHash}-sandbox` : lease.track.prepareHash,
+        ...(sandbox ? { contain: (argv: string[]) => contain(argv, true) } : {}),
+        cacheDir: ctx.cacheDir,
+        cwd: checkout.dir,
+        env,
+        hardTimeoutS: lease.track.hardTimeoutS,
+        signal: ctx.signal,
+        scope,
+      }),
+    ),
   );
   t.prepareMs = Date.now() - prepStart;
   if (!prep.ok) {
@@ -204,6 +224,7 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     hardTimeoutS: lease.track.hardTimeoutS,
     signal: contained ? anySignal(ctx.signal, contained.signal) : ctx.signal,
     lowPriority: ctx.lowPriority,
+    scope,
   });
   t.trainStartAt = r.startAt;
   t.trainExitAt = r.exitAt;
@@ -238,4 +259,13 @@ export async function executeJob(ctx: JobContext, lease: Lease): Promise<JobOutc
     return finish({ status: 'ok', metrics: parsed.metrics, extra: parsed.extra, logTail: logTail(log) });
   }
   return finish({ status: 'crash', reason: parsed.reason, message: parsed.message, logTail: logTail(log) });
+}
+
+/** The prepare cache's own files (markers, logs) failing to read or write is the machine's fault. */
+async function cacheIo<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new InfraError('prepare cache', toError(e).message, { cause: e });
+  }
 }

@@ -13,6 +13,8 @@ export interface PrepareSpec {
   signal?: AbortSignal;
   /** Sandboxed workers: the contained argv and environment for this run. */
   contain?: (argv: string[]) => Promise<ContainedRun>;
+  /** The mark prefix of the worker's runs (see reap.ts). */
+  scope?: string;
 }
 
 /** What a sandbox makes of one run (see worker/src/sandbox). */

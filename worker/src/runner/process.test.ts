@@ -121,7 +121,11 @@ describe('runProcess', () => {
 
   it("reports the command's exit code, its signal, and a command that cannot start", async () => {
     const base = { cwd: dir, env: { PATH: process.env.PATH ?? '' }, hardTimeoutS: 30 };
-    const code = await runProcess({ ...base, argv: [PYTHON, '-c', 'raise SystemExit(7)'], logFile: join(dir, 'a.log') });
+    const code = await runProcess({
+      ...base,
+      argv: [PYTHON, '-c', 'raise SystemExit(7)'],
+      logFile: join(dir, 'a.log'),
+    });
     expect(code).toMatchObject({ exitCode: 7, signal: null, spawnError: null });
     const sig = await runProcess({
       ...base,
@@ -129,7 +133,11 @@ describe('runProcess', () => {
       logFile: join(dir, 'b.log'),
     });
     expect(sig).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
-    const missing = await runProcess({ ...base, argv: [join(dir, 'no-such-tool')], logFile: join(dir, 'c.log') });
+    const missing = await runProcess({
+      ...base,
+      argv: [join(dir, 'no-such-tool')],
+      logFile: join(dir, 'c.log'),
+    });
     expect(missing.spawnError).toMatch(/ENOENT/);
   });
 });

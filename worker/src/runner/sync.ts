@@ -19,6 +19,8 @@ export interface SyncSpec {
   /** Used when the track's sync names no limit of its own. */
   hardTimeoutS: number;
   signal?: AbortSignal;
+  /** The mark prefix of the worker's runs (see reap.ts). */
+  scope?: string;
 }
 
 export type SyncOutcome =
@@ -53,6 +55,7 @@ export async function ensureSynced(spec: SyncSpec): Promise<SyncOutcome> {
     env: { ...spec.env, ...env },
     hardTimeoutS: spec.sync.timeoutS ?? spec.hardTimeoutS,
     ...(spec.signal ? { signal: spec.signal } : {}),
+    ...(spec.scope ? { scope: spec.scope } : {}),
   });
   if (r.ok) return { ok: true, cached: r.cached, env };
   const why = r.result.spawnError
