@@ -46,21 +46,11 @@ afterAll(async () => {
 async function worker(args: string[], env: NodeJS.ProcessEnv = {}) {
   const work = await mkdtemp(join(tmpdir(), 'ratchet-hw-worker-'));
   dirs.push(work);
-  const p = spawnCli(
-    [
-      'worker',
-      '--coordinator',
-      tc.url,
-      '--token',
-      workerToken,
-      '--python',
-      PYTHON,
-      '--workdir',
-      work,
-      ...args,
-    ],
-    { RATCHET_LOG_LEVEL: 'silent', ...env },
-  );
+  const p = spawnCli(['worker', '--coordinator', tc.url, '--python', PYTHON, '--workdir', work, ...args], {
+    RATCHET_LOG_LEVEL: 'silent',
+    RATCHET_TOKEN: workerToken,
+    ...env,
+  });
   procs.push(p);
   return p;
 }

@@ -62,6 +62,8 @@ export async function recordingTrack(opts: {
       budgetS: 1,
       hardTimeoutS: 30,
       backends: opts.backends,
+      // The tests steer train.py through the worker's environment.
+      env: ['STANDIN_REVERSED', 'STANDIN_SLEEP_S', 'STANDIN_RECORD_DIR'],
     }),
   );
   return dir;

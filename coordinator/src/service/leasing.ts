@@ -197,6 +197,7 @@ async function grant(
       prepareHash: track.prepareHash,
       sync: track.config.sync ?? null,
       prepareNetwork: track.config.prepareNetwork,
+      env: track.config.env,
     },
     baseCommit: exp.base,
     patch,

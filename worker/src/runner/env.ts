@@ -51,6 +51,7 @@ const NAMES = new Set([
   'UV_PROJECT_ENVIRONMENT',
   'PYTHONUNBUFFERED',
   'PYTHONHASHSEED',
+  'PYTHONPATH',
 ]);
 
 /** Prefixes passed through: locale, accelerators, frameworks. */
