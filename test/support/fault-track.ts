@@ -15,9 +15,11 @@ CONTROL = ${JSON.stringify(control)}
 mode = open(os.path.join(CONTROL, "mode")).read().strip()
 job = os.environ.get("RATCHET_JOB_ID", "none")
 pids = os.path.join(CONTROL, "pids")
-with open(os.path.join(pids, job + ".tmp"), "w") as f:
+# One file per run: a job that runs again (its lease expired) gets a new one.
+run = "%s-%d" % (job, os.getpid())
+with open(os.path.join(pids, run + ".tmp"), "w") as f:
     f.write(str(os.getpid()))
-os.rename(os.path.join(pids, job + ".tmp"), os.path.join(pids, job))
+os.rename(os.path.join(pids, run + ".tmp"), os.path.join(pids, run))
 if mode == "sleep":
     time.sleep(120)
 if mode == "dump":
