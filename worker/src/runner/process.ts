@@ -151,7 +151,8 @@ export async function runProcess(spec: RunSpec): Promise<RunResult> {
       killTree(child.pid, 'SIGKILL');
       running.delete(child.pid);
     }
-    killMarked(mark);
+    // The supervisor swept the run before it reported; without its report, the worker does.
+    if (reported === null) killMarked(mark);
     return result;
   } finally {
     await log.close();
