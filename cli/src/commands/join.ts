@@ -119,11 +119,11 @@ export async function joinCommand(argv: string[]): Promise<number> {
   }
   if (values['no-start']) return 0;
   process.stdout.write('starting the worker in folding mode (Ctrl-C stops it)\n');
+  // In this process: the token goes through the environment, not an argument list.
+  process.env.RATCHET_TOKEN = token;
   return workerCommand([
     '--coordinator',
     url,
-    '--token',
-    token,
     ...workerArgs,
     ...(values.name ? [] : ['--name', `${hostname()}-volunteer`]),
   ]);

@@ -19,7 +19,10 @@ export const foldingOptions = {
   'disk-limit-gb': { type: 'string' },
 } as const;
 
-export const WORKER_HELP = `ratchet worker --coordinator URL --token T [options]
+export const WORKER_HELP = `ratchet worker --coordinator URL --token-file FILE [options]
+
+  --token-file FILE          the worker's token (or RATCHET_TOKEN_FILE, RATCHET_TOKEN); --token T
+                             works too, but every local user can read it in /proc/<pid>/cmdline
 
   --once                     run one job, then exit
   --python PATH              interpreter for tracks (default: one with torch, else python3)
