@@ -25,23 +25,13 @@ describe('the worker on a terminal', () => {
     const work = await mkdtemp(join(tmpdir(), 'ratchet-tty-'));
     dirs.push(work);
     const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'tty', trusted: true });
-    const argv = [
-      process.execPath,
-      '--import',
-      TSX_LOADER,
-      CLI,
-      'worker',
-      '--coordinator',
-      t.url,
-      '--token',
-      token,
-    ];
+    const argv = [process.execPath, '--import', TSX_LOADER, CLI, 'worker', '--coordinator', t.url];
     argv.push('--once', '--python', PYTHON, '--workdir', join(work, 'w'), '--name', 'ttyw');
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
         'script',
         ['-qec', argv.map(quote).join(' '), '/dev/null'],
-        { env: { ...process.env, TERM: 'xterm', COLUMNS: '140' }, timeout: 90_000 },
+        { env: { ...process.env, TERM: 'xterm', COLUMNS: '140', RATCHET_TOKEN: token }, timeout: 90_000 },
         (e, stdout, stderr) =>
           e ? reject(new Error(`${e.message}\n${stdout}${stderr}`)) : resolve(stdout + stderr),
       ),
