@@ -64,8 +64,6 @@ describe('the tiny track', () => {
         'worker',
         '--coordinator',
         t!.url,
-        '--token',
-        t!.c.adminToken,
         '--python',
         PYTHON,
         '--workdir',
@@ -74,7 +72,7 @@ describe('the tiny track', () => {
         '--track',
         'tiny-cpu-ci',
       ],
-      { XDG_CACHE_HOME: cache },
+      { XDG_CACHE_HOME: cache, RATCHET_TOKEN: t!.c.adminToken },
     );
     const exp = await waitFor(
       async () =>
