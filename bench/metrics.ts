@@ -120,6 +120,7 @@ for (const n of sizes) {
         stage: 'screen',
         excludeWorkerId: null,
         batch: false,
+        batchId: null,
         members: [],
         patch: null,
       });

@@ -236,17 +236,21 @@ async function search(workers: number, runMs: number, capMs: number) {
     const rebasedAtLease = merged.filter((p) => p.rebases > 0 && screens(p.id) === 1).length;
     const reverified = merged.filter((p) => screens(p.id) > 1).length;
     const notRun = exps.filter((e) => e.status === 'cancelled').length;
-    const batches = exps.filter((e) => e.batch && e.recordedAt !== null);
+    // A batch's runs: its first, and replicates near the threshold.
+    const records = await t.c.deps.store.batches.list('sim');
+    const sizeOf = new Map(records.map((b) => [b.id, b.members.length]));
+    const batches = exps.filter((e) => e.batchId !== null && e.recordedAt !== null);
+    const size = (e: (typeof exps)[number]) => sizeOf.get(e.batchId ?? '') ?? 0;
     if (process.env.BENCH_DEBUG)
-      for (const e of batches.filter((x) => x.members.length > 1 && x.verdict !== 'keep'))
+      for (const e of batches.filter((x) => size(x) > 1 && x.verdict !== 'keep'))
         console.log(
-          `  batch ${e.id} ${e.stage} ${e.metrics?.val_bpb.toFixed(4)} ${e.verdict}: ${e.verdictReason}`,
+          `  batch ${e.batchId} ${e.stage} ${e.metrics?.val_bpb.toFixed(4)} ${e.verdict}: ${e.verdictReason}`,
         );
     const batchInfo = {
       runs: batches.length,
-      members: batches.reduce((a, e) => a + e.members.length, 0),
-      merged: batches.filter((e) => e.verdict === 'keep' && e.members.length > 1).length,
-      dissolved: batches.filter((e) => e.members.length > 1 && e.verdict !== 'keep').length,
+      members: batches.reduce((a, e) => a + size(e), 0),
+      merged: batches.filter((e) => e.verdict === 'keep' && size(e) > 1).length,
+      dissolved: batches.filter((e) => size(e) > 1 && e.verdict !== 'keep').length,
     };
     return {
       workers,

@@ -15,14 +15,12 @@ import { registerDashboard } from './dashboard/routes.ts';
 import { isAllowedGitPath, serveGit } from './frontier/git-http.ts';
 import { instrumentHttp } from './metrics/http.ts';
 import type { Metrics } from './metrics/metrics.ts';
-import type { MergeTrain } from './pipeline/merge-train.ts';
 import type { Deps } from './service/deps.ts';
 import { resultRows } from './service/report.ts';
 
 export interface AppDeps {
   deps: Deps;
   auth: Auth;
-  merge: MergeTrain;
   metrics: Metrics;
   signal: AbortSignal;
   logLevel?: string;
@@ -47,7 +45,7 @@ export function buildApp(a: AppDeps): FastifyInstance {
 
   app.get('/healthz', async (_req, reply) => {
     try {
-      await a.deps.store.redis.ping();
+      await a.deps.store.ping();
       return { ok: true };
     } catch {
       return sendError(reply, 503, ErrorCodes.REDIS_UNAVAILABLE, 'redis is unreachable');
@@ -144,7 +142,6 @@ export function buildApp(a: AppDeps): FastifyInstance {
           principal: principalOf(req),
           deps: a.deps,
           auth: a.auth,
-          merge: a.merge,
           signal: a.signal,
         }),
       },

@@ -15,6 +15,7 @@ import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
 import { type Deps, systemClock } from './service/deps.ts';
+import { onMerged } from './service/portability.ts';
 import { readTrackProgram } from './service/track-program.ts';
 import { addTrack, parseTrackFiles } from './service/tracks.ts';
 import { createRedis } from './store/redis.ts';
@@ -127,14 +128,18 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       rebaseOnLease: cfg.rebaseOnLease,
     },
     events: { experimentFinished: () => metricsRef?.finished.inc() },
+    merge: createMergeTrain({
+      frontier,
+      store,
+      clock: systemClock,
+      onMerged: (note) => onMerged(deps, note),
+    }),
   };
   const auth = createAuth(store, adminToken);
-  const merge = createMergeTrain(deps);
   const shutdown = new AbortController();
   const app = buildApp({
     deps,
     auth,
-    merge,
     metrics,
     signal: shutdown.signal,
     logLevel: cfg.logLevel,

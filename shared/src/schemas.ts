@@ -131,14 +131,18 @@ export const ProposalStatus = z.enum([
   'conflict',
   'quarantined',
 ]);
-/** Statuses a proposal never leaves. */
-export const FINAL_PROPOSAL_STATUSES: readonly ProposalStatus[] = ProposalStatus.exclude([
+/** Statuses of a proposal still on its way: it may yet run, wait or merge. */
+export const OPEN_PROPOSAL_STATUSES: readonly ProposalStatus[] = [
   'queued',
   'running',
   'awaiting_baseline',
   'confirming',
   'reverify',
-]).options;
+];
+/** Statuses a proposal never leaves. */
+export const FINAL_PROPOSAL_STATUSES: readonly ProposalStatus[] = ProposalStatus.options.filter(
+  (s) => !OPEN_PROPOSAL_STATUSES.includes(s),
+);
 
 /** The numbers behind a verdict (see coordinator/src/pipeline/stats.ts for the rule). */
 export const DecisionRecord = z.object({
@@ -234,12 +238,12 @@ export const Experiment = z.object({
   stage: z.enum(['baseline', 'screen', 'confirm']).default('screen'),
   /** A confirmation of an untrusted screen must run on another worker. */
   excludeWorkerId: Id.nullable().default(null),
-  /**
-   * A batch re-verification: winners rebased onto a moved head, run together as one patch
-   * (`patch`, composed when leased) so that several can merge after one run.
-   */
+  /** A run of a re-verification batch (the `Batch` record holds its state). */
+  batchId: Id.nullable().default(null),
+  /** A batch's run, and the proposals it served (a copy of the batch's members, for reports). */
   batch: z.boolean().default(false),
   members: z.array(Id).default([]),
+  /** The patch this run applied, when it is not its proposal's (a batch's union). */
   patch: z.string().nullable().default(null),
 });
 export type Experiment = z.infer<typeof Experiment>;
@@ -267,3 +271,27 @@ export const TrackInfo = z.object({
   prepareHash: z.string(),
 });
 export type TrackInfo = z.infer<typeof TrackInfo>;
+
+/**
+ * Winners waiting for re-verification on one (track, class), run together as one patch (the
+ * union composed onto the head when leased) so that several merge after one run. `open`:
+ * taking members; `running`: frozen and composed on `base`, holds the class's run slot until
+ * judged; then `merged`, `dissolved` (members re-verified alone), `judged` (a lone member,
+ * judged as a re-verification of its own) or `dropped` (nothing left to run).
+ */
+export const BatchState = z.enum(['open', 'running', 'merged', 'dissolved', 'judged', 'dropped']);
+export type BatchState = z.infer<typeof BatchState>;
+export const Batch = z.object({
+  id: Id,
+  track: TrackId,
+  hardwareClass: z.string(),
+  state: BatchState,
+  members: z.array(Id),
+  /** The head the members were composed onto, and their union as one patch on it. */
+  base: CommitSha.nullable(),
+  patch: z.string().nullable(),
+  /** Its runs (experiments), in order: the first, then replicates near the threshold. */
+  runs: z.array(Id),
+  createdAt: z.number(),
+});
+export type Batch = z.infer<typeof Batch>;

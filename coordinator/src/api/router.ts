@@ -118,7 +118,7 @@ export const appRouter = router({
     }),
     heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
     complete: worker.input(CompleteInput).mutation(async ({ ctx, input }) => {
-      const r = await complete(ctx.deps, ctx.merge, input);
+      const r = await complete(ctx.deps, input);
       const actor = actorOf(ctx.principal);
       await audit(ctx.deps, {
         actor,
@@ -128,7 +128,8 @@ export const appRouter = router({
       });
       const exp = await ctx.deps.store.getExperiment(input.experimentId);
       // A batch run merges its members; any other run its own proposal.
-      const ids = exp ? [...(exp.proposalId ? [exp.proposalId] : []), ...exp.members] : [];
+      const batch = exp?.batchId ? await ctx.deps.store.batches.get(exp.batchId) : null;
+      const ids = exp ? [...(exp.proposalId ? [exp.proposalId] : []), ...(batch?.members ?? [])] : [];
       for (const id of new Set(ids)) {
         const p = await ctx.deps.store.getProposal(id);
         if (p?.status === 'merged') {

@@ -7,14 +7,12 @@ import { type ErrorCode, ErrorCodes, isRatchetError, type Role } from '@ratchet/
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Auth, Principal } from '../auth/tokens.ts';
-import type { MergeTrain } from '../pipeline/merge-train.ts';
 import type { Deps } from '../service/deps.ts';
 
 export interface Context {
   principal: Principal | null;
   deps: Deps;
   auth: Auth;
-  merge: MergeTrain;
   signal: AbortSignal;
 }
 

@@ -14,24 +14,10 @@ export interface TokenInfo extends TokenRecord {
   id: string;
 }
 
-async function scanKeys(deps: Deps, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.store.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
-
 export async function listTokens(deps: Deps): Promise<TokenInfo[]> {
-  const prefix = deps.store.key('token', '');
   const out: TokenInfo[] = [];
-  for (const key of await scanKeys(deps, `${prefix}*`)) {
-    const raw = await deps.store.redis.get(key);
-    if (raw === null) continue;
-    out.push({ ...TokenRecord.parse(JSON.parse(raw)), id: tokenIdOf(key.slice(prefix.length)) });
+  for (const [hash, raw] of await deps.store.registry.tokens()) {
+    out.push({ ...TokenRecord.parse(JSON.parse(raw)), id: tokenIdOf(hash) });
   }
   return out.sort((a, b) => a.createdAt - b.createdAt);
 }
@@ -53,9 +39,7 @@ export async function revokeTokens(
     throw new RatchetError(ErrorCodes.BAD_INPUT, `no live token with id or name ${idOrName}`);
   }
   const now = deps.clock.now();
-  const prefix = deps.store.key('token', '');
-  for (const key of await scanKeys(deps, `${prefix}*`)) {
-    const hash = key.slice(prefix.length);
+  for (const [hash] of await deps.store.registry.tokens()) {
     if (!matches.some((m) => m.id === tokenIdOf(hash))) continue;
     const rec = await deps.store.getToken(hash);
     if (rec) await deps.store.putToken(hash, { ...rec, revokedAt: now });
@@ -66,9 +50,7 @@ export async function revokeTokens(
   // Gone at once: not counted live, so no confirmation waits for a worker that cannot come back.
   for (const w of workers) await deps.store.putWorker({ ...w, lastSeenAt: 0 });
   const leasesReleased: string[] = [];
-  for (const key of await scanKeys(deps, `${deps.store.key('lease', '')}*`)) {
-    const raw = await deps.store.redis.get(key);
-    if (raw === null) continue;
+  for (const raw of await deps.store.registry.leases()) {
     const l: LeaseRecord = LeaseSchema.parse(JSON.parse(raw));
     if (!workerIds.has(l.workerId)) continue;
     try {
@@ -92,10 +74,7 @@ const HOUR_MS = 3_600_000;
 export async function assertUnderLimit(deps: Deps, p: Principal, action: RateAction): Promise<void> {
   const limit = (action === 'propose' ? p.proposalsPerHour : p.leasesPerHour) ?? null;
   if (limit === null || !p.tokenId) return;
-  const key = deps.store.key('ratelimit', p.tokenId, action);
-  const now = deps.clock.now();
-  await deps.store.redis.zremrangebyscore(key, 0, now - HOUR_MS);
-  const used = await deps.store.redis.zcard(key);
+  const used = await deps.store.registry.usesWithin(p.tokenId, action, deps.clock.now(), HOUR_MS);
   if (used >= limit) {
     throw new RatchetError(
       ErrorCodes.RATE_LIMITED,
@@ -107,13 +86,7 @@ export async function assertUnderLimit(deps: Deps, p: Principal, action: RateAct
 /** Count one use of `action` against the token's hourly allowance. */
 export async function countUse(deps: Deps, p: Principal, action: RateAction): Promise<void> {
   if (!p.tokenId) return;
-  const key = deps.store.key('ratelimit', p.tokenId, action);
-  const now = deps.clock.now();
-  await deps.store.redis
-    .multi()
-    .zadd(key, now, `${now}-${Math.random().toString(36).slice(2)}`)
-    .pexpire(key, HOUR_MS)
-    .exec();
+  await deps.store.registry.countUse(p.tokenId, action, deps.clock.now(), HOUR_MS);
 }
 
 export interface AuditEntry {
@@ -125,41 +98,12 @@ export interface AuditEntry {
 }
 
 export async function audit(deps: Deps, e: Omit<AuditEntry, 'at'>): Promise<void> {
-  await deps.store.redis.xadd(
-    deps.store.key('audit'),
-    'MAXLEN',
-    '~',
-    '100000',
-    '*',
-    'at',
-    String(deps.clock.now()),
-    'actor',
-    e.actor,
-    'action',
-    e.action,
-    'subject',
-    e.subject,
-    'detail',
-    e.detail,
-  );
+  await deps.store.registry.appendAudit({ ...e, at: deps.clock.now() });
 }
 
 /** The newest `limit` entries, oldest first. */
 export async function readAudit(deps: Deps, limit: number): Promise<AuditEntry[]> {
-  const rows = await deps.store.redis.xrevrange(deps.store.key('audit'), '+', '-', 'COUNT', limit);
-  return rows
-    .map(([, fields]) => {
-      const f = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-      return {
-        at: Number(f.get('at')),
-        actor: f.get('actor') ?? '',
-        action: f.get('action') ?? '',
-        subject: f.get('subject') ?? '',
-        detail: f.get('detail') ?? '',
-      };
-    })
-    .reverse();
+  return (await deps.store.registry.readAudit(limit)).reverse();
 }
 
 /** Who a principal is in the audit trail: the token's name and id. */

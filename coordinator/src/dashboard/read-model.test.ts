@@ -29,6 +29,7 @@ const exp = (over: Partial<Experiment> = {}): Experiment => ({
   attempts: 1,
   stage: 'screen',
   excludeWorkerId: null,
+  batchId: null,
   batch: false,
   members: [],
   patch: null,

@@ -93,6 +93,7 @@ function exp(id: string, fields: Partial<Experiment> = {}): Experiment {
     attempts: 0,
     stage: 'screen',
     excludeWorkerId: null,
+    batchId: null,
     batch: false,
     members: [],
     patch: null,

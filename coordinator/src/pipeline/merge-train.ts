@@ -7,19 +7,37 @@
  * must be re-verified on the new head before it may merge. Nothing found in parallel is
  * silently lost or overwritten.
  */
-import { randomBytes } from 'node:crypto';
 import { type DecisionRecord, ErrorCodes, type Proposal, RatchetError } from '@ratchet/shared';
-import type { Deps } from '../service/deps.ts';
-import { onMerged } from '../service/portability.ts';
+import type { Frontier } from '../frontier/repo.ts';
+import type { Store } from '../store/store.ts';
+import type { BatchMergeOutcome } from './batch-lifecycle.ts';
+import type { MergeOutcome } from './lifecycle.ts';
 
-export type MergeOutcome =
-  | { status: 'merged'; commit: string }
-  | { status: 'reverify'; head: string; patch: string }
-  | { status: 'conflict'; head: string; hunk: string }
-  | { status: 'stale'; head: string; reason: string };
+export type { BatchMergeOutcome, MergeOutcome };
+
+export interface Clock {
+  now(): number;
+}
+
+/** What the merge train needs, and nothing more. */
+export interface MergeTrainInput {
+  frontier: Pick<Frontier, 'head' | 'rebase' | 'commitPatch'>;
+  store: Pick<Store, 'requireTrack' | 'putTrack' | 'addBaselineSample' | 'noteGain' | 'locks' | 'batches'>;
+  clock: Clock;
+  /** Told of every merge (the portability matrix); its failures never block a merge. */
+  onMerged?: (note: {
+    track: string;
+    commit: string;
+    parent: string;
+    cls: string;
+    at: number;
+  }) => Promise<void>;
+}
 
 export interface Winner {
   proposal: Proposal;
+  /** The batch this winner was re-verified in, which still holds its class's run slot. */
+  ownBatch?: string | null;
   decision: DecisionRecord;
   /** The candidate runs on the base, which become baselines of the merge commit. */
   runs: {
@@ -33,6 +51,7 @@ export interface Winner {
 
 /** Winners re-verified together on one head (`service/batches.ts`), merged as one commit. */
 export interface BatchWinner {
+  batchId: string;
   track: string;
   base: string;
   patch: string;
@@ -40,8 +59,6 @@ export interface BatchWinner {
   decision: DecisionRecord;
   run: Winner['runs'][number];
 }
-
-export type BatchMergeOutcome = { status: 'merged'; commit: string } | { status: 'moved'; head: string };
 
 const LOCK_TTL_MS = 60_000;
 const LOCK_WAIT_MS = 30_000;
@@ -87,36 +104,43 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim().slice(0, 200) || 'ratchet improvement';
 }
 
-export function createMergeTrain(deps: Deps) {
+export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrainInput) {
   const chains = new Map<string, Promise<unknown>>();
 
   async function withLock<T>(track: string, fn: () => Promise<T>): Promise<T> {
-    const key = deps.store.key('lock', 'merge', track);
-    const token = randomBytes(16).toString('hex');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    while ((await deps.store.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
-      if (Date.now() > deadline)
+    const name = `merge:${track}`;
+    const deadline = clock.now() + LOCK_WAIT_MS;
+    let token = await store.locks.tryAcquire(name, LOCK_TTL_MS);
+    while (token === null) {
+      if (clock.now() > deadline)
         throw new RatchetError(ErrorCodes.MERGE_BUSY, `merge lock on ${track} is held`);
       await new Promise((r) => setTimeout(r, 50));
+      token = await store.locks.tryAcquire(name, LOCK_TTL_MS);
     }
     try {
       return await fn();
     } finally {
-      await deps.store.redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        key,
-        token,
-      );
+      await store.locks.release(name, token);
     }
+  }
+
+  /** A batch other than `own` holds the class's run slot: it was composed on the head. */
+  async function batchHoldsSlot(track: string, cls: string, own: string | null): Promise<boolean> {
+    const id = await store.batches.slotHolder(track, cls);
+    if (!id || id === own) return false;
+    return (await store.batches.get(id))?.state === 'running';
   }
 
   async function mergeNow(w: Winner): Promise<MergeOutcome> {
     const p = w.proposal;
-    const head = await deps.frontier.head(p.track);
+    // Checked under the lock that also guards composing a batch (`exclusive`): a batch
+    // composed on the head and a direct merge moving it can never overlap.
+    if (await batchHoldsSlot(p.track, w.decision.hardwareClass, w.ownBatch ?? null))
+      return { status: 'batch-running' };
+    const head = await frontier.head(p.track);
     if (!head) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `track ${p.track} has no branch`);
     if (head !== p.base) {
-      const r = await deps.frontier.rebase(p.base, p.patch, head);
+      const r = await frontier.rebase(p.base, p.patch, head);
       if (r.status === 'conflict') return { status: 'conflict', head, hunk: r.hunk };
       if (r.patch.trim() === '')
         return { status: 'stale', head, reason: 'the head already holds this change' };
@@ -124,17 +148,17 @@ export function createMergeTrain(deps: Deps) {
     }
     const last = w.runs[w.runs.length - 1]?.experimentId ?? 'unknown';
     const message = `${oneLine(p.description)}\n\n${mergeTrailers(w, last)}\n`;
-    const commit = await deps.frontier.commitPatch({ trackId: p.track, base: head, patch: p.patch, message });
+    const commit = await frontier.commitPatch({ trackId: p.track, base: head, patch: p.patch, message });
     await advanced(p.track, commit, w.decision, w.runs);
     return { status: 'merged', commit };
   }
 
   /** The branch moved to `commit`: record it, its runs as its baselines, and the gain. */
   async function advanced(track: string, commit: string, d: DecisionRecord, runs: Winner['runs']) {
-    const info = await deps.store.requireTrack(track);
-    await deps.store.putTrack({ ...info, head: commit });
+    const info = await store.requireTrack(track);
+    await store.putTrack({ ...info, head: commit });
     for (const r of runs) {
-      await deps.store.addBaselineSample(track, commit, d.hardwareClass, {
+      await store.addBaselineSample(track, commit, d.hardwareClass, {
         valBpb: r.valBpb,
         steps: r.steps,
         tokensM: r.tokensM,
@@ -142,17 +166,17 @@ export function createMergeTrain(deps: Deps) {
         peakVramMb: r.peakVramMb,
       });
     }
-    if (d.delta !== null) await deps.store.noteGain(track, d.hardwareClass, -d.delta);
-    await onMerged(deps, { track, commit, parent: info.head, cls: d.hardwareClass, at: deps.clock.now() });
+    if (d.delta !== null) await store.noteGain(track, d.hardwareClass, -d.delta);
+    await onMerged?.({ track, commit, parent: info.head, cls: d.hardwareClass, at: clock.now() });
   }
 
   async function mergeBatchNow(b: BatchWinner): Promise<BatchMergeOutcome> {
-    const head = await deps.frontier.head(b.track);
+    const head = await frontier.head(b.track);
     if (!head) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `track ${b.track} has no branch`);
     if (head !== b.base) return { status: 'moved', head };
     const list = b.members.map((p) => `- ${oneLine(p.description)}`).join('\n');
     const message = `${b.members.length} improvements, re-verified together\n\n${list}\n\n${batchTrailers(b)}\n`;
-    const commit = await deps.frontier.commitPatch({ trackId: b.track, base: head, patch: b.patch, message });
+    const commit = await frontier.commitPatch({ trackId: b.track, base: head, patch: b.patch, message });
     await advanced(b.track, commit, b.decision, [b.run]);
     return { status: 'merged', commit };
   }
@@ -167,6 +191,8 @@ export function createMergeTrain(deps: Deps) {
   return {
     merge: (w: Winner): Promise<MergeOutcome> => serial(w.proposal.track, () => mergeNow(w)),
     mergeBatch: (b: BatchWinner): Promise<BatchMergeOutcome> => serial(b.track, () => mergeBatchNow(b)),
+    /** Run `fn` in the track's merge order, under its lock: the head does not move meanwhile. */
+    exclusive: <T>(track: string, fn: () => Promise<T>): Promise<T> => serial(track, fn),
   };
 }
 export type MergeTrain = ReturnType<typeof createMergeTrain>;

@@ -1,5 +1,6 @@
 import type { Frontier } from '../frontier/repo.ts';
 import type { TrackData } from '../frontier/track-data.ts';
+import type { MergeTrain } from '../pipeline/merge-train.ts';
 import type { AcceptanceConfig } from '../pipeline/stats.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { Store } from '../store/store.ts';
@@ -31,4 +32,6 @@ export interface Deps {
   clock: Clock;
   config: ServiceConfig;
   events: Events;
+  /** Serial merges per track (`pipeline/merge-train.ts`), built from the store and frontier. */
+  merge: MergeTrain;
 }

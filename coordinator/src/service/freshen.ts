@@ -12,6 +12,7 @@
 import { type Experiment, patchHash } from '@ratchet/shared';
 import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
+import { moveProposal } from './proposal-status.ts';
 
 /** The experiment to run (moved to the head, or as it was), or null when it must not run. */
 export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {
@@ -24,7 +25,7 @@ export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Pro
   const at = head.slice(0, 7);
   const end = async (status: 'conflict' | 'stale', reason: string, conflict: string | null = null) => {
     await deps.store.putExperiment({ ...exp, status: 'cancelled', verdict: status, verdictReason: reason });
-    await deps.store.putProposal({ ...p, status, verdictReason: reason, conflict: conflict ?? p.conflict });
+    await moveProposal(deps, p.id, status, reason, conflict !== null ? { conflict } : {});
     return null;
   };
   let rebased: string;
@@ -42,14 +43,14 @@ export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Pro
   const other = await deps.store.claimPatch(p.track, head, hash, p.id);
   if (other && other !== p.id)
     return end('stale', `the same change is already proposed on ${at} as ${other}; not run`);
-  await deps.store.putProposal({
-    ...p,
+  const rebasedP = await moveProposal(deps, p.id, p.status, undefined, {
     originalBase: p.originalBase ?? p.base,
     base: head,
     patch: rebased,
     patchHash: hash,
     rebases: p.rebases + 1,
   });
+  if (!rebasedP) return null;
   const moved: Experiment = { ...exp, base: head };
   await deps.store.putExperiment(moved);
   await ensureBaselineJobs(deps, exp.track, head, cls);

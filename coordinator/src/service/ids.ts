@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Sortable-enough, URL-safe ids: time prefix + randomness. */
-export function newId(kind: 'p' | 'e' | 'w'): string {
+export function newId(kind: 'p' | 'e' | 'w' | 'b'): string {
   return `${kind}${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
 }
 export function newLeaseToken(): string {

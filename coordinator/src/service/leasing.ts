@@ -14,7 +14,6 @@ import {
   type RegisterOutput,
 } from '@ratchet/shared';
 import type { Principal } from '../auth/tokens.ts';
-import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobs } from './baselines.ts';
@@ -23,6 +22,7 @@ import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
+import { moveProposal } from './proposal-status.ts';
 import { recordOutcome } from './results.ts';
 import {
   assertRunsSomething,
@@ -105,7 +105,7 @@ export async function lease(
     ...tracks.flatMap((t) => [classQueueName(t.config.id, t.cls), generalQueueName(t.config.id)]),
     ...tracks.map((t) => laterQueueName(t.config.id, t.cls)),
   ];
-  const deadline = Date.now() + waitMs;
+  const deadline = deps.clock.now() + waitMs;
   for (;;) {
     const token = newLeaseToken();
     const taken = await deps.queues.take(names, token);
@@ -114,7 +114,7 @@ export async function lease(
       if (granted) return granted;
       continue;
     }
-    const left = deadline - Date.now();
+    const left = deadline - deps.clock.now();
     if (left <= 0 || signal?.aborted) return null;
     await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
   }
@@ -151,7 +151,7 @@ async function grant(
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
-  if (exp.batch) {
+  if (exp.batchId) {
     const b = await leaseBatch(deps, exp, cls);
     if ('wait' in b) {
       // One batch of the class at a time: the next one forms while this one runs.
@@ -177,11 +177,10 @@ async function grant(
     leasedAt: now,
     attempts: exp.attempts + 1,
   });
-  let patch: string | null = exp.batch ? exp.patch : null;
-  if (exp.proposalId && !exp.batch) {
-    const p = await deps.store.getProposal(exp.proposalId);
+  let patch: string | null = exp.batchId ? exp.patch : null;
+  if (exp.proposalId && !exp.batchId) {
+    const p = await moveProposal(deps, exp.proposalId, 'running');
     patch = p?.patch ?? null;
-    if (p) await deps.store.putProposal({ ...p, status: 'running' });
   }
   const out: Lease = {
     experimentId: exp.id,
@@ -237,14 +236,14 @@ export async function heartbeat(deps: Deps, input: HeartbeatInput): Promise<{ ok
   return { ok: true };
 }
 
-export async function complete(deps: Deps, merge: MergeTrain, input: CompleteInput): Promise<{ ok: true }> {
+export async function complete(deps: Deps, input: CompleteInput): Promise<{ ok: true }> {
   const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
   await deps.queues.complete(rec.queue, rec.jobId, rec.token, { status: input.outcome.status });
   if (!(await deps.store.finishLease(input.experimentId, input.leaseToken))) {
     throw new RatchetError(ErrorCodes.LEASE_FINISHED, 'this lease was already completed');
   }
   const exp = await deps.store.requireExperiment(input.experimentId);
-  await recordOutcome(deps, merge, exp, input.outcome);
+  await recordOutcome(deps, exp, input.outcome);
   await deps.store.touchWorker(input.workerId, deps.clock.now());
   return { ok: true };
 }

@@ -30,8 +30,6 @@ export interface MergeNote {
   at: number;
 }
 
-const mergesKey = (deps: Deps, track: string) => deps.store.key('portability', 'merges', track);
-
 /** Every class that runs the track: the classes of the workers registered for it. */
 export async function classesRunning(deps: Deps, track: string): Promise<string[]> {
   const t = await deps.store.getTrack(track);
@@ -82,7 +80,7 @@ async function queueLater(deps: Deps, track: string, commit: string, cls: string
  */
 export async function onMerged(deps: Deps, note: MergeNote): Promise<void> {
   try {
-    await deps.store.redis.rpush(mergesKey(deps, note.track), JSON.stringify(note));
+    await deps.store.noteMerge(note.track, note);
     for (const cls of await classesRunning(deps, note.track)) {
       if (cls !== note.cls) await queueLater(deps, note.track, note.parent, cls);
     }
@@ -144,9 +142,7 @@ async function hasPending(deps: Deps, track: string, commit: string, cls: string
 
 export async function portabilityMatrix(deps: Deps, track: string): Promise<PortabilityMatrix> {
   await deps.store.requireTrack(track);
-  const notes = (await deps.store.redis.lrange(mergesKey(deps, track), 0, -1)).map(
-    (r) => JSON.parse(r) as MergeNote,
-  );
+  const notes = (await deps.store.mergeNotes(track)) as MergeNote[];
   const classes = [...new Set([...(await classesRunning(deps, track)), ...notes.map((n) => n.cls)])].sort();
   const described = new Map<string, string[]>();
   for (const p of await deps.store.listProposals(track, 10_000)) {

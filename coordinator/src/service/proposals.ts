@@ -23,12 +23,13 @@ export interface SubmitResult {
 export function newExperiment(
   deps: Deps,
   fields: Pick<Experiment, 'track' | 'kind' | 'proposalId' | 'base' | 'hardwareClass'> &
-    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed' | 'batch'>>,
+    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed'>>,
 ): Experiment {
   return {
     id: newId('e'),
     stage: fields.kind === 'baseline' ? 'baseline' : 'screen',
     excludeWorkerId: null,
+    batchId: null,
     batch: false,
     members: [],
     patch: null,

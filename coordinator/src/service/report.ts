@@ -12,8 +12,9 @@ function statusOf(e: Experiment): ResultRow['status'] | null {
 
 /** A batch re-verification names all its members. */
 async function describeRun(deps: Deps, e: Experiment, own: string): Promise<string> {
-  if (!e.batch || e.members.length < 2) return own;
-  const ps = await Promise.all(e.members.map((id) => deps.store.getProposal(id)));
+  const b = e.batchId ? await deps.store.batches.get(e.batchId) : null;
+  if (!b || b.members.length < 2) return own;
+  const ps = await Promise.all(b.members.map((id) => deps.store.getProposal(id)));
   return `together: ${ps.map((p) => p?.description ?? '?').join('; ')}`;
 }
 

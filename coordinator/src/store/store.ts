@@ -14,7 +14,11 @@ import {
   TrackInfo,
 } from '@ratchet/shared';
 import { z } from 'zod';
+import { type BatchStore, createBatchStore } from './batches.ts';
+import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
+import { createRegistryStore, type RegistryStore } from './registry.ts';
+import { FINISH_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -64,7 +68,28 @@ export type LeaseRecord = z.infer<typeof LeaseRecord>;
 
 export type Store = ReturnType<typeof createStore>;
 
-export function createStore(redis: Redis, prefix: string) {
+/**
+ * Domain operations only: no caller sees the Redis client or builds keys. Locks and batches
+ * are their own modules (`locks.ts`, `batches.ts`); every Lua script is in `scripts.ts`.
+ */
+export function createStore(
+  redis: Redis,
+  prefix: string,
+): ReturnType<typeof storeOps> & {
+  locks: LockStore;
+  batches: BatchStore;
+  registry: RegistryStore;
+} {
+  const k = (...parts: string[]) => [prefix, ...parts].join(':');
+  return {
+    ...storeOps(redis, prefix),
+    locks: createLockStore(redis, k),
+    batches: createBatchStore(redis, k),
+    registry: createRegistryStore(redis, k),
+  };
+}
+
+function storeOps(redis: Redis, prefix: string) {
   const k = (...parts: string[]) => [prefix, ...parts].join(':');
   const getJson = async <T>(schema: z.ZodType<T>, key: string): Promise<T | null> => {
     const raw = await redis.get(key);
@@ -73,8 +98,10 @@ export function createStore(redis: Redis, prefix: string) {
   const setJson = (key: string, v: unknown) => redis.set(key, JSON.stringify(v));
 
   return {
-    redis,
-    key: k,
+    /** Redis answers (health checks). */
+    async ping(): Promise<void> {
+      await redis.ping();
+    },
     // ---- tokens
     async putToken(hash: string, rec: TokenRecord) {
       await setJson(k('token', hash), rec);
@@ -246,10 +273,16 @@ export function createStore(redis: Redis, prefix: string) {
     getLease: (expId: string) => getJson(LeaseRecord, k('lease', expId)),
     /** Delete the lease only if it still carries `token`; true when this call removed it. */
     async finishLease(expId: string, token: string): Promise<boolean> {
-      const script =
-        "local v = redis.call('GET', KEYS[1]); if not v then return 0 end; " +
-        "local ok, l = pcall(cjson.decode, v); if ok and l['token'] == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end; return 0";
-      return (await redis.eval(script, 1, k('lease', expId), token)) === 1;
+      return (await redis.eval(FINISH_LEASE, 1, k('lease', expId), token)) === 1;
+    },
+    // ---- merges, in order (the portability matrix's rows)
+    async noteMerge(track: string, note: unknown) {
+      await redis.rpush(k('portability', 'merges', track), JSON.stringify(note));
+    },
+    async mergeNotes(track: string): Promise<unknown[]> {
+      return (await redis.lrange(k('portability', 'merges', track), 0, -1)).map(
+        (r) => JSON.parse(r) as unknown,
+      );
     },
     // ---- the change feed: every write of an experiment or proposal (one member per record)
     /** Experiments and proposals written at or after `sinceMs` (epoch ms of the writer's clock). */

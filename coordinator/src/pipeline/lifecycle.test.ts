@@ -1,0 +1,269 @@
+import type { BaselineSample } from '@ratchet/shared';
+import { describe, expect, it } from 'vitest';
+import {
+  type Action,
+  afterMerge,
+  type CandidateState,
+  type FinishedRun,
+  type LifecycleConfig,
+  nextStep,
+  type RunView,
+} from './lifecycle.ts';
+import { candidateSeed } from './seeds.ts';
+import { DEFAULT_ACCEPTANCE } from './stats.ts';
+
+const cfg: LifecycleConfig = { acceptance: DEFAULT_ACCEPTANCE, seed: 42, maxThrottleRequeues: 3 };
+const BASE = 'a'.repeat(40);
+const HEAD = 'b'.repeat(40);
+const baselines: BaselineSample[] = [1.0, 1.001, 0.999].map((v, i) => ({
+  valBpb: v,
+  steps: 100,
+  tokensM: null,
+  experimentId: `bl${i}`,
+  peakVramMb: null,
+}));
+const noise = { sigma: 0.001, df: 10, samples: 13 };
+
+function run(id: string, stage: 'screen' | 'confirm', valBpb: number, workerId = 'w1'): RunView {
+  return { id, stage, valBpb, workerId, steps: 100, tokensM: null, peakVramMb: null };
+}
+function finished(id: string, over: Partial<FinishedRun> = {}): FinishedRun {
+  return {
+    id,
+    status: 'ok',
+    stage: 'screen',
+    seed: 42,
+    excludeWorkerId: null,
+    crash: null,
+    throughput: { steps: 100, tokensM: null },
+    ...over,
+  };
+}
+function state(over: Partial<CandidateState> = {}): CandidateState {
+  return {
+    proposal: {
+      id: 'p1',
+      status: 'running',
+      base: BASE,
+      originalBase: null,
+      decision: null,
+      throttleRequeues: 0,
+    },
+    cls: 'cpu',
+    finished: null,
+    runs: [],
+    baselines,
+    noise,
+    bestGain: 0.05,
+    screenerTrusted: false,
+    baselineExhausted: false,
+    ...over,
+  };
+}
+const types = (as: Action[]) => as.map((a) => a.type);
+const ending = (as: Action[]) => as.find((a) => a.type === 'end' || a.type === 'advance');
+
+describe('a lone proposal, transition by transition', () => {
+  it('ends a proposal whose run crashed as crashed', () => {
+    const as = nextStep(
+      state({
+        finished: finished('e1', { status: 'crash', crash: { reason: 'oom', message: 'out of memory' } }),
+      }),
+      cfg,
+    );
+    expect(as[0]).toMatchObject({ type: 'setVerdict', experimentId: 'e1', verdict: 'crash' });
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'crashed' });
+  });
+
+  it('ends a proposal whose patch did not apply on the worker as patch_failed', () => {
+    const as = nextStep(state({ finished: finished('e1', { status: 'patch_failed' }) }), cfg);
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'patch_failed' });
+  });
+
+  it('queues a throttled run again on the same class with the same seed, up to a limit', () => {
+    const slow = finished('e1', { throughput: { steps: 20, tokensM: null }, seed: 7, stage: 'confirm' });
+    const as = nextStep(state({ finished: slow, runs: [run('e1', 'screen', 0.9)] }), cfg);
+    expect(as[0]).toMatchObject({ verdict: 'throttled' });
+    expect(as).toContainEqual({
+      type: 'queueRun',
+      stage: 'confirm',
+      pinned: true,
+      seed: 7,
+      excludeWorkerId: null,
+    });
+    expect(ending(as)).toMatchObject({ type: 'advance', fields: { throttleRequeues: 1 } });
+    const tooMany = nextStep(
+      state({
+        finished: slow,
+        proposal: { ...state().proposal, throttleRequeues: 3 },
+      }),
+      cfg,
+    );
+    expect(ending(tooMany)).toMatchObject({ type: 'end', status: 'discarded' });
+    expect(types(tooMany)).not.toContain('queueRun');
+  });
+
+  it('quarantines an implausible gain and never merges it', () => {
+    const as = nextStep(state({ finished: finished('e1'), runs: [run('e1', 'screen', 0.6, 'liar')] }), cfg);
+    expect(as[0]).toMatchObject({ type: 'quarantine', experimentId: 'e1', workerId: 'liar' });
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'quarantined' });
+    expect(types(as)).not.toContain('merge');
+  });
+
+  it('parks a candidate without baselines until they arrive', () => {
+    const as = nextStep(
+      state({
+        baselines: [],
+        noise: { sigma: Number.NaN, df: 0, samples: 0 },
+        runs: [run('e1', 'screen', 0.99)],
+      }),
+      cfg,
+    );
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    expect(types(as)).toContain('awaitBaseline');
+  });
+
+  it('discards a candidate whose base never got a baseline because every baseline run crashed', () => {
+    const as = nextStep(
+      state({ baselines: [], baselineExhausted: true, runs: [run('e1', 'screen', 0.99)] }),
+      cfg,
+    );
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    expect(types(as)).not.toContain('awaitBaseline');
+  });
+
+  it('discards a screen that does not beat the noise after one run', () => {
+    const as = nextStep(state({ finished: finished('e1'), runs: [run('e1', 'screen', 0.9995)] }), cfg);
+    expect(as[0]).toMatchObject({ type: 'setVerdict', verdict: 'discard' });
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+  });
+
+  it('confirms a promising screen on another worker when the screener is not trusted', () => {
+    const as = nextStep(state({ finished: finished('e1'), runs: [run('e1', 'screen', 0.99, 'w7')] }), cfg);
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'confirming' });
+    expect(as).toContainEqual({
+      type: 'queueRun',
+      stage: 'confirm',
+      pinned: true,
+      seed: candidateSeed(42, 'p1', 1),
+      excludeWorkerId: 'w7',
+    });
+  });
+
+  it('lets a trusted screener confirm its own screen', () => {
+    const as = nextStep(state({ screenerTrusted: true, runs: [run('e1', 'screen', 0.99, 'w7')] }), cfg);
+    expect(as).toContainEqual(expect.objectContaining({ type: 'queueRun', excludeWorkerId: null }));
+  });
+
+  it('marks a screen its confirmation contradicts invalid and costs the screener its trust', () => {
+    const as = nextStep(
+      state({ runs: [run('e1', 'screen', 0.99, 'liar'), run('e2', 'confirm', 1.0, 'honest')] }),
+      cfg,
+    );
+    expect(as).toContainEqual(
+      expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+    );
+    expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+  });
+
+  it('hands a confirmed winner to the merge train and credits both workers', () => {
+    const as = nextStep(
+      state({ runs: [run('e1', 'screen', 0.99, 'w1'), run('e2', 'confirm', 0.9905, 'w2')] }),
+      cfg,
+    );
+    expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['w1', 'w2'] });
+    const merge = as.find((a) => a.type === 'merge');
+    expect(merge).toMatchObject({ decision: { verdict: 'accept', hardwareClass: 'cpu', n: 2 } });
+  });
+
+  it('merges a rebased winner after one significant run on the new head', () => {
+    const accepted = nextStep(
+      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99)] }),
+      cfg,
+    ).find((a) => a.type === 'merge');
+    if (accepted?.type !== 'merge') throw new Error('expected a merge');
+    const rebased = state({
+      proposal: {
+        id: 'p1',
+        status: 'running',
+        base: HEAD,
+        originalBase: BASE,
+        decision: accepted.decision,
+        throttleRequeues: 0,
+      },
+      runs: [run('e3', 'screen', 0.99)],
+    });
+    expect(types(nextStep(rebased, cfg))).toContain('merge');
+  });
+
+  it('does nothing for a proposal that has already ended', () => {
+    const done = state({
+      proposal: { ...state().proposal, status: 'merged' },
+      runs: [run('e1', 'screen', 0.9)],
+    });
+    expect(nextStep(done, cfg)).toEqual([]);
+  });
+});
+
+describe('after the merge train answered', () => {
+  const decision = {
+    verdict: 'accept' as const,
+    reason: 'confirmed',
+    hardwareClass: 'cpu',
+    candidateSamples: [0.99, 0.99],
+    baselineSamples: [1, 1, 1],
+    n: 2,
+    m: 3,
+    candidateMean: 0.99,
+    baselineMean: 1,
+    delta: -0.01,
+    sigma: 0.001,
+    df: 10,
+    t: -10,
+    tCrit: 2.7,
+    margin: 0.002,
+  };
+  const s = {
+    proposal: { base: BASE, originalBase: null, rebases: 0 },
+    decision,
+    runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99)],
+  };
+
+  it('keeps every run of a merged winner and records its commit', () => {
+    const as = afterMerge(s, { status: 'merged', commit: HEAD });
+    expect(as.filter((a) => a.type === 'setVerdict').map((a) => 'verdict' in a && a.verdict)).toEqual([
+      'keep',
+      'keep',
+    ]);
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'merged', fields: { mergedCommit: HEAD } });
+  });
+
+  it('ends a winner whose rebase conflicts as conflict, with the hunk', () => {
+    const as = afterMerge(s, { status: 'conflict', head: HEAD, hunk: '<<<<<<<' });
+    expect(ending(as)).toMatchObject({ type: 'end', status: 'conflict', fields: { conflict: '<<<<<<<' } });
+  });
+
+  it('ends a winner the head already holds as stale', () => {
+    expect(ending(afterMerge(s, { status: 'stale', head: HEAD, reason: 'held' }))).toMatchObject({
+      status: 'stale',
+    });
+  });
+
+  it('sends a winner rebased onto a moved head to re-verification in a batch', () => {
+    const as = afterMerge(s, { status: 'reverify', head: HEAD, patch: 'diff' });
+    expect(ending(as)).toMatchObject({
+      type: 'advance',
+      status: 'reverify',
+      fields: { base: HEAD, patch: 'diff', originalBase: BASE, rebases: 1 },
+    });
+    expect(types(as)).toEqual(['advance', 'ensureBaselines', 'joinBatch']);
+  });
+
+  it('sends a winner to the next batch while a batch is composed on the head', () => {
+    const as = afterMerge(s, { status: 'batch-running' });
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'reverify', fields: { originalBase: BASE } });
+    expect(types(as)).toContain('joinBatch');
+    expect(types(as)).not.toContain('end');
+  });
+});

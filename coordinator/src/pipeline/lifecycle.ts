@@ -1,0 +1,348 @@
+/**
+ * The proposal lifecycle as one pure transition function: given what is known about a
+ * proposal (its status, its runs, the baselines and noise of its class, the config) and what
+ * just happened, it returns the actions to take. It reads nothing and writes nothing; the
+ * service layer (`service/lifecycle-driver.ts`) gathers the inputs and carries out the
+ * actions. This file is where every verdict and every merge is decided.
+ *
+ *   queued → running → (crashed | patch_failed | discarded | quarantined | awaiting_baseline
+ *                       | confirming | merge)
+ *   confirming → running → … the same, on all samples
+ *   merge → merged | conflict | stale | reverify (rebased onto the moved head; joins a batch)
+ *   reverify → (batch run) → merged | reverify alone | conflict | stale
+ *
+ * Batches (`judgeBatch`) follow the same rule on the union's runs.
+ */
+import type { BaselineSample, DecisionRecord, ProposalStatus, Verdict } from '@ratchet/shared';
+import { candidateSeed } from './seeds.ts';
+import {
+  type AcceptanceConfig,
+  contradicts,
+  type Decision,
+  decide,
+  implausible,
+  isThrottled,
+  mean,
+  type PooledNoise,
+  type Throughput,
+} from './stats.ts';
+
+/** A finished, counted candidate run (ok, on the proposal's current base and this class). */
+export interface RunView {
+  id: string;
+  stage: 'screen' | 'confirm';
+  valBpb: number;
+  workerId: string | null;
+  steps: number | null;
+  tokensM: number | null;
+  peakVramMb: number | null;
+}
+
+/** The run that has just finished, whatever its outcome. */
+export interface FinishedRun {
+  id: string;
+  status: 'ok' | 'crash' | 'patch_failed';
+  stage: 'screen' | 'confirm';
+  seed: number;
+  excludeWorkerId: string | null;
+  crash: { reason: string; message: string } | null;
+  throughput: Throughput;
+}
+
+/** Proposal fields a transition may set besides its status. */
+export interface ProposalFields {
+  decision?: DecisionRecord;
+  conflict?: string;
+  base?: string;
+  patch?: string;
+  patchHash?: string;
+  originalBase?: string;
+  rebases?: number;
+  mergedCommit?: string;
+  throttleRequeues?: number;
+}
+
+export type Action =
+  /** An experiment's verdict (with its delta against the baseline mean when scored). */
+  | {
+      type: 'setVerdict';
+      experimentId: string;
+      verdict: Verdict;
+      reason: string;
+      scored?: { baselineBpb: number | null; delta: number | null };
+    }
+  /** A proposal moves on to a status it may still leave. */
+  | { type: 'advance'; status: ProposalStatus; reason?: string; fields?: ProposalFields }
+  /** A proposal's final status. */
+  | { type: 'end'; status: ProposalStatus; reason: string; fields?: ProposalFields }
+  /** One more candidate run: a confirmation or a re-run, pinned to the class when `pinned`. */
+  | {
+      type: 'queueRun';
+      stage: 'screen' | 'confirm';
+      pinned: boolean;
+      seed: number;
+      excludeWorkerId: string | null;
+    }
+  /** An implausible number: never merged, and its worker's trust is reset. */
+  | { type: 'quarantine'; experimentId: string; workerId: string | null; reason: string }
+  /** Screen and confirmation agreed: both workers earn trust. */
+  | { type: 'bumpTrust'; workerIds: string[] }
+  /** A contradicted screen costs its worker its trust. */
+  | { type: 'resetTrust'; workerId: string }
+  /** Park until baselines of the proposal's base on its class arrive. */
+  | { type: 'awaitBaseline' }
+  /** Hand the winner to the merge train; its answer goes to `afterMerge`. */
+  | { type: 'merge'; decision: DecisionRecord; runs: RunView[] }
+  /** Join the class's open re-verification batch. */
+  | { type: 'joinBatch' }
+  /** Make sure baselines of `commit` on the class are measured. */
+  | { type: 'ensureBaselines'; commit: string };
+
+export interface LifecycleConfig {
+  acceptance: AcceptanceConfig;
+  /** The configured seed; each proposal's runs draw theirs from it (`seeds.ts`). */
+  seed: number;
+  /** A proposal's throttled runs are queued again at most this often. */
+  maxThrottleRequeues: number;
+}
+
+/** Everything the rule looks at for one proposal on one class. */
+export interface CandidateState {
+  proposal: {
+    id: string;
+    status: ProposalStatus;
+    base: string;
+    originalBase: string | null;
+    decision: DecisionRecord | null;
+    throttleRequeues: number;
+  };
+  cls: string;
+  /** The run that just finished, or null when re-evaluated (e.g. a baseline arrived). */
+  finished: FinishedRun | null;
+  /** Counted runs, screens first, then in the order they were recorded. */
+  runs: RunView[];
+  baselines: BaselineSample[];
+  noise: PooledNoise;
+  bestGain: number;
+  screenerTrusted: boolean;
+  /** Every allowed baseline run of the base on the class crashed. */
+  baselineExhausted: boolean;
+}
+
+const OPEN: readonly ProposalStatus[] = ['queued', 'running', 'awaiting_baseline', 'confirming', 'reverify'];
+
+function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
+  return { ...d, hardwareClass: cls, candidateSamples: candidate, baselineSamples: baselines };
+}
+
+/** A run came back that cannot be compared: a crash, a patch that failed, or a busy machine. */
+function onUncomparable(s: CandidateState, f: FinishedRun, cfg: LifecycleConfig): Action[] | null {
+  if (f.status === 'crash' || f.status === 'patch_failed') {
+    const reason =
+      f.status === 'patch_failed'
+        ? 'patch failed to apply on the worker'
+        : `crashed (${f.crash?.reason}): ${f.crash?.message ?? ''}`;
+    return [
+      { type: 'setVerdict', experimentId: f.id, verdict: 'crash', reason },
+      { type: 'end', status: f.status === 'crash' ? 'crashed' : 'patch_failed', reason },
+    ];
+  }
+  if (!isThrottled(f.throughput, s.baselines, cfg.acceptance)) return null;
+  const of = (xs: (number | null)[]) => mean(xs.filter((x): x is number => x !== null));
+  const reason = `throttled: ${f.throughput.steps} steps, ${f.throughput.tokensM ?? 'n/a'} M tokens vs ${of(s.baselines.map((b) => b.steps)).toFixed(0)} steps, ${of(s.baselines.map((b) => b.tokensM)).toFixed(3)} M tokens on the baseline`;
+  const verdict: Action = { type: 'setVerdict', experimentId: f.id, verdict: 'throttled', reason };
+  if (s.proposal.throttleRequeues >= cfg.maxThrottleRequeues)
+    return [verdict, { type: 'end', status: 'discarded', reason: `${reason}; too many throttled runs` }];
+  return [
+    verdict,
+    {
+      type: 'advance',
+      status: s.proposal.status,
+      fields: { throttleRequeues: s.proposal.throttleRequeues + 1 },
+    },
+    {
+      type: 'queueRun',
+      stage: f.stage,
+      pinned: true,
+      seed: f.seed,
+      excludeWorkerId: f.excludeWorkerId,
+    },
+  ];
+}
+
+/**
+ * The transition of one candidate proposal after a run of it finished (or its baselines
+ * arrived): crash → crashed; throttled → run again; implausible → quarantined; screen
+ * contradicted → discarded; no baseline yet → awaiting_baseline; then the t rule on all
+ * samples: reject → discarded, replicate → confirming, accept → merge.
+ */
+export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
+  if (!OPEN.includes(s.proposal.status)) return [];
+  if (s.finished) {
+    const early = onUncomparable(s, s.finished, cfg);
+    if (early) return early;
+  }
+  const latest = s.runs[s.runs.length - 1];
+  if (!latest) return [];
+  const acc = cfg.acceptance;
+  const baseValues = s.baselines.map((b) => b.valBpb);
+
+  if (s.baselines.length > 0) {
+    const why = implausible(latest.valBpb, mean(baseValues), s.noise, s.bestGain, acc);
+    if (why)
+      return [
+        { type: 'quarantine', experimentId: latest.id, workerId: latest.workerId, reason: why },
+        { type: 'end', status: 'quarantined', reason: `quarantined: ${why}` },
+      ];
+  }
+
+  const screen = s.runs.find((r) => r.stage === 'screen');
+  const confirms = s.runs.filter((r) => r.stage === 'confirm');
+  const actions: Action[] = [];
+  if (screen && confirms.length > 0) {
+    const conf = confirms.map((c) => c.valBpb);
+    if (contradicts(screen.valBpb, conf, s.noise, acc)) {
+      const reason = `screen ${screen.valBpb.toFixed(6)} contradicted by confirmation ${mean(conf).toFixed(6)}`;
+      return [
+        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason },
+        ...(screen.workerId ? [{ type: 'resetTrust', workerId: screen.workerId } as const] : []),
+        { type: 'end', status: 'discarded', reason },
+      ];
+    }
+    if (latest.stage === 'confirm') {
+      const ids = [screen.workerId, latest.workerId].filter((x): x is string => x !== null);
+      if (ids.length > 0) actions.push({ type: 'bumpTrust', workerIds: ids });
+    }
+  }
+
+  const samples = s.runs.map((r) => r.valBpb);
+  // A re-verification after a rebase: the earlier decision (on the old base) was an accept.
+  const confirmedBefore = s.proposal.originalBase !== null && s.proposal.decision?.verdict === 'accept';
+  const d = decide({ candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore }, acc);
+  const decision = record(d, s.cls, samples, baseValues);
+  const scored = { baselineBpb: d.baselineMean, delta: latest.valBpb - (d.baselineMean ?? Number.NaN) };
+
+  if (d.verdict === 'wait') {
+    if (s.baselineExhausted) {
+      const reason = `no baseline: every baseline run of ${s.proposal.base.slice(0, 7)} on ${s.cls} crashed`;
+      return [
+        ...actions,
+        { type: 'setVerdict', experimentId: latest.id, verdict: 'discard', reason },
+        { type: 'end', status: 'discarded', reason, fields: { decision } },
+      ];
+    }
+    return [
+      ...actions,
+      { type: 'setVerdict', experimentId: latest.id, verdict: 'pending', reason: d.reason },
+      { type: 'advance', status: 'awaiting_baseline', fields: { decision } },
+      { type: 'awaitBaseline' },
+    ];
+  }
+  if (d.verdict === 'reject') {
+    return [
+      ...actions,
+      { type: 'setVerdict', experimentId: latest.id, verdict: 'discard', reason: d.reason, scored },
+      ...s.runs
+        .filter((r) => r.id !== latest.id)
+        .map(
+          (r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'discard', reason: d.reason }),
+        ),
+      { type: 'end', status: 'discarded', reason: d.reason, fields: { decision } },
+    ];
+  }
+  actions.push({
+    type: 'setVerdict',
+    experimentId: latest.id,
+    verdict: 'promising',
+    reason: d.reason,
+    scored,
+  });
+  if (d.verdict === 'replicate') {
+    return [
+      ...actions,
+      { type: 'advance', status: 'confirming', reason: d.reason, fields: { decision } },
+      {
+        type: 'queueRun',
+        stage: 'confirm',
+        pinned: true,
+        seed: candidateSeed(cfg.seed, s.proposal.id, s.runs.length),
+        // An untrusted screener must not confirm its own screen.
+        excludeWorkerId: s.screenerTrusted ? null : (screen?.workerId ?? null),
+      },
+    ];
+  }
+  return [...actions, { type: 'merge', decision, runs: s.runs }];
+}
+
+/** What the merge train did with a winner (`pipeline/merge-train.ts`). */
+export type MergeOutcome =
+  | { status: 'merged'; commit: string }
+  | { status: 'reverify'; head: string; patch: string }
+  | { status: 'conflict'; head: string; hunk: string }
+  | { status: 'stale'; head: string; reason: string }
+  /** A batch of the class holds the run slot: merging now would move the head under it. */
+  | { status: 'batch-running' };
+
+export interface MergedState {
+  proposal: { base: string; originalBase: string | null; rebases: number };
+  decision: DecisionRecord;
+  runs: RunView[];
+}
+
+/** The transition after the merge train's answer. */
+export function afterMerge(s: MergedState, m: MergeOutcome): Action[] {
+  const { decision, runs } = s;
+  const reason = decision.reason;
+  const latest = runs[runs.length - 1];
+  const onLatest = (verdict: Verdict, why: string): Action[] =>
+    latest ? [{ type: 'setVerdict', experimentId: latest.id, verdict, reason: why }] : [];
+  const originalBase = s.proposal.originalBase ?? s.proposal.base;
+  switch (m.status) {
+    case 'merged':
+      return [
+        ...runs.map((r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'keep', reason })),
+        { type: 'end', status: 'merged', reason, fields: { mergedCommit: m.commit, decision } },
+      ];
+    case 'conflict': {
+      const why = `rebase onto ${m.head.slice(0, 7)} conflicts`;
+      return [
+        ...onLatest('conflict', why),
+        {
+          type: 'end',
+          status: 'conflict',
+          reason: `${reason}; ${why}`,
+          fields: { conflict: m.hunk, decision },
+        },
+      ];
+    }
+    case 'stale':
+      return [
+        ...onLatest('stale', m.reason),
+        { type: 'end', status: 'stale', reason: m.reason, fields: { decision } },
+      ];
+    case 'reverify':
+      return [
+        {
+          type: 'advance',
+          status: 'reverify',
+          reason: `${reason}; rebased onto ${m.head.slice(0, 7)}, re-verifying`,
+          fields: { originalBase, base: m.head, patch: m.patch, rebases: s.proposal.rebases + 1, decision },
+        },
+        { type: 'ensureBaselines', commit: m.head },
+        { type: 'joinBatch' },
+      ];
+    case 'batch-running':
+      return [
+        ...runs.map(
+          (r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'promising', reason }),
+        ),
+        {
+          type: 'advance',
+          status: 'reverify',
+          reason: `${reason}; joins the next re-verification batch (one is running)`,
+          fields: { originalBase, decision },
+        },
+        { type: 'joinBatch' },
+      ];
+  }
+}

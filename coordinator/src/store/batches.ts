@@ -1,0 +1,104 @@
+/**
+ * Re-verification batches in Redis: the records, the open batch of each (track, class) that
+ * winners join, and the class's run slot that one batch holds from the moment it is composed
+ * onto the head until it is judged.
+ */
+import { Batch } from '@ratchet/shared';
+import type { Redis } from './redis.ts';
+import { BATCH_FREEZE, BATCH_JOIN, BATCH_OPEN, DELETE_IF_EQUALS, SLOT_TAKE_OVER } from './scripts.ts';
+
+export interface BatchStore {
+  put(b: Batch): Promise<void>;
+  get(id: string): Promise<Batch | null>;
+  /** Batches of a track, oldest first. */
+  list(track: string): Promise<Batch[]>;
+  /** The open batch of the class, if any. */
+  openOf(track: string, cls: string): Promise<string | null>;
+  /** Add a member if `batchId` is still the open batch; false when it closed meanwhile. */
+  join(track: string, cls: string, batchId: string, proposalId: string): Promise<boolean>;
+  /** Store `b` and make it the open batch with its first member, unless one is open already. */
+  open(b: Batch, proposalId: string): Promise<boolean>;
+  /** Close the batch to new members; its members in the order they joined. */
+  freeze(track: string, cls: string, batchId: string): Promise<string[]>;
+  slotHolder(track: string, cls: string): Promise<string | null>;
+  /** Take the class's run slot; `holderLive` says whether the batch holding it is still out. */
+  claimSlot(
+    track: string,
+    cls: string,
+    batchId: string,
+    holderLive: (id: string) => Promise<boolean>,
+  ): Promise<boolean>;
+  releaseSlot(track: string, cls: string, batchId: string): Promise<void>;
+}
+
+export function createBatchStore(redis: Redis, key: (...parts: string[]) => string): BatchStore {
+  const openKey = (track: string, cls: string) => key('batch', 'open', track, cls);
+  const slotKey = (track: string, cls: string) => key('batch', 'run', track, cls);
+  const membersKey = (id: string) => key('batch', 'members', id);
+  const recKey = (id: string) => key('batch', 'rec', id);
+  const put = async (b: Batch) => {
+    await redis
+      .multi()
+      .set(recKey(b.id), JSON.stringify(b))
+      .zadd(key('batches', b.track), b.createdAt, b.id)
+      .exec();
+  };
+  return {
+    put,
+    async get(id) {
+      const raw = await redis.get(recKey(id));
+      return raw === null ? null : Batch.parse(JSON.parse(raw));
+    },
+    async list(track) {
+      const ids = await redis.zrange(key('batches', track), '0', '-1');
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map(recKey));
+      return raws.filter((r): r is string => r !== null).map((r) => Batch.parse(JSON.parse(r)));
+    },
+    openOf: (track, cls) => redis.get(openKey(track, cls)),
+    async join(track, cls, batchId, proposalId) {
+      return (
+        (await redis.eval(BATCH_JOIN, 2, openKey(track, cls), membersKey(batchId), batchId, proposalId)) === 1
+      );
+    },
+    async open(b, proposalId) {
+      await put(b);
+      return (
+        (await redis.eval(
+          BATCH_OPEN,
+          2,
+          openKey(b.track, b.hardwareClass),
+          membersKey(b.id),
+          b.id,
+          proposalId,
+        )) === 1
+      );
+    },
+    async freeze(track, cls, batchId) {
+      const ids = (await redis.eval(
+        BATCH_FREEZE,
+        2,
+        openKey(track, cls),
+        membersKey(batchId),
+        batchId,
+      )) as string[];
+      return [...new Set(ids)];
+    },
+    slotHolder: (track, cls) => redis.get(slotKey(track, cls)),
+    async claimSlot(track, cls, batchId, holderLive) {
+      const k = slotKey(track, cls);
+      for (let i = 0; i < 3; i++) {
+        if ((await redis.set(k, batchId, 'NX')) === 'OK') return true;
+        const holder = await redis.get(k);
+        if (holder === batchId) return true;
+        if (!holder) continue;
+        if (await holderLive(holder)) return false;
+        if ((await redis.eval(SLOT_TAKE_OVER, 1, k, holder, batchId)) === 1) return true;
+      }
+      return false;
+    },
+    async releaseSlot(track, cls, batchId) {
+      await redis.eval(DELETE_IF_EQUALS, 1, slotKey(track, cls), batchId);
+    },
+  };
+}
