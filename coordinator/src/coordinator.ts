@@ -1,6 +1,7 @@
 /** Building and closing a whole coordinator: Redis, frontier, queues, store, app. */
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { compileCheck } from '@ratchet/proposers';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -71,6 +72,11 @@ async function resolveAdminToken(cfg: CoordinatorConfig): Promise<string> {
   }
 }
 
+function pythonCheck(python: string) {
+  return (path: string, source: string) =>
+    path.endsWith('.py') ? compileCheck(python, source) : Promise.resolve(null);
+}
+
 export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordinator> {
   await mkdir(cfg.dataDir, { recursive: true });
   const adminToken = await resolveAdminToken(cfg);
@@ -89,6 +95,8 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   const frontier = createFrontier({
     path: join(cfg.dataDir, 'frontier.git'),
     tmpDir: join(cfg.dataDir, 'tmp'),
+    // A rebase that merged changes on neighbouring lines must still compile.
+    ...(cfg.python ? { check: pythonCheck(cfg.python) } : {}),
   });
   await frontier.init();
   let metricsRef: ReturnType<typeof createMetrics> | null = null;

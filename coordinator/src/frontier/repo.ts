@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type SimpleGit, simpleGit } from 'simple-git';
+import { resolveNeighbouring, type SourceCheck } from './resolve.ts';
 
 export interface CommitPatchInput {
   trackId: string;
@@ -65,7 +66,12 @@ export function branchOf(trackId: string): string {
   return `tracks/${trackId}`;
 }
 
-export function createFrontier(opts: { path: string; tmpDir: string }): Frontier {
+export function createFrontier(opts: {
+  path: string;
+  tmpDir: string;
+  /** Checks a file merged line by line where git saw a conflict (changes on neighbouring lines). */
+  check?: SourceCheck;
+}): Frontier {
   const { path, tmpDir } = opts;
   const git = (env?: Record<string, string>): SimpleGit => {
     const g = simpleGit({ baseDir: path, config: IDENTITY, allowEnvironment: ['GIT_INDEX_FILE'] });
@@ -134,6 +140,16 @@ export function createFrontier(opts: { path: string; tmpDir: string }): Frontier
     const conflicted = rest.filter((l) => l.trim() !== '' && !/^(Auto-merging|CONFLICT)/.test(l));
     if (/CONFLICT/.test(out) || conflicted.length > 0) {
       const files = [...new Set(conflicted.map((l) => l.trim()))];
+      // Changes to neighbouring lines are not conflicts: git's context says they are.
+      const tree = await resolveNeighbouring(g, dir, {
+        base,
+        onto,
+        candidate,
+        mergedTree: merged!.trim(),
+        files,
+        ...(opts.check ? { check: opts.check } : {}),
+      });
+      if (tree) return { status: 'merged' as const, tree };
       const first = files[0];
       const text = first ? await g.raw(['show', `${merged!.trim()}:${first}`]).catch(() => '') : '';
       return { status: 'conflict' as const, hunk: conflictHunk(text) || out.slice(0, 2000), files };
