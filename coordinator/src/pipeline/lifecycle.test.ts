@@ -197,6 +197,23 @@ describe('a lone proposal, transition by transition', () => {
     expect(types(nextStep(rebased, cfg))).toContain('merge');
   });
 
+  it('keeps a rebased winner re-verifiable by one run while it waits for baselines of the new head', () => {
+    const accepted = nextStep(
+      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99)] }),
+      cfg,
+    ).find((a) => a.type === 'merge');
+    if (accepted?.type !== 'merge') throw new Error('expected a merge');
+    const proposal = {
+      status: 'reverify' as const,
+      base: HEAD,
+      originalBase: BASE,
+      decision: accepted.decision,
+      throttleRequeues: 0,
+    };
+    const waiting = nextStep(state({ proposal, baselines: [], runs: [run('e3', 'screen', 0.99)] }), cfg);
+    expect(ending(waiting)).toEqual({ type: 'advance', status: 'awaiting_baseline', fields: {} });
+  });
+
   it('does nothing for a proposal that has already ended', () => {
     const done = state({
       proposal: { ...state().proposal, status: 'merged' },

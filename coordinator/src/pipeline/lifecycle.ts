@@ -234,7 +234,9 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
     return [
       ...actions,
       { type: 'setVerdict', experimentId: latest.id, verdict: 'pending', reason: d.reason },
-      { type: 'advance', status: 'awaiting_baseline', fields: { decision } },
+      // A rebased winner keeps the accept it earned on its old base while it waits: that is
+      // what lets one run on the new head re-verify it.
+      { type: 'advance', status: 'awaiting_baseline', fields: confirmedBefore ? {} : { decision } },
       { type: 'awaitBaseline' },
     ];
   }
@@ -280,7 +282,7 @@ export type MergeOutcome =
   | { status: 'reverify'; head: string; patch: string }
   | { status: 'conflict'; head: string; hunk: string }
   | { status: 'stale'; head: string; reason: string }
-  /** A batch of the class holds the run slot: merging now would move the head under it. */
+  /** A batch holds the track's run slot: merging now would move the head under it. */
   | { status: 'batch-running' };
 
 export interface MergedState {

@@ -124,9 +124,9 @@ export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrai
     }
   }
 
-  /** A batch other than `own` holds the class's run slot: it was composed on the head. */
-  async function batchHoldsSlot(track: string, cls: string, own: string | null): Promise<boolean> {
-    const id = await store.batches.slotHolder(track, cls);
+  /** A batch other than `own` holds the track's run slot: it was composed on the head. */
+  async function batchHoldsSlot(track: string, own: string | null): Promise<boolean> {
+    const id = await store.batches.slotHolder(track);
     if (!id || id === own) return false;
     return (await store.batches.get(id))?.state === 'running';
   }
@@ -135,8 +135,7 @@ export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrai
     const p = w.proposal;
     // Checked under the lock that also guards composing a batch (`exclusive`): a batch
     // composed on the head and a direct merge moving it can never overlap.
-    if (await batchHoldsSlot(p.track, w.decision.hardwareClass, w.ownBatch ?? null))
-      return { status: 'batch-running' };
+    if (await batchHoldsSlot(p.track, w.ownBatch ?? null)) return { status: 'batch-running' };
     const head = await frontier.head(p.track);
     if (!head) throw new RatchetError(ErrorCodes.TRACK_UNKNOWN, `track ${p.track} has no branch`);
     if (head !== p.base) {

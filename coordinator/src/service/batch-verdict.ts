@@ -15,7 +15,7 @@ import { addExperimentId, moveProposal } from './proposal-status.ts';
 import { newExperiment } from './proposals.ts';
 
 /**
- * Its result is in. The batch keeps the class's run slot until it is judged (and merged), so
+ * Its result is in. The batch keeps the track's run slot until it is judged (and merged), so
  * that no other batch is composed on a head about to move; a replicate keeps it longer.
  */
 export async function onBatchRun(deps: Deps, e: Experiment): Promise<void> {
@@ -54,7 +54,7 @@ export async function onBatchRun(deps: Deps, e: Experiment): Promise<void> {
     await performBatch(deps, b, e, actions);
   } finally {
     const now = await deps.store.batches.get(b.id);
-    if (now?.state !== 'running') await deps.store.batches.releaseSlot(b.track, cls, b.id);
+    if (now?.state !== 'running') await deps.store.batches.releaseSlot(b.track, b.id);
   }
 }
 

@@ -7,8 +7,9 @@
  * its members are composed onto the head as it is then (3-way, one after another) and run as
  * one patch. How its run is judged is in `pipeline/batch-lifecycle.ts`.
  *
- * One batch per (track, class) holds the run slot at a time, from the moment it is composed
- * until it is judged; winners arriving meanwhile form the next. Claiming the slot and
+ * One batch per track holds the run slot at a time (any merge moves the head, whatever the
+ * class), from the moment it is composed until it is judged; winners arriving meanwhile form
+ * the next. Claiming the slot and
  * composing happen in the merge train's order (`merge.exclusive`), and a direct merge checks
  * the slot there too: a batch composed on a head never sees that head move under it.
  */
@@ -109,7 +110,7 @@ export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Prom
   const batches = deps.store.batches;
   const b = exp.batchId ? await batches.get(exp.batchId) : null;
   if (!b) return { drop: true };
-  const claim = () => batches.claimSlot(b.track, cls, b.id, (id) => holderLive(deps, id));
+  const claim = () => batches.claimSlot(b.track, b.id, (id) => holderLive(deps, id));
   if (b.state === 'running' && b.base !== null && b.patch !== null) {
     // A replicate, or leased before (the lease was lost or given back): the same union again.
     if (!(await claim())) return { wait: true };
@@ -144,7 +145,7 @@ export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Prom
         status: 'cancelled',
         verdictReason: 'nothing left to re-verify',
       });
-      await batches.releaseSlot(b.track, cls, b.id);
+      await batches.releaseSlot(b.track, b.id);
       return { drop: true };
     }
     await batches.put({ ...b, state: 'running', members: included, base: head, patch: composed.patch });

@@ -1,6 +1,6 @@
 /**
  * Re-verification batches in Redis: the records, the open batch of each (track, class) that
- * winners join, and the class's run slot that one batch holds from the moment it is composed
+ * winners join, and the track's run slot that one batch holds from the moment it is composed
  * onto the head until it is judged.
  */
 import { Batch } from '@ratchet/shared';
@@ -20,20 +20,19 @@ export interface BatchStore {
   open(b: Batch, proposalId: string): Promise<boolean>;
   /** Close the batch to new members; its members in the order they joined. */
   freeze(track: string, cls: string, batchId: string): Promise<string[]>;
-  slotHolder(track: string, cls: string): Promise<string | null>;
-  /** Take the class's run slot; `holderLive` says whether the batch holding it is still out. */
-  claimSlot(
-    track: string,
-    cls: string,
-    batchId: string,
-    holderLive: (id: string) => Promise<boolean>,
-  ): Promise<boolean>;
-  releaseSlot(track: string, cls: string, batchId: string): Promise<void>;
+  /**
+   * The batch holding the track's run slot. One batch per track at a time: any merge moves
+   * the head, so two batches composed on one head cannot both merge.
+   */
+  slotHolder(track: string): Promise<string | null>;
+  /** Take the track's run slot; `holderLive` says whether the batch holding it is still out. */
+  claimSlot(track: string, batchId: string, holderLive: (id: string) => Promise<boolean>): Promise<boolean>;
+  releaseSlot(track: string, batchId: string): Promise<void>;
 }
 
 export function createBatchStore(redis: Redis, key: (...parts: string[]) => string): BatchStore {
   const openKey = (track: string, cls: string) => key('batch', 'open', track, cls);
-  const slotKey = (track: string, cls: string) => key('batch', 'run', track, cls);
+  const slotKey = (track: string) => key('batch', 'run', track);
   const membersKey = (id: string) => key('batch', 'members', id);
   const recKey = (id: string) => key('batch', 'rec', id);
   const put = async (b: Batch) => {
@@ -84,9 +83,9 @@ export function createBatchStore(redis: Redis, key: (...parts: string[]) => stri
       )) as string[];
       return [...new Set(ids)];
     },
-    slotHolder: (track, cls) => redis.get(slotKey(track, cls)),
-    async claimSlot(track, cls, batchId, holderLive) {
-      const k = slotKey(track, cls);
+    slotHolder: (track) => redis.get(slotKey(track)),
+    async claimSlot(track, batchId, holderLive) {
+      const k = slotKey(track);
       for (let i = 0; i < 3; i++) {
         if ((await redis.set(k, batchId, 'NX')) === 'OK') return true;
         const holder = await redis.get(k);
@@ -97,8 +96,8 @@ export function createBatchStore(redis: Redis, key: (...parts: string[]) => stri
       }
       return false;
     },
-    async releaseSlot(track, cls, batchId) {
-      await redis.eval(DELETE_IF_EQUALS, 1, slotKey(track, cls), batchId);
+    async releaseSlot(track, batchId) {
+      await redis.eval(DELETE_IF_EQUALS, 1, slotKey(track), batchId);
     },
   };
 }

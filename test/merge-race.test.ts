@@ -1,0 +1,113 @@
+/**
+ * The merge train and re-verification batches through the real coordinator (HTTP, Redis,
+ * BullMQ, git), driven by hand so that the order of events is exact: a direct merge that
+ * was queued before a batch was composed lands first, and the batch is composed on the head
+ * it leaves, so the batch's run is not voided by a head that moved under it.
+ */
+import { unifiedDiff } from '@ratchet/proposers';
+import type { Lease } from '@ratchet/shared';
+import { type Client, createClient } from '@ratchet/worker';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { qualityPatch, startCoordinator, type TestCoordinator } from './support/harness.ts';
+import { bonusPatch, okOutcome, SIM_PROFILE } from './support/sim-worker.ts';
+
+let t: TestCoordinator | null = null;
+afterEach(async () => {
+  await t?.close();
+  t = null;
+});
+
+const AROUND = [1.0, 1.001, 0.999, 1.0005, 0.9995, 1.0];
+
+async function hand(tc: TestCoordinator, name: string, cores: number) {
+  const { token } = await tc.admin.tokens.create.mutate({ role: 'worker', name, trusted: true });
+  const client: Client = createClient(tc.url, token);
+  const { workerId } = await client.workers.register.mutate({
+    name,
+    profile: { ...SIM_PROFILE, cpuCores: cores },
+  });
+  let b = 0;
+  const complete = (l: Lease, value: number) =>
+    client.workers.complete.mutate({
+      workerId,
+      experimentId: l.experimentId,
+      leaseToken: l.leaseToken,
+      outcome: okOutcome(value),
+    });
+  return {
+    complete,
+    /** Run every baseline job there is, around `level`. */
+    async baselines(level: number) {
+      for (;;) {
+        const l = (await client.workers.lease.mutate({ workerId, waitMs: 300 })).lease;
+        if (!l) return;
+        if (l.kind !== 'baseline')
+          throw new Error(`expected only baselines, got ${l.kind} ${l.baseCommit} ${l.patch}`);
+        await complete(l, level - 1 + AROUND[b++ % AROUND.length]!);
+      }
+    },
+    /** The next candidate job; baselines met on the way are run around `level`. */
+    async candidate(level: number): Promise<Lease> {
+      for (;;) {
+        const l = (await client.workers.lease.mutate({ workerId, waitMs: 3000 })).lease;
+        if (!l) throw new Error('no job to lease');
+        if (l.kind === 'candidate') return l;
+        await complete(l, level - 1 + AROUND[b++ % AROUND.length]!);
+      }
+    },
+  };
+}
+
+describe('the merge train and batches', () => {
+  it('composes a batch after a direct merge queued before it, so the merge does not void the batch', async () => {
+    t = await startCoordinator();
+    const tc = t;
+    const a = await hand(tc, 'a', 8);
+    const submit = (patch: string, description: string, base?: string) =>
+      tc.admin.proposals.submit.mutate({ track: 'standin', patch, description, ...(base ? { base } : {}) });
+    // Two winners on one base: the first merges, the second waits in a batch on class A.
+    const q1 = (await submit(qualityPatch('1.000000', '0.970000'), 'quality')).proposal;
+    const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
+    const screens = [await a.candidate(1.0), await a.candidate(1.0)];
+    for (const l of screens) await a.complete(l, 0.97);
+    for (let i = 0; i < 2; i++) await a.complete(await a.candidate(1.0), 0.971);
+    const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
+    expect((await tc.admin.proposals.get.query({ id: q2.id })).status).toBe('reverify');
+
+    // A third winner on the new head, found by a worker of another class.
+    const b = await hand(tc, 'b', 4);
+    const file = (await tc.admin.tracks.file.query({ id: 'standin', commit: h1, path: 'train.py' })).content;
+    const q3 = (
+      await submit(unifiedDiff('train.py', file, file.replace('STEPS = 5', 'STEPS = 6')), 'steps', h1)
+    ).proposal;
+    await b.complete(await b.candidate(0.97), 0.94);
+    const confirm = await b.candidate(0.97);
+
+    // Another coordinator process holds the track's merge lock: the third winner's merge
+    // queues behind it, and class A leases the batch meanwhile.
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const lockKey = `${tc.prefix}:lock:merge:standin`;
+    try {
+      expect(await redis.set(lockKey, 'other', 'PX', 20_000, 'NX')).toBe('OK');
+      const merging = b.complete(confirm, 0.941);
+      await new Promise((r) => setTimeout(r, 500));
+      const leasing = a.candidate(0.97);
+      await new Promise((r) => setTimeout(r, 1000));
+      await redis.del(lockKey);
+      await merging;
+      const batch = await leasing;
+      const h2 = (await tc.admin.proposals.get.query({ id: q3.id })).mergedCommit;
+      expect(h2).not.toBeNull();
+      // The batch runs on the head as it is after the direct merge, and so can merge.
+      expect(batch.baseCommit).toBe(h2);
+      await a.complete(batch, 0.92);
+      await a.baselines(0.97);
+      const p2 = await tc.admin.proposals.get.query({ id: q2.id });
+      expect([p2.status, p2.verdictReason]).toEqual(['merged', expect.any(String)]);
+      expect((await tc.admin.tracks.get.query({ id: 'standin' })).head).toBe(p2.mergedCommit);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
