@@ -11,6 +11,7 @@ import {
   proposeMutation,
   unifiedDiff,
 } from '@ratchet/proposers';
+import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
@@ -26,7 +27,7 @@ export interface MutationProposerOptions {
   log?: (msg: string) => void;
 }
 
-const OPEN = new Set(['queued', 'running', 'awaiting_baseline']);
+const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
 
 export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
   const random = opts.random ?? Math.random;

@@ -8,11 +8,12 @@ import {
   type PromptHistoryItem,
   type ProposerPort,
 } from '@ratchet/proposers';
+import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
 
-const OPEN = new Set(['queued', 'running', 'awaiting_baseline', 'confirming', 'reverify']);
+const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
 
 export async function trackHistory(
   deps: Deps,
