@@ -216,6 +216,9 @@ async function search(workers: number, runMs: number, capMs: number) {
       await new Promise((r) => setTimeout(r, 100));
     }
     proposer.close();
+    const time = { training: 0, idle: 0, leasing: 0, reporting: 0 };
+    for (const s of pool.sims)
+      for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] += s.time[k];
     await pool.stop();
     const ps = await t.admin.proposals.list.query({ track: 'sim', limit: 1000 });
     const exps = await t.admin.experiments.list.query({ track: 'sim' });
@@ -261,6 +264,7 @@ async function search(workers: number, runMs: number, capMs: number) {
       reverified,
       notRun,
       batchInfo,
+      time,
       lostStale,
       duplicates,
       conflicts,
@@ -301,6 +305,12 @@ try {
         `winners already on the head ${r.duplicates}; dropped before running (conflict or duplicate on the new head) ${r.notRun}; ` +
         `gains lost to stale bases ${r.lostStale}; re-verification batches run ${r.batchInfo.runs} ` +
         `(${r.batchInfo.members} members; ${r.batchInfo.merged} merged two or more at once, ${r.batchInfo.dissolved} dissolved)`,
+    );
+    const all = Object.values(r.time).reduce((a, b) => a + b, 0) || 1;
+    const pct = (x: number) => `${((100 * x) / all).toFixed(0)}%`;
+    console.log(
+      `  workers' time: training ${pct(r.time.training)}, waiting for work ${pct(r.time.idle)}, ` +
+        `leasing ${pct(r.time.leasing)}, reporting ${pct(r.time.reporting)}`,
     );
   }
   const one = results[0]?.reachedMs;

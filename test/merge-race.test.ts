@@ -111,3 +111,81 @@ describe('the merge train and batches', () => {
     }
   });
 });
+
+/**
+ * Three winners on one base: the first merges; the second is re-verified in a batch on the
+ * new head; the third, confirmed while that batch runs, goes into the next batch, which is
+ * leased at once and composed on top of the batch ahead.
+ */
+async function speculativeTrain(tc: TestCoordinator) {
+  const a = await hand(tc, 'a', 8);
+  const head0 = (await tc.admin.tracks.get.query({ id: 'standin' })).head;
+  const file = (await tc.admin.tracks.file.query({ id: 'standin', commit: head0, path: 'train.py' })).content;
+  const submit = (patch: string, description: string) =>
+    tc.admin.proposals.submit.mutate({ track: 'standin', patch, description });
+  const q1 = (await submit(qualityPatch('1.000000', '0.970000'), 'quality')).proposal;
+  const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
+  const q3 = (await submit(unifiedDiff('train.py', file, file.replace('STEPS = 5', 'STEPS = 6')), 'steps'))
+    .proposal;
+  const screens = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
+  for (const l of screens) await a.complete(l, 0.97);
+  await a.complete(await a.candidate(1.0), 0.971); // q1 confirmed: merges
+  await a.complete(await a.candidate(1.0), 0.971); // q2 confirmed: re-verification batch opens
+  const first = await a.candidate(0.97); // the batch, composed on the new head
+  const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
+  expect(first.baseCommit).toBe(h1);
+  await a.complete(await a.candidate(0.97), 0.971); // q3 confirmed while the batch runs
+  expect((await tc.admin.proposals.get.query({ id: q3.id })).status).toBe('reverify');
+  const second = await a.candidate(0.97); // the next batch, on top of the first
+  return { a, ids: [q1.id, q2.id, q3.id], h1, first, second };
+}
+
+describe('the speculative merge train', () => {
+  it('runs the next batch on top of the batch ahead, and merges it on that run once the batch ahead merged', async () => {
+    t = await startCoordinator();
+    const tc = t;
+    const { a, ids, h1, first, second } = await speculativeTrain(tc);
+    expect(second.baseCommit).not.toBe(h1);
+    expect(second.patch).toContain('STEPS = 6');
+    expect(second.patch).not.toContain('BONUS');
+    // The run on top comes back first, and waits for the batch ahead.
+    await a.complete(second, 0.93);
+    expect((await tc.admin.proposals.get.query({ id: ids[2]! })).status).toBe('reverify');
+    await a.complete(first, 0.95);
+    const ps = await Promise.all(ids.map((id) => tc.admin.proposals.get.query({ id })));
+    expect(ps.map((p) => p.status)).toEqual(['merged', 'merged', 'merged']);
+    const head = (await tc.admin.tracks.get.query({ id: 'standin' })).head;
+    expect(ps[2]!.mergedCommit).toBe(head);
+    const content = (await tc.admin.tracks.file.query({ id: 'standin', commit: head, path: 'train.py' }))
+      .content;
+    expect(content).toContain('STEPS = 6');
+    expect(content).toContain('BONUS = 0.020000');
+    // No run was repeated: the speculative run counts, now on the merged head.
+    const exps = await tc.admin.experiments.list.query({ track: 'standin' });
+    const run = exps.find((e) => e.id === second.experimentId)!;
+    expect(run.base).toBe(ps[1]!.mergedCommit);
+    expect(run.verdict).toBe('keep');
+  });
+
+  it('redoes only the batch on top when the batch ahead does not merge', async () => {
+    t = await startCoordinator();
+    const tc = t;
+    const { a, ids, first, second } = await speculativeTrain(tc);
+    await a.complete(first, 0.97); // the bonus does not hold on the new head
+    await a.complete(second, 0.94);
+    const exps = await tc.admin.experiments.list.query({ track: 'standin' });
+    expect(exps.find((e) => e.id === second.experimentId)?.verdict).toBe('stale');
+    // The bonus is discarded; only the steps change runs again, on the head as it is.
+    expect((await tc.admin.proposals.get.query({ id: ids[1]! })).status).toBe('discarded');
+    const again = await a.candidate(0.97);
+    expect(again.baseCommit).toBe(first.baseCommit);
+    expect(again.patch).toContain('STEPS = 6');
+    expect(again.patch).not.toContain('BONUS');
+    await a.complete(again, 0.95);
+    const p3 = await tc.admin.proposals.get.query({ id: ids[2]! });
+    expect([p3.status, p3.mergedCommit]).toEqual([
+      'merged',
+      (await tc.admin.tracks.get.query({ id: 'standin' })).head,
+    ]);
+  });
+});

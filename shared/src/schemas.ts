@@ -293,5 +293,12 @@ export const Batch = z.object({
   /** Its runs (experiments), in order: the first, then replicates near the threshold. */
   runs: z.array(Id),
   createdAt: z.number(),
+  /**
+   * Speculative: composed on top of this batch's union while it still ran (`base` is that
+   * union as a commit off the branch). Valid once the head's tree is `base`'s tree.
+   */
+  dependsOn: Id.nullable().default(null),
+  /** A run that came back while the batch ahead was still undecided, to be judged after it. */
+  waiting: Id.nullable().default(null),
 });
 export type Batch = z.infer<typeof Batch>;

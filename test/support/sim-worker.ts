@@ -90,6 +90,8 @@ export function createSimWorker(o: SimOptions) {
   let stopped = false;
   let runs = 0;
   const done: Lease[] = [];
+  /** Where a simulated worker's time goes (ms): training, waiting for work, the coordinator. */
+  const time = { training: 0, idle: 0, leasing: 0, reporting: 0 };
 
   async function runOne(workerId: string, lease: Lease) {
     let base = files.get(lease.baseCommit);
@@ -104,30 +106,37 @@ export function createSimWorker(o: SimOptions) {
     }
     const leasedAt = Date.now();
     if (o.runMs) await new Promise((r) => setTimeout(r, o.runMs));
+    time.training += Date.now() - leasedAt;
     runs++;
     const truth = o.landscape(applyConstants(base, lease.patch));
     const lie = lease.kind === 'candidate' ? (o.lie?.(lease) ?? 0) : 0;
     const value = truth + o.sigma * gauss() + lie;
     const steps = o.steps?.(lease, runs) ?? 400;
     const outcome = okOutcome(value, steps, leasedAt);
+    const reportAt = Date.now();
     await client.workers.complete.mutate({
       workerId,
       experimentId: lease.experimentId,
       leaseToken: lease.leaseToken,
       outcome,
     });
+    time.reporting += Date.now() - reportAt;
     done.push(lease);
   }
 
   return {
     done,
+    time,
     get runs() {
       return runs;
     },
     async run(): Promise<void> {
       const { workerId } = await client.workers.register.mutate({ name: o.name, profile: SIM_PROFILE });
       while (!stopped) {
+        const t0 = Date.now();
         const lease = (await client.workers.lease.mutate({ workerId, waitMs: 200 })).lease;
+        if (lease) time.leasing += Date.now() - t0;
+        else time.idle += Date.now() - t0;
         if (lease) await runOne(workerId, lease);
       }
     },

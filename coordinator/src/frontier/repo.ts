@@ -42,6 +42,10 @@ export interface Frontier {
    * result so far: the union as one patch on head, and what became of each item.
    */
   compose(head: string, items: { base: string; patch: string }[]): Promise<ComposeResult>;
+  /** `patch` on `base` as a commit off every branch (a speculative base); its sha. */
+  speculate(base: string, patch: string): Promise<string>;
+  /** The tree of a commit: two commits with one tree hold the same code. */
+  treeOf(commit: string): Promise<string>;
 }
 
 export interface ComposeResult {
@@ -277,6 +281,24 @@ export function createFrontier(opts: {
         const patch = cur === head ? '' : await g.raw(['diff', '--no-color', '--no-ext-diff', head, cur]);
         return { patch, outcomes };
       });
+    },
+    async speculate(base, patch) {
+      return withIndex(async (g, dir) => {
+        try {
+          await treeWithPatch(g, dir, base, patch, false);
+        } catch (e) {
+          throw new RatchetError(ErrorCodes.PATCH_DOES_NOT_APPLY, toError(e).message.trim(), { cause: e });
+        }
+        const treeId = (await g.raw(['write-tree'])).trim();
+        return (await g.raw(['commit-tree', treeId, '-p', base, '-m', 'ratchet speculative base'])).trim();
+      });
+    },
+    async treeOf(commit) {
+      try {
+        return (await git().raw(['rev-parse', `${commit}^{tree}`])).trim();
+      } catch (e) {
+        throw gitErr(e, `tree of ${commit}`);
+      }
     },
     async readFile(commit, file) {
       const key = `${commit}:${file}`;

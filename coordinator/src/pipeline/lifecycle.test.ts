@@ -204,6 +204,7 @@ describe('a lone proposal, transition by transition', () => {
     ).find((a) => a.type === 'merge');
     if (accepted?.type !== 'merge') throw new Error('expected a merge');
     const proposal = {
+      id: 'p1',
       status: 'reverify' as const,
       base: HEAD,
       originalBase: BASE,

@@ -124,11 +124,18 @@ export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrai
     }
   }
 
-  /** A batch other than `own` holds the track's run slot: it was composed on the head. */
+  /**
+   * A batch other than `own` holds the track's run slot (it was composed on the head), or
+   * runs speculatively on top of the one that does.
+   */
   async function batchHoldsSlot(track: string, own: string | null): Promise<boolean> {
-    const id = await store.batches.slotHolder(track);
-    if (!id || id === own) return false;
-    return (await store.batches.get(id))?.state === 'running';
+    for (const id of [await store.batches.slotHolder(track), await store.batches.nextHolder(track)]) {
+      if (!id || id === own) continue;
+      const b = await store.batches.get(id);
+      // A speculative batch on top of `own` expects `own` to merge.
+      if (b?.state === 'running' && (own === null || b.dependsOn !== own)) return true;
+    }
+    return false;
   }
 
   async function mergeNow(w: Winner): Promise<MergeOutcome> {

@@ -18,10 +18,16 @@ import { newExperiment } from './proposals.ts';
  * Its result is in. The batch keeps the track's run slot until it is judged (and merged), so
  * that no other batch is composed on a head about to move; a replicate keeps it longer.
  */
-export async function onBatchRun(deps: Deps, e: Experiment): Promise<void> {
-  const b = e.batchId ? await deps.store.batches.get(e.batchId) : null;
+export async function onBatchRun(deps: Deps, run: Experiment): Promise<void> {
+  let e = run;
+  let b = e.batchId ? await deps.store.batches.get(e.batchId) : null;
   if (!b) return;
   const cls = b.hardwareClass;
+  if (b.dependsOn) {
+    const settled = await settleSpeculation(deps, b, e);
+    if (!settled) return;
+    ({ b, e } = settled);
+  }
   try {
     const earlier: number[] = [];
     for (const id of b.runs) {
@@ -54,8 +60,58 @@ export async function onBatchRun(deps: Deps, e: Experiment): Promise<void> {
     await performBatch(deps, b, e, actions);
   } finally {
     const now = await deps.store.batches.get(b.id);
-    if (now?.state !== 'running') await deps.store.batches.releaseSlot(b.track, b.id);
+    if (now?.state !== 'running') {
+      await deps.store.batches.releaseSlot(b.track, b.id);
+      await wakeSpeculative(deps, b);
+    }
   }
+}
+
+/**
+ * A speculative batch's run is back. While the batch ahead is undecided it waits; once
+ * decided, the run holds if the head has exactly the code it ran on (the union ahead merged):
+ * the batch moves onto the head and takes the slot. Otherwise only this batch is redone: its
+ * members join the next batch. Null when there is nothing to judge now.
+ */
+async function settleSpeculation(
+  deps: Deps,
+  b: Batch,
+  e: Experiment,
+): Promise<{ b: Batch; e: Experiment } | null> {
+  const batches = deps.store.batches;
+  if ((await batches.get(b.dependsOn!))?.state === 'running') {
+    await batches.put({ ...b, waiting: e.id });
+    await batches.park(b.id, e.id);
+    // The batch ahead may have been decided meanwhile and found nothing parked yet: whoever
+    // takes the parked run (this call or wakeSpeculative) judges it, exactly once.
+    if ((await batches.get(b.dependsOn!))?.state === 'running' || (await batches.unpark(b.id)) === null)
+      return null;
+  }
+  const head = await deps.frontier.head(b.track);
+  const holds = head !== null && (await deps.frontier.treeOf(head)) === (await deps.frontier.treeOf(e.base));
+  if (holds && (await batches.claimSlot(b.track, b.id, async () => false))) {
+    const moved: Batch = { ...b, base: head, dependsOn: null, waiting: null };
+    await batches.put(moved);
+    await batches.releaseNext(b.track, b.id);
+    const on: Experiment = { ...e, base: head };
+    await deps.store.putExperiment(on);
+    return { b: moved, e: on };
+  }
+  await setVerdict(deps, e.id, 'stale', 'the batch ahead did not merge: this run was on top of it');
+  await batches.put({ ...b, state: 'dissolved', waiting: null });
+  await batches.releaseNext(b.track, b.id);
+  for (const p of await openMembers(deps, b)) await joinBatch(deps, p, b.hardwareClass);
+  return null;
+}
+
+/** The batch `b` is decided: judge the run of the batch on top of it, if it is back. */
+async function wakeSpeculative(deps: Deps, b: Batch) {
+  const next = await deps.store.batches.nextHolder(b.track);
+  const nb = next ? await deps.store.batches.get(next) : null;
+  if (nb?.dependsOn !== b.id) return;
+  const parked = await deps.store.batches.unpark(nb.id);
+  const run = parked ? await deps.store.getExperiment(parked) : null;
+  if (run) await onBatchRun(deps, run);
 }
 
 async function openMembers(deps: Deps, b: Batch): Promise<Proposal[]> {

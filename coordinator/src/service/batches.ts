@@ -71,6 +71,8 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
       patch: null,
       runs: [],
       createdAt: deps.clock.now(),
+      dependsOn: null,
+      waiting: null,
     };
     const exp = batchRun(deps, b, { base: p.base, stage: 'screen' });
     b.runs.push(exp.id);
@@ -91,9 +93,10 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
 }
 
 /** Whether the batch holding a run slot is still out (queued, running, or being judged). */
-async function holderLive(deps: Deps, id: string): Promise<boolean> {
+export async function holderLive(deps: Deps, id: string): Promise<boolean> {
   const b = await deps.store.batches.get(id);
   if (b?.state !== 'running') return false;
+  if (b.waiting) return true;
   const last = b.runs.length > 0 ? await deps.store.getExperiment(b.runs[b.runs.length - 1]!) : null;
   if (!last) return false;
   if (last.status === 'queued' || last.status === 'running') return true;
@@ -103,55 +106,97 @@ async function holderLive(deps: Deps, id: string): Promise<boolean> {
 export type BatchLease = { run: Experiment } | { wait: true } | { drop: true };
 
 /**
- * Lease time: freeze the members, compose them onto the head, and run the union. Another
- * batch of the class still out → wait; nothing left to run → drop.
+ * Lease time: freeze the members, compose them onto the head, and run the union. While the
+ * batch ahead still runs, this one is composed on top of that batch's union instead and runs
+ * at once (speculatively: it holds once the head has that union's code; see batch-verdict.ts).
+ * Nothing left to run → drop; the slot and the speculative place both taken → wait.
  */
 export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Promise<BatchLease> {
   const batches = deps.store.batches;
   const b = exp.batchId ? await batches.get(exp.batchId) : null;
   if (!b) return { drop: true };
-  const claim = () => batches.claimSlot(b.track, b.id, (id) => holderLive(deps, id));
+  const live = (id: string) => holderLive(deps, id);
   if (b.state === 'running' && b.base !== null && b.patch !== null) {
     // A replicate, or leased before (the lease was lost or given back): the same union again.
-    if (!(await claim())) return { wait: true };
-    return { run: { ...exp, base: b.base, patch: b.patch } };
+    const held = b.dependsOn
+      ? await batches.claimNext(b.track, b.id, live)
+      : await batches.claimSlot(b.track, b.id, live);
+    return held ? { run: { ...exp, base: b.base, patch: b.patch } } : { wait: true };
   }
   if (b.state !== 'open') return { drop: true };
   return deps.merge.exclusive(b.track, async (): Promise<BatchLease> => {
-    if (!(await claim())) return { wait: true };
-    const ids = await batches.freeze(b.track, cls, b.id);
-    const members: Proposal[] = [];
-    for (const id of ids) {
-      const p = await deps.store.getProposal(id);
-      if (p && !FINAL_PROPOSAL_STATUSES.includes(p.status)) members.push(p);
-    }
-    const head = (await deps.frontier.head(b.track)) ?? exp.base;
-    const composed = await deps.frontier.compose(
-      head,
-      members.map((p) => ({ base: p.base, patch: p.patch })),
-    );
-    const { included, actions } = afterCompose(
-      members.map((p) => p.id),
-      composed.outcomes,
-      head,
-    );
+    const next = await batches.nextHolder(b.track);
+    // The speculative batch takes over the slot when it is decided: nobody jumps ahead of it.
+    if (next && next !== b.id && (await live(next))) return { wait: true };
+    if (await batches.claimSlot(b.track, b.id, live)) return compose(deps, exp, b, cls, null);
+    const aheadId = await batches.slotHolder(b.track);
+    const ahead = aheadId ? await batches.get(aheadId) : null;
+    const speculable =
+      ahead?.state === 'running' &&
+      ahead.hardwareClass === cls &&
+      ahead.dependsOn === null &&
+      ahead.base !== null &&
+      ahead.patch !== null;
+    if (!speculable || !(await batches.claimNext(b.track, b.id, live))) return { wait: true };
+    return compose(deps, exp, b, cls, ahead);
+  });
+}
+
+async function compose(
+  deps: Deps,
+  exp: Experiment,
+  b: Batch,
+  cls: string,
+  ahead: Batch | null,
+): Promise<BatchLease> {
+  const batches = deps.store.batches;
+  const ids = await batches.freeze(b.track, cls, b.id);
+  const members: Proposal[] = [];
+  for (const id of ids) {
+    const p = await deps.store.getProposal(id);
+    if (p && !FINAL_PROPOSAL_STATUSES.includes(p.status)) members.push(p);
+  }
+  const head = (await deps.frontier.head(b.track)) ?? exp.base;
+  const onto = ahead ? await deps.frontier.speculate(ahead.base!, ahead.patch!) : head;
+  const composed = await deps.frontier.compose(
+    onto,
+    members.map((p) => ({ base: p.base, patch: p.patch })),
+  );
+  const { included, actions } = afterCompose(
+    members.map((p) => p.id),
+    composed.outcomes,
+    onto,
+  );
+  if (ahead) {
+    // Against a union that may not merge, a conflict or a change already held proves nothing:
+    // those members wait for the next batch, composed on the head as it will be.
+    for (const p of members) if (!included.includes(p.id)) await joinBatch(deps, p, cls);
+  } else {
     for (const a of actions)
       if (a.type === 'forMember' && a.action.type === 'end')
         await moveProposal(deps, a.proposalId, a.action.status, a.action.reason, a.action.fields);
-    if (included.length === 0 || composed.patch.trim() === '') {
-      await batches.put({ ...b, state: 'dropped', members: included });
-      await deps.store.putExperiment({
-        ...exp,
-        status: 'cancelled',
-        verdictReason: 'nothing left to re-verify',
-      });
-      await batches.releaseSlot(b.track, b.id);
-      return { drop: true };
-    }
-    await batches.put({ ...b, state: 'running', members: included, base: head, patch: composed.patch });
-    const run: Experiment = { ...exp, base: head, patch: composed.patch, members: included };
-    await deps.store.putExperiment(run);
-    await ensureBaselineJobs(deps, b.track, head, cls);
-    return { run };
+  }
+  const release = () => (ahead ? batches.releaseNext(b.track, b.id) : batches.releaseSlot(b.track, b.id));
+  if (included.length === 0 || composed.patch.trim() === '') {
+    await batches.put({ ...b, state: 'dropped', members: included });
+    await deps.store.putExperiment({
+      ...exp,
+      status: 'cancelled',
+      verdictReason: 'nothing left to re-verify',
+    });
+    await release();
+    return { drop: true };
+  }
+  await batches.put({
+    ...b,
+    state: 'running',
+    members: included,
+    base: onto,
+    patch: composed.patch,
+    dependsOn: ahead?.id ?? null,
   });
+  const run: Experiment = { ...exp, base: onto, patch: composed.patch, members: included };
+  await deps.store.putExperiment(run);
+  if (!ahead) await ensureBaselineJobs(deps, b.track, head, cls);
+  return { run };
 }

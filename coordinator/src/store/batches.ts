@@ -28,11 +28,31 @@ export interface BatchStore {
   /** Take the track's run slot; `holderLive` says whether the batch holding it is still out. */
   claimSlot(track: string, batchId: string, holderLive: (id: string) => Promise<boolean>): Promise<boolean>;
   releaseSlot(track: string, batchId: string): Promise<void>;
+  /** The speculative batch composed on top of the one holding the slot (one at a time). */
+  nextHolder(track: string): Promise<string | null>;
+  claimNext(track: string, batchId: string, holderLive: (id: string) => Promise<boolean>): Promise<boolean>;
+  releaseNext(track: string, batchId: string): Promise<void>;
+  /** Leave a run to be judged later (its batch waits for the batch ahead). */
+  park(batchId: string, runId: string): Promise<void>;
+  /** Take the parked run, once: exactly one of several callers gets it. */
+  unpark(batchId: string): Promise<string | null>;
 }
 
 export function createBatchStore(redis: Redis, key: (...parts: string[]) => string): BatchStore {
   const openKey = (track: string, cls: string) => key('batch', 'open', track, cls);
   const slotKey = (track: string) => key('batch', 'run', track);
+  const nextKey = (track: string) => key('batch', 'next', track);
+  const claim = async (k: string, batchId: string, holderLive: (id: string) => Promise<boolean>) => {
+    for (let i = 0; i < 3; i++) {
+      if ((await redis.set(k, batchId, 'NX')) === 'OK') return true;
+      const holder = await redis.get(k);
+      if (holder === batchId) return true;
+      if (!holder) continue;
+      if (await holderLive(holder)) return false;
+      if ((await redis.eval(SLOT_TAKE_OVER, 1, k, holder, batchId)) === 1) return true;
+    }
+    return false;
+  };
   const membersKey = (id: string) => key('batch', 'members', id);
   const recKey = (id: string) => key('batch', 'rec', id);
   const put = async (b: Batch) => {
@@ -84,20 +104,18 @@ export function createBatchStore(redis: Redis, key: (...parts: string[]) => stri
       return [...new Set(ids)];
     },
     slotHolder: (track) => redis.get(slotKey(track)),
-    async claimSlot(track, batchId, holderLive) {
-      const k = slotKey(track);
-      for (let i = 0; i < 3; i++) {
-        if ((await redis.set(k, batchId, 'NX')) === 'OK') return true;
-        const holder = await redis.get(k);
-        if (holder === batchId) return true;
-        if (!holder) continue;
-        if (await holderLive(holder)) return false;
-        if ((await redis.eval(SLOT_TAKE_OVER, 1, k, holder, batchId)) === 1) return true;
-      }
-      return false;
-    },
+    claimSlot: (track, batchId, holderLive) => claim(slotKey(track), batchId, holderLive),
     async releaseSlot(track, batchId) {
       await redis.eval(DELETE_IF_EQUALS, 1, slotKey(track), batchId);
+    },
+    async park(batchId, runId) {
+      await redis.set(key('batch', 'parked', batchId), runId);
+    },
+    unpark: (batchId) => redis.getdel(key('batch', 'parked', batchId)),
+    nextHolder: (track) => redis.get(nextKey(track)),
+    claimNext: (track, batchId, holderLive) => claim(nextKey(track), batchId, holderLive),
+    async releaseNext(track, batchId) {
+      await redis.eval(DELETE_IF_EQUALS, 1, nextKey(track), batchId);
     },
   };
 }
