@@ -6,6 +6,7 @@
  */
 import type { HardwareProfile, JobOutcome, Lease } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
+import { TRPCClientError } from '@trpc/client';
 
 export const SIM_PROFILE: HardwareProfile = {
   backend: 'cpu',
@@ -114,12 +115,17 @@ export function createSimWorker(o: SimOptions) {
     const steps = o.steps?.(lease, runs) ?? 400;
     const outcome = okOutcome(value, steps, leasedAt);
     const reportAt = Date.now();
-    await client.workers.complete.mutate({
-      workerId,
-      experimentId: lease.experimentId,
-      leaseToken: lease.leaseToken,
-      outcome,
-    });
+    try {
+      await client.workers.complete.mutate({
+        workerId,
+        experimentId: lease.experimentId,
+        leaseToken: lease.leaseToken,
+        outcome,
+      });
+    } catch (e) {
+      // Like a real worker: a refused result (a lost lease) is dropped, anything else is a bug.
+      if (!(e instanceof TRPCClientError && e.data?.ratchetCode)) throw e;
+    }
     time.reporting += Date.now() - reportAt;
     done.push(lease);
   }

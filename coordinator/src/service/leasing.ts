@@ -165,6 +165,15 @@ async function grant(
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
     return null;
   }
+  // Rebasing or composing may have waited behind merges: the job's lock must still be ours,
+  // renewed for the worker's whole lease; if it lapsed, the job is back in the queue.
+  if (
+    !(await deps.queues.extend(queue, jobId, token).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return null;
   const track = await deps.store.requireTrack(exp.track);
   const now = deps.clock.now();
   const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };
