@@ -94,4 +94,25 @@ describe('rebasing onto a moved head', () => {
       set(set(set(TRAIN, 'DEPTH', '10'), 'MATRIX_LR', '0.03'), 'WARMUP', '0.2'),
     );
   });
+
+  it('rebases without git exactly as with it, for changes far apart', async () => {
+    const long = `${TRAIN}${Array.from({ length: 12 }, (_, i) => `K${i} = ${i}`).join('\n')}\n`;
+    const dir = await mkdtemp(join(tmpdir(), 'ratchet-rebase-'));
+    dirs.push(dir);
+    const f = createFrontier({ path: join(dir, 'frontier.git'), tmpDir: join(dir, 'tmp') });
+    await f.init();
+    const base = await f.importTrack('t', { 'train.py': long }, 'import');
+    const head = await f.commitPatch({
+      trackId: 't',
+      base,
+      patch: unifiedDiff('train.py', long, set(long, 'K10', '100')),
+      message: 'merged',
+    });
+    const r = await f.rebase(base, unifiedDiff('train.py', long, set(long, 'DEPTH', '10')), head);
+    if (r.status !== 'clean') throw new Error('expected a clean rebase');
+    expect(r.patch).not.toContain('K10');
+    const t2 = await f.commitPatch({ trackId: 't', base: head, patch: r.patch, message: 'second' });
+    expect(await f.readFile(t2, 'train.py')).toBe(set(set(long, 'K10', '100'), 'DEPTH', '10'));
+    expect(await f.checkApply(head, r.patch)).toEqual({ ok: true });
+  });
 });

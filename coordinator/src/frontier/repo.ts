@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type SimpleGit, simpleGit } from 'simple-git';
+import { quickCheckApply, quickRebase } from './fast-path.ts';
 import { resolveNeighbouring, type SourceCheck } from './resolve.ts';
 
 export interface CommitPatchInput {
@@ -218,6 +219,7 @@ export function createFrontier(opts: {
       }
     },
     async checkApply(base, patch) {
+      if (await quickCheckApply(readCached, base, patch)) return { ok: true } as const;
       return withIndex(async (g, dir) => {
         try {
           await treeWithPatch(g, dir, base, patch, true);
@@ -245,6 +247,8 @@ export function createFrontier(opts: {
       });
     },
     async rebase(base, patch, head) {
+      const quick = await quickRebase(readCached, base, patch, head);
+      if (quick) return quick;
       return withIndex(async (g, dir) => {
         let m: Awaited<ReturnType<typeof mergeOnto>>;
         try {
@@ -300,20 +304,22 @@ export function createFrontier(opts: {
         throw gitErr(e, `tree of ${commit}`);
       }
     },
-    async readFile(commit, file) {
-      const key = `${commit}:${file}`;
-      const cached = fileCache.get(key);
-      if (cached !== undefined) return cached;
-      try {
-        const content = await git().raw(['show', key]);
-        if (FULL_SHA.test(commit)) {
-          if (fileCache.size >= FILE_CACHE_MAX) fileCache.delete(fileCache.keys().next().value!);
-          fileCache.set(key, content);
-        }
-        return content;
-      } catch (e) {
-        throw gitErr(e, `read ${file}`);
-      }
-    },
+    readFile: (commit, file) => readCached(commit, file),
   };
+
+  async function readCached(commit: string, file: string): Promise<string> {
+    const key = `${commit}:${file}`;
+    const cached = fileCache.get(key);
+    if (cached !== undefined) return cached;
+    try {
+      const content = await git().raw(['show', key]);
+      if (FULL_SHA.test(commit)) {
+        if (fileCache.size >= FILE_CACHE_MAX) fileCache.delete(fileCache.keys().next().value!);
+        fileCache.set(key, content);
+      }
+      return content;
+    } catch (e) {
+      throw gitErr(e, `read ${file}`);
+    }
+  }
 }
