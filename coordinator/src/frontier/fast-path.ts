@@ -1,13 +1,14 @@
 /**
  * Checking and rebasing a patch without spawning git, for the common case: text files
- * modified in place, and on a rebase, changes of the head and of the patch at least a
- * context's width apart, which git's 3-way merge also merges cleanly. Everything else returns
- * null and goes to git (`repo.ts`), which also reports conflicts with their hunks and checks
- * merges of neighbouring lines. Files of a commit are read through the frontier's cache.
+ * modified in place. Changes of the head and of the patch a context's width apart merge as
+ * git merges them; closer ones as `resolve.ts` merges them after git, with the same source
+ * check. Everything else returns null and goes to git (`repo.ts`), which also reports
+ * conflicts with their hunks. Files of a commit are read through the frontier's cache.
  */
 
 import { lineHunks, mergeLines } from './line-merge.ts';
-import type { RebaseResult } from './repo.ts';
+import type { ComposeResult, RebaseResult } from './repo.ts';
+import type { SourceCheck } from './resolve.ts';
 import { applyHunks, formatPatch, parsePatch } from './text-patch.ts';
 
 type ReadFile = (commit: string, path: string) => Promise<string>;
@@ -34,12 +35,17 @@ export async function quickCheckApply(read: ReadFile, base: string, patch: strin
   return (await patched(read, base, patch)) ? true : null;
 }
 
-/** The patch rebased onto `head` when that is certain without git; null otherwise. */
+/**
+ * The patch rebased onto `head` when that is certain without git; null otherwise. Changes
+ * closer than git's context merge as `resolve.ts` would merge them after git, and must pass
+ * the same source check.
+ */
 export async function quickRebase(
   read: ReadFile,
   base: string,
   patch: string,
   head: string,
+  check?: SourceCheck,
 ): Promise<RebaseResult | null> {
   const files = await patched(read, base, patch);
   if (!files) return null;
@@ -51,10 +57,54 @@ export async function quickRebase(
     const ours = lineHunks(b, theirs.split('\n'));
     const mine = lineHunks(b, f.after.split('\n'));
     const near = ours.some((o) => mine.some((m) => m.start - o.end <= APART && o.start - m.end <= APART));
-    if (near) return null;
     const m = mergeLines(f.before, theirs, f.after);
+    // A conflict goes to git, which reports it with its hunk.
     if (m.status !== 'merged') return null;
+    if (near && check && (await check(f.path, m.text)) !== null) return null;
     parts.push(formatPatch(f.path, theirs, m.text));
   }
   return { status: 'clean', patch: parts.join('') };
+}
+
+/**
+ * Several (base, patch) merged onto `head` one after another, as `Frontier.compose` does, when
+ * every one merges without git; null when any of them needs git (a conflict, an unusual patch).
+ */
+export async function quickCompose(
+  read: ReadFile,
+  head: string,
+  items: { base: string; patch: string }[],
+  check?: SourceCheck,
+): Promise<ComposeResult | null> {
+  const cur = new Map<string, string>();
+  const outcomes: ComposeResult['outcomes'] = [];
+  for (const it of items) {
+    const files = await patched(read, it.base, it.patch);
+    if (!files) return null;
+    const next = new Map<string, string>();
+    let changes = false;
+    for (const f of files) {
+      const now = cur.get(f.path) ?? (await read(head, f.path).catch(() => null));
+      if (now === null || !now.endsWith('\n')) return null;
+      const m = mergeLines(f.before, now, f.after);
+      if (m.status !== 'merged') return null;
+      const b = f.before.split('\n');
+      const ours = lineHunks(b, now.split('\n'));
+      const mine = lineHunks(b, f.after.split('\n'));
+      const near = ours.some((o) => mine.some((x) => x.start - o.end <= APART && o.start - x.end <= APART));
+      if (near && check && (await check(f.path, m.text)) !== null) return null;
+      if (m.text !== now) changes = true;
+      next.set(f.path, m.text);
+    }
+    if (!changes) {
+      outcomes.push({ status: 'empty' });
+      continue;
+    }
+    for (const [path, text] of next) cur.set(path, text);
+    outcomes.push({ status: 'included' });
+  }
+  const parts: string[] = [];
+  for (const [path, text] of [...cur].sort(([a], [b]) => a.localeCompare(b)))
+    parts.push(formatPatch(path, await read(head, path), text));
+  return { patch: parts.join(''), outcomes };
 }

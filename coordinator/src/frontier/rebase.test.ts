@@ -115,4 +115,19 @@ describe('rebasing onto a moved head', () => {
     expect(await f.readFile(t2, 'train.py')).toBe(set(set(long, 'K10', '100'), 'DEPTH', '10'));
     expect(await f.checkApply(head, r.patch)).toEqual({ ok: true });
   });
+
+  it('composes without git: the union of the changes, and a change the head holds is empty', async () => {
+    const { f, base, patchOf, land } = await track();
+    const head = await land(set(TRAIN, 'DEPTH', '10'));
+    const c = await f.compose(head, [
+      { base, patch: patchOf(set(TRAIN, 'DEPTH', '10')) },
+      { base, patch: patchOf(set(TRAIN, 'MATRIX_LR', '0.03')) },
+      { base, patch: patchOf(set(TRAIN, 'WARMUP', '0.2')) },
+    ]);
+    expect(c.outcomes.map((o) => o.status)).toEqual(['empty', 'included', 'included']);
+    const t2 = await f.commitPatch({ trackId: 't', base: head, patch: c.patch, message: 'batch' });
+    expect(await f.readFile(t2, 'train.py')).toBe(
+      set(set(set(TRAIN, 'DEPTH', '10'), 'MATRIX_LR', '0.03'), 'WARMUP', '0.2'),
+    );
+  });
 });

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type SimpleGit, simpleGit } from 'simple-git';
-import { quickCheckApply, quickRebase } from './fast-path.ts';
+import { quickCheckApply, quickCompose, quickRebase } from './fast-path.ts';
 import { resolveNeighbouring, type SourceCheck } from './resolve.ts';
 
 export interface CommitPatchInput {
@@ -247,7 +247,7 @@ export function createFrontier(opts: {
       });
     },
     async rebase(base, patch, head) {
-      const quick = await quickRebase(readCached, base, patch, head);
+      const quick = await quickRebase(readCached, base, patch, head, opts.check);
       if (quick) return quick;
       return withIndex(async (g, dir) => {
         let m: Awaited<ReturnType<typeof mergeOnto>>;
@@ -262,6 +262,8 @@ export function createFrontier(opts: {
       });
     },
     async compose(head, items) {
+      const quick = await quickCompose(readCached, head, items, opts.check);
+      if (quick) return quick;
       return withIndex(async (g, dir) => {
         let cur = head;
         let curTree = (await g.raw(['rev-parse', `${head}^{tree}`])).trim();
