@@ -3,7 +3,7 @@
  * proposal (its status, its runs, the baselines and noise of its class, the config) and what
  * just happened, it returns the actions to take. It reads nothing and writes nothing; the
  * service layer (`service/lifecycle-driver.ts`) gathers the inputs and carries out the
- * actions. This file is where every verdict and every merge is decided.
+ * actions. This file is where every verdict and every merge of a proposal is decided.
  *
  *   queued → running → (crashed | patch_failed | discarded | quarantined | awaiting_baseline
  *                       | confirming | merge)
@@ -11,7 +11,9 @@
  *   merge → merged | conflict | stale | reverify (rebased onto the moved head; joins a batch)
  *   reverify → (batch run) → merged | reverify alone | conflict | stale
  *
- * Batches (`judgeBatch`) follow the same rule on the union's runs.
+ * A re-verification batch is decided by the same rule on its union's runs, in
+ * `batch-lifecycle.ts` (`judgeBatch`, `afterBatchMerge`, `afterCompose`); the merge train
+ * (`merge-train.ts`) only carries a decided merge out, serially per track.
  */
 import type { BaselineSample, DecisionRecord, ProposalStatus, Verdict } from '@ratchet/shared';
 import { candidateSeed } from './seeds.ts';
