@@ -24,6 +24,8 @@ import { newExperiment } from './proposals.ts';
 
 /** A batch whose run came back this long ago and is still `running` is being judged. */
 const JUDGING_MS = 60_000;
+/** …and a speculative run parked behind the batch ahead (its replicates may take a while). */
+const PARKED_MS = 30 * 60_000;
 
 /** A run of batch `b` (its patch and base are set when the batch is composed). */
 export function batchRun(
@@ -96,11 +98,12 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
 export async function holderLive(deps: Deps, id: string): Promise<boolean> {
   const b = await deps.store.batches.get(id);
   if (b?.state !== 'running') return false;
-  if (b.waiting) return true;
   const last = b.runs.length > 0 ? await deps.store.getExperiment(b.runs[b.runs.length - 1]!) : null;
   if (!last) return false;
   if (last.status === 'queued' || last.status === 'running') return true;
-  return deps.clock.now() - (last.recordedAt ?? 0) < JUDGING_MS;
+  // A run parked behind the batch ahead waits as long as that batch may still run; the bound
+  // only frees the track if the batch ahead was lost (a coordinator stopped while judging it).
+  return deps.clock.now() - (last.recordedAt ?? 0) < (b.waiting ? PARKED_MS : JUDGING_MS);
 }
 
 export type BatchLease = { run: Experiment } | { wait: true } | { drop: true };
