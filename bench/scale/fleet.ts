@@ -3,6 +3,7 @@
  * seeder (zero-work baseline experiments put straight into the coordinator's store and
  * general queue, as the coordinator itself would).
  */
+import { setMaxListeners } from 'node:events';
 import type { AppRouter } from '@ratchet/coordinator';
 import type { Experiment, HardwareProfile } from '@ratchet/shared';
 import { createTRPCClient, httpLink } from '@trpc/client';
@@ -149,6 +150,7 @@ export async function startFleet(url: string, adminToken: string, profile: Hardw
     /** The first n workers long-poll until stopIdle(); what they lease they complete. */
     idle(n: number, waitMs: number): Promise<void> {
       const stop = new AbortController();
+      setMaxListeners(0, stop.signal);
       idleStop = stop;
       return Promise.all(
         workers.slice(0, n).map(async (w) => {

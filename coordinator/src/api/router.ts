@@ -32,6 +32,7 @@ import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
 import { readableTrackFiles } from '../service/track-program.ts';
 import { addTrack } from '../service/tracks.ts';
+import { linkSignals } from './linked-signal.ts';
 import { authedProcedure, roleProcedure, router } from './trpc.ts';
 
 const admin = roleProcedure('admin');
@@ -103,8 +104,13 @@ export const appRouter = router({
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
       await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
-      const stop = signal ? AbortSignal.any([ctx.signal, signal]) : ctx.signal;
-      const l = await lease(ctx.deps, input.workerId, input.waitMs, stop);
+      const stop = linkSignals(ctx.signal, signal);
+      let l: Awaited<ReturnType<typeof lease>>;
+      try {
+        l = await lease(ctx.deps, input.workerId, input.waitMs, stop.signal);
+      } finally {
+        stop.dispose();
+      }
       if (l) {
         await countUse(ctx.deps, ctx.principal, 'lease');
         await audit(ctx.deps, {
