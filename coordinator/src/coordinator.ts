@@ -31,6 +31,11 @@ export interface Coordinator {
 }
 
 const MAX_TRACK_FILE_BYTES = 4_000_000;
+/**
+ * Pending connections the kernel queues before accept (it caps this at net.core.somaxconn).
+ * Node's default of 511 dropped connections when a thousand workers reconnected at once.
+ */
+export const LISTEN_BACKLOG = 65_535;
 
 /** Read a track folder into a {relative path: text} map (skipping VCS and caches). */
 export async function readTrackDir(dir: string): Promise<Record<string, string>> {
@@ -182,7 +187,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     deps,
     adminToken,
     async start() {
-      const url = await app.listen({ host: cfg.host, port: cfg.port });
+      const url = await app.listen({ host: cfg.host, port: cfg.port, backlog: LISTEN_BACKLOG });
       for (const p of proposers) p.start();
       return url;
     },
