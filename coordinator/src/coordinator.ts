@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { withAuthCache } from './auth/cache.ts';
 import { createAuth, newToken } from './auth/tokens.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { createFrontier } from './frontier/repo.ts';
@@ -133,7 +134,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     },
     events: { experimentFinished: () => metricsRef?.finished.inc() },
   };
-  const auth = createAuth(store, adminToken);
+  const auth = withAuthCache(createAuth(store, adminToken));
   const merge = createMergeTrain(deps);
   const shutdown = new AbortController();
   const app = buildApp({
