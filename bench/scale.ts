@@ -93,7 +93,7 @@ try {
     say(`${n} workers registered; load ${loadAvg()}`);
     // Busy: a queue that never runs dry during the window.
     await store.seed(Math.ceil(busyS * 600) + n * 2);
-    const busyWin = await window(coord.pid, info);
+    const busyWin = await window(coord.pid, info, [process.pid, redis.proc.pid!]);
     const busy = await fleet.run(n, busyS * 1000, 1_000);
     const b = await busyWin();
     const rssBusy = rssMb(coord.pid);
@@ -131,6 +131,7 @@ try {
       i.cmdsPerS.toFixed(0),
       `${pct(wake, 0.5)} / ${Math.max(...wake)} ms`,
       busy.errors,
+      b.otherCpu.map((c) => `${(c * 100).toFixed(0)}%`).join(' / '),
       load,
     ].join(' | ');
     rows.push(`| ${row} |`);
@@ -147,7 +148,7 @@ try {
 }
 console.log(`load average at the end: ${loadAvg()} (2 cores, shared: absolute figures are contaminated)`);
 console.log(
-  '| workers | lease p50 / p99 | completions/s | raw BullMQ/s | ratio | coord CPU busy | CPU per completion | Redis cmds per completion | RSS busy / idle / peak | coord CPU idle | Redis cmds/s idle | empty-queue wake p50 / max | errors | load |',
+  '| workers | lease p50 / p99 | completions/s | raw BullMQ/s | ratio | coord CPU busy | CPU per completion | Redis cmds per completion | RSS busy / idle / peak | coord CPU idle | Redis cmds/s idle | empty-queue wake p50 / max | errors | CPU busy: bench / redis | load |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

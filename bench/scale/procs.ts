@@ -28,15 +28,17 @@ export function loadAvg(): string {
 }
 
 /** Measures a window: CPU share of a core, Redis commands/s, elapsed seconds. */
-export async function window(pid: number, r: Redis) {
+export async function window(pid: number, r: Redis, others: number[] = []) {
   const t0 = performance.now();
   const c0 = cpuSeconds(pid);
+  const o0 = others.map(cpuSeconds);
   const r0 = await redisCommands(r);
   return async () => {
     const s = (performance.now() - t0) / 1000;
     const cpu = (cpuSeconds(pid) - c0) / s;
     const cmds = ((await redisCommands(r)) - r0) / s;
-    return { s, cpu, cmdsPerS: cmds };
+    const otherCpu = others.map((p, i) => (cpuSeconds(p) - o0[i]!) / s);
+    return { s, cpu, cmdsPerS: cmds, otherCpu };
   };
 }
 

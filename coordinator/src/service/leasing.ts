@@ -33,7 +33,6 @@ import {
 } from './worker-backends.ts';
 
 export const GIT_PATH = '/git/frontier.git';
-const POLL_MS = 200;
 const EXCLUDED_DELAY_MS = 2_000;
 const BATCH_WAIT_MS = 500;
 
@@ -107,6 +106,7 @@ export async function lease(
   ];
   const deadline = Date.now() + waitMs;
   for (;;) {
+    const since = deps.queues.wakeVersion();
     const token = newLeaseToken();
     const taken = await deps.queues.take(names, token);
     if (taken) {
@@ -116,7 +116,7 @@ export async function lease(
     }
     const left = deadline - Date.now();
     if (left <= 0 || signal?.aborted) return null;
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+    await deps.queues.waitForWork(names, left, signal, since);
   }
 }
 
