@@ -4,11 +4,11 @@
  */
 import type { HardwareProfile } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
-import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { generalQueueName, Priority } from '../coordinator/src/queue/queues.ts';
 import { newExperiment } from '../coordinator/src/service/proposals.ts';
 import { startCoordinator, type TestCoordinator } from './support/harness.ts';
+import { monitorPrefix } from './support/redis-monitor.ts';
 
 const profile: HardwareProfile = {
   backend: 'cpu',
@@ -41,16 +41,10 @@ async function workers(tc: TestCoordinator, n: number) {
 
 /** Redis commands naming this coordinator's keys, over ms. */
 async function commandsDuring(prefix: string, ms: number): Promise<number> {
-  const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const monitor = await r.monitor();
-  let n = 0;
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((a) => a.includes(prefix))) n++;
-  });
+  const m = await monitorPrefix(prefix);
   await sleep(ms);
-  monitor.disconnect();
-  r.disconnect();
-  return n;
+  m.close();
+  return m.count();
 }
 
 it('idle long polls cost Redis the same for 1 and 40 workers; an added job wakes one at once', async () => {

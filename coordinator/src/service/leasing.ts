@@ -17,7 +17,7 @@ import type { Principal } from '../auth/tokens.ts';
 import type { MergeTrain } from '../pipeline/merge-train.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
-import { ensureBaselineJobs } from './baselines.ts';
+import { ensureBaselineJobsOnLease } from './baseline-check.ts';
 import { leaseBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
@@ -97,7 +97,7 @@ export async function lease(
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {
     const head = (await deps.frontier.head(t.config.id)) ?? t.head;
-    await ensureBaselineJobs(deps, t.config.id, head, t.cls);
+    await ensureBaselineJobsOnLease(deps, t.config.id, head, t.cls);
   }
   // Measurements for the portability matrix run only when nothing else is waiting.
   const names = [
