@@ -67,6 +67,8 @@ export async function connectStore(url: string, prefix: string) {
             opts: { priority: Priority.candidate, removeOnComplete: true, removeOnFail: true },
           })),
         );
+        // Announce the jobs as a coordinator replica would, so that waiting leases wake.
+        await bull.publish(`${prefix}:bull:wake`, `bench ${generalQueueName(TRACK)}`);
         ids.push(...exps.map((e) => e.id));
       }
       return ids;

@@ -1,4 +1,5 @@
 /** Building and closing a whole coordinator: Redis, frontier, queues, store, app. */
+import { setMaxListeners } from 'node:events';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
@@ -137,6 +138,8 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
   const auth = withAuthCache(createAuth(store, adminToken));
   const merge = createMergeTrain(deps);
   const shutdown = new AbortController();
+  // Every waiting lease listens on it: a thousand at once is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const app = buildApp({
     deps,
     auth,

@@ -9,7 +9,7 @@
  */
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type ConnectionOptions, Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createWaker } from './waker.ts';
 
 export interface QueueConfig {
@@ -52,7 +52,11 @@ export function createQueues(
   const workers = new Map<string, Worker<JobData>>();
   const addTimeoutMs = cfg.addTimeoutMs ?? 5_000;
   const waker = createWaker({
-    redis: cfg.connection instanceof Redis ? cfg.connection : new Redis(cfg.connection as object),
+    // A connection (a Redis, or a Cluster) is duplicated for the subscription; options are not.
+    redis:
+      typeof (cfg.connection as Redis).duplicate === 'function'
+        ? (cfg.connection as Redis)
+        : new Redis(cfg.connection as RedisOptions),
     channel: `${cfg.prefix}:wake`,
     ready: async (names) => {
       const out: Record<string, number> = {};
