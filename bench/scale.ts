@@ -12,8 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { startCoordinatorProcess } from '../test/support/coordinator-process.ts';
 import { SIM_PROFILE } from '../test/support/sim-worker.ts';
 import { connectStore, type Fleet, startFleet } from './scale/fleet.ts';
 import { loadAvg, pct, rssMb, window } from './scale/procs.ts';
@@ -56,33 +56,17 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   throw new Error('redis-server did not start');
 }
 
-async function startCoordinatorProcess(redisUrl: string, dataDir: string, prefix: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/scale/coordinator-main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL: redisUrl,
-      RATCHET_DATA_DIR: dataDir,
-      RATCHET_REDIS_PREFIX: prefix,
-      RATCHET_PORT: '0',
-      RATCHET_LOG_LEVEL: 'silent',
-      RATCHET_TRACKS: join(ROOT, 'test/fixtures/standin'),
-      RATCHET_REBASE_ON_LEASE: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (c) => reject(new Error(`coordinator exited with ${c}`)));
-  });
-  return { child, ...(JSON.parse(line) as { url: string; adminToken: string; pid: number }) };
-}
-
 say(`load before start: ${loadAvg()}`);
 const redis = await startRedis();
 const dataDir = await mkdtemp(join(tmpdir(), 'ratchet-scale-'));
 const prefix = 'scale';
-const coord = await startCoordinatorProcess(redis.url, dataDir, prefix);
+const coord = await startCoordinatorProcess({
+  REDIS_URL: redis.url,
+  RATCHET_DATA_DIR: dataDir,
+  RATCHET_REDIS_PREFIX: prefix,
+  RATCHET_TRACKS: join(ROOT, 'test/fixtures/standin'),
+  RATCHET_REBASE_ON_LEASE: '0',
+});
 const info = new Redis(redis.url);
 const store = await connectStore(redis.url, prefix);
 const fleet: Fleet = await startFleet(coord.url, coord.adminToken, SIM_PROFILE);
@@ -140,8 +124,7 @@ try {
 } finally {
   await fleet.close();
   await store.close();
-  coord.child.kill('SIGTERM');
-  await new Promise((r) => coord.child.once('exit', r));
+  await coord.close();
   info.disconnect();
   redis.proc.kill('SIGTERM');
   await rm(dataDir, { recursive: true, force: true });

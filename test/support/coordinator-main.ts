@@ -1,6 +1,6 @@
 /**
- * A coordinator in its own process for the scale bench, so that its CPU and RSS can be read
- * from /proc. Configured from the environment like the real one; prints one JSON line
+ * A coordinator in its own process (for several replicas, and so that its CPU and RSS can
+ * be read from /proc). Configured from the environment like the real one; prints one JSON line
  * `{ url, adminToken, pid }` on stdout once it listens, and exits on SIGTERM.
  */
 import { createCoordinator, loadConfig } from '@ratchet/coordinator';
