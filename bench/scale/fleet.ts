@@ -10,11 +10,15 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { generalQueueName, Priority } from '../../coordinator/src/queue/queues.ts';
+import type { Deps } from '../../coordinator/src/service/deps.ts';
+import { newExperiment } from '../../coordinator/src/service/proposals.ts';
 import { createStore } from '../../coordinator/src/store/store.ts';
 import { okOutcome } from '../../test/support/sim-worker.ts';
 import { perWorkerFetch } from './agent-fetch.ts';
 
 const TRACK = 'standin';
+/** What newExperiment reads of the coordinator's deps. */
+const seedDeps = { config: { seed: 0 }, clock: { now: () => Date.now() } } as unknown as Deps;
 let seq = 0;
 
 export async function connectStore(url: string, prefix: string) {
@@ -29,35 +33,15 @@ export async function connectStore(url: string, prefix: string) {
       const ids: string[] = [];
       for (let i = 0; i < n; i += 500) {
         const exps: Experiment[] = Array.from({ length: Math.min(500, n - i) }, () => ({
-          id: `e_scale_${process.pid}_${++seq}`,
-          track: TRACK,
-          kind: 'baseline',
-          stage: 'baseline',
-          proposalId: null,
-          base: head,
-          hardwareClass: null,
-          excludeWorkerId: null,
-          batch: false,
-          members: [],
-          patch: null,
-          status: 'queued',
-          verdict: null,
-          verdictReason: null,
-          workerId: null,
-          seed: seq,
-          metrics: null,
-          extra: {},
-          crash: null,
-          baselineBpb: null,
-          delta: null,
-          logTail: '',
-          timings: null,
-          progress: null,
-          createdAt: Date.now(),
-          leasedAt: null,
-          finishedAt: null,
-          recordedAt: null,
-          attempts: 0,
+          ...newExperiment(seedDeps, {
+            track: TRACK,
+            kind: 'baseline',
+            proposalId: null,
+            base: head,
+            hardwareClass: null,
+            seed: ++seq,
+          }),
+          id: `e_scale_${process.pid}_${seq}`,
         }));
         await Promise.all(exps.map((e) => store.putExperiment(e)));
         await q.addBulk(

@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 /** Removes a token's record behind the cache's back, as another replica's revoke would. */
-const dropRecord = (token: string) => redis.del(store.key('token', hashToken(token)));
+const dropRecord = (token: string) => redis.del(`${prefix}:token:${hashToken(token)}`);
 
 describe('withAuthCache', () => {
   it('answers a known token from memory until invalidated', async () => {
