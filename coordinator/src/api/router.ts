@@ -74,7 +74,12 @@ export const appRouter = router({
     /** Revoke by id (a prefix of at least 6 hex digits) or name: refused at once, live leases taken back. */
     revoke: admin
       .input(z.object({ idOrName: z.string().min(1).max(100) }))
-      .mutation(({ ctx, input }) => revokeTokens(ctx.deps, input.idOrName)),
+      .mutation(async ({ ctx, input }) => {
+        const r = await revokeTokens(ctx.deps, input.idOrName);
+        // Refused at once here too, not only once cached principals expire.
+        ctx.auth.invalidate();
+        return r;
+      }),
   }),
   /** Who proposed, ran and merged what (and token changes), newest last. */
   audit: admin

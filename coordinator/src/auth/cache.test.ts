@@ -67,3 +67,16 @@ describe('withAuthCache', () => {
     expect(auth.cacheSize()).toBe(0);
   });
 });
+
+describe('withAuthCache and expiry', () => {
+  it('keeps no token past its own expiry', async () => {
+    let t = 10_000;
+    const auth = withAuthCache(createAuth(store, null, { now: () => t }), { ttlMs: 60_000, now: () => t });
+    const token = await auth.create('worker', 'brief', false, t, false, { expiresAt: t + 500 });
+    expect(await auth.resolve(token)).not.toBeNull();
+    t += 499;
+    expect(await auth.resolve(token)).not.toBeNull();
+    t += 1;
+    expect(await auth.resolve(token)).toBeNull();
+  });
+});

@@ -3,7 +3,8 @@
  * a Redis GET and a zod parse. Only valid tokens are kept (an unknown one is looked up each
  * time, so random tokens cannot fill the cache); the least recently used go first.
  * A token revoked through this process is dropped at once with `invalidate(hash)`; one
- * revoked elsewhere (another coordinator replica) stops working within `ttlMs`.
+ * revoked elsewhere (another coordinator replica) stops working within `ttlMs`; an expiring
+ * token is never kept past its expiry.
  */
 import { type Auth, hashToken, type Principal } from './tokens.ts';
 
@@ -20,8 +21,6 @@ interface Entry {
 }
 
 export type CachedAuth = Auth & {
-  /** Forget one token (by its SHA-256 hex hash), or every token when no hash is given. */
-  invalidate(hash?: string): void;
   cacheSize(): number;
 };
 
@@ -48,12 +47,16 @@ export function withAuthCache(auth: Auth, o: AuthCacheOptions = {}): CachedAuth 
       const principal = await auth.resolve(token);
       // An invalidation while the lookup was in flight wins over what it read.
       if (principal && started === generation) {
-        entries.set(token, { principal, hash: hashToken(token), until: now() + ttlMs });
+        // Never past the token's own expiry.
+        const until = Math.min(now() + ttlMs, principal.expiresAt ?? Number.POSITIVE_INFINITY);
+        entries.set(token, { principal, hash: hashToken(token), until });
         while (entries.size > max) entries.delete(entries.keys().next().value!);
       }
       return principal;
     },
+    /** Forget one token (by its SHA-256 hex hash), or every token when no hash is given. */
     invalidate(hash?: string) {
+      auth.invalidate(hash);
       generation++;
       if (hash === undefined) entries.clear();
       else for (const [token, e] of entries) if (e.hash === hash) entries.delete(token);
