@@ -70,11 +70,12 @@ it('a lease and a completion each stay within their Redis command budget', async
       );
       completions.push(await m.during(() => done(l!)));
     }
-    // Measured: 37 per lease and 48 per completion while every lease ran the full baseline
-    // check; 23 per lease once the check runs at most once a second (37 when it does run).
+    // Measured: 37 per lease while every lease ran the full baseline check, 23 once it ran
+    // at most once a second (45 and 31 once a grant also renews the job's lock); 48–51 per
+    // completion.
     const median = [...leases].sort((a, b) => a - b)[2]!;
-    expect(median).toBeLessThanOrEqual(26);
-    expect(Math.max(...completions)).toBeLessThanOrEqual(52);
+    expect(median).toBeLessThanOrEqual(33);
+    expect(Math.max(...completions)).toBeLessThanOrEqual(54);
   } finally {
     m.close();
   }
