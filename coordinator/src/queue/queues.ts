@@ -51,12 +51,11 @@ export function createQueues(
   const queues = new Map<string, Queue<JobData>>();
   const workers = new Map<string, Worker<JobData>>();
   const addTimeoutMs = cfg.addTimeoutMs ?? 5_000;
+  // A connection (a Redis, or a Cluster) is shared with the waker; from options, it gets its own.
+  const shared = typeof (cfg.connection as Redis).duplicate === 'function';
+  const wakeRedis = shared ? (cfg.connection as Redis) : new Redis(cfg.connection as RedisOptions);
   const waker = createWaker({
-    // A connection (a Redis, or a Cluster) is duplicated for the subscription; options are not.
-    redis:
-      typeof (cfg.connection as Redis).duplicate === 'function'
-        ? (cfg.connection as Redis)
-        : new Redis(cfg.connection as RedisOptions),
+    redis: wakeRedis,
     channel: `${cfg.prefix}:wake`,
     ready: async (names) => {
       const out: Record<string, number> = {};
@@ -199,6 +198,7 @@ export function createQueues(
     },
     async close(): Promise<void> {
       waker.close();
+      if (!shared) wakeRedis.disconnect();
       const all = [
         ...[...workers.values()].map((w) => w.close(true)),
         ...[...queues.values()].map((q) => q.close()),
