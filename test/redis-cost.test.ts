@@ -70,12 +70,13 @@ it('a lease and a completion each stay within their Redis command budget', async
       );
       completions.push(await m.during(() => done(l!)));
     }
-    // Measured: 37 per lease while every lease ran the full baseline check, 23 once it ran
-    // at most once a second (45 and 31 once a grant also renews the job's lock); 48–51 per
-    // completion.
-    const median = [...leases].sort((a, b) => a - b)[2]!;
-    expect(median).toBeLessThanOrEqual(33);
-    expect(Math.max(...completions)).toBeLessThanOrEqual(54);
+    // Measured on a warm track: 35 per lease, 56 when it ran the full baseline check, which
+    // every lease used to; 67 per completion (audit and per-token counters included).
+    // The check runs at most once a second: four of five leases close together skip it.
+    const sorted = [...leases].sort((a, b) => a - b);
+    expect(sorted[3]).toBe(sorted[0]);
+    expect(sorted[2]).toBeLessThanOrEqual(46);
+    expect(Math.max(...completions)).toBeLessThanOrEqual(75);
   } finally {
     m.close();
   }
