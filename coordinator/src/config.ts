@@ -11,11 +11,12 @@ const Env = z.object({
   RATCHET_DATA_DIR: z.string().min(1).optional(),
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .regex(/^(rediss?|redis\+cluster):\/\//, 'must be a redis://, rediss:// or redis+cluster:// URL')
     .default('redis://127.0.0.1:6379'),
   RATCHET_REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    // Braces make a Redis Cluster hash tag: `{ratchet}` keeps every key in one slot.
+    .regex(/^(\{[A-Za-z0-9_.-]{1,62}\}|[A-Za-z0-9_.-]{1,64})$/)
     .default('ratchet'),
   RATCHET_HOST: z.string().min(1).default('127.0.0.1'),
   RATCHET_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),

@@ -1,10 +1,12 @@
 /** Building and closing a whole coordinator: Redis, frontier, queues, store, app. */
+import { setMaxListeners } from 'node:events';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compileCheck } from '@ratchet/proposers';
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { withAuthCache } from './auth/cache.ts';
 import { createAuth, newToken } from './auth/tokens.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { createFrontier } from './frontier/repo.ts';
@@ -33,6 +35,11 @@ export interface Coordinator {
 }
 
 const MAX_TRACK_FILE_BYTES = 4_000_000;
+/**
+ * Pending connections the kernel queues before accept (it caps this at net.core.somaxconn).
+ * Node's default of 511 dropped connections when a thousand workers reconnected at once.
+ */
+export const LISTEN_BACKLOG = 65_535;
 
 /** Read a track folder into a {relative path: text} map (skipping VCS and caches). */
 export async function readTrackDir(dir: string): Promise<Record<string, string>> {
@@ -143,8 +150,10 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       onMerged: (note) => onMerged(deps, note),
     }),
   };
-  const auth = createAuth(store, adminToken);
+  const auth = withAuthCache(createAuth(store, adminToken));
   const shutdown = new AbortController();
+  // Every waiting lease listens on it: a thousand at once is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const app = buildApp({
     deps,
     auth,
@@ -195,7 +204,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     deps,
     adminToken,
     async start() {
-      const url = await app.listen({ host: cfg.host, port: cfg.port });
+      const url = await app.listen({ host: cfg.host, port: cfg.port, backlog: LISTEN_BACKLOG });
       for (const p of proposers) p.start();
       return url;
     },

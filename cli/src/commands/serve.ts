@@ -1,7 +1,6 @@
 /** Long-running commands: coordinator and worker, with graceful then forced shutdown. */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCoordinator, loadConfig } from '@ratchet/coordinator';
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { createSerial, createWorkerAgent, killRunningChildren, pythonCandidates } from '@ratchet/worker';
 import { parse, required } from '../args.ts';
@@ -38,6 +37,8 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
     env.RATCHET_TRACKS = [env.RATCHET_TRACKS ?? '', ...values.track.map((t) => resolve(t))]
       .filter(Boolean)
       .join(',');
+  // Loaded here only: a worker never pays for the coordinator's modules (Fastify, BullMQ).
+  const { createCoordinator, loadConfig } = await import('@ratchet/coordinator');
   const cfg = loadConfig(env);
   const c = await createCoordinator(cfg);
   const url = await c.start();

@@ -32,6 +32,7 @@ import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
 import { readableTrackFiles } from '../service/track-program.ts';
 import { addTrack } from '../service/tracks.ts';
+import { linkSignals } from './linked-signal.ts';
 import { authedProcedure, roleProcedure, router } from './trpc.ts';
 
 const admin = roleProcedure('admin');
@@ -73,7 +74,12 @@ export const appRouter = router({
     /** Revoke by id (a prefix of at least 6 hex digits) or name: refused at once, live leases taken back. */
     revoke: admin
       .input(z.object({ idOrName: z.string().min(1).max(100) }))
-      .mutation(({ ctx, input }) => revokeTokens(ctx.deps, input.idOrName)),
+      .mutation(async ({ ctx, input }) => {
+        const r = await revokeTokens(ctx.deps, input.idOrName);
+        // Refused at once here too, not only once cached principals expire.
+        ctx.auth.invalidate();
+        return r;
+      }),
   }),
   /** Who proposed, ran and merged what (and token changes), newest last. */
   audit: admin
@@ -103,8 +109,13 @@ export const appRouter = router({
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
       await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
-      const stop = signal ? AbortSignal.any([ctx.signal, signal]) : ctx.signal;
-      const l = await lease(ctx.deps, input.workerId, input.waitMs, stop);
+      const stop = linkSignals(ctx.signal, signal);
+      let l: Awaited<ReturnType<typeof lease>>;
+      try {
+        l = await lease(ctx.deps, input.workerId, input.waitMs, stop.signal);
+      } finally {
+        stop.dispose();
+      }
       if (l) {
         await countUse(ctx.deps, ctx.principal, 'lease');
         await audit(ctx.deps, {

@@ -14,6 +14,8 @@ export interface Principal {
   /** Hourly allowances of the token (null: unlimited). */
   proposalsPerHour?: number | null;
   leasesPerHour?: number | null;
+  /** When the token stops being valid (null: never); a cache must not keep it longer. */
+  expiresAt?: number | null;
 }
 
 /** A token's public id: the first 16 hex digits of its SHA-256. */
@@ -75,6 +77,7 @@ export function createAuth(store: Store, adminToken: string | null, clock: { now
         tokenId: tokenIdOf(h),
         proposalsPerHour: rec.proposalsPerHour,
         leasesPerHour: rec.leasesPerHour,
+        expiresAt: rec.expiresAt,
       };
     },
     /** Why a token is refused (code and message), or null when it is accepted. */
@@ -112,6 +115,8 @@ export function createAuth(store: Store, adminToken: string | null, clock: { now
       await store.putToken(hashToken(token), rec);
       return token;
     },
+    /** Forget what is cached of one token (by hash), or of all; nothing is cached here. */
+    invalidate(_hash?: string): void {},
     require(p: Principal | null, need: Role): Principal {
       if (!p) throw new RatchetError(ErrorCodes.UNAUTHENTICATED, 'missing or unknown token');
       if (!roleAllows(p.role, need) && !(need === 'proposer' && p.canPropose)) {

@@ -9,6 +9,8 @@
  */
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { createWaker } from './waker.ts';
 
 export interface QueueConfig {
   connection: ConnectionOptions;
@@ -16,6 +18,8 @@ export interface QueueConfig {
   leaseTtlMs: number;
   stalledIntervalMs: number;
   addTimeoutMs?: number;
+  /** How often waiting leases' queues are counted for jobs nobody announced. */
+  wakeSweepMs?: number;
 }
 
 export interface JobData {
@@ -47,6 +51,25 @@ export function createQueues(
   const queues = new Map<string, Queue<JobData>>();
   const workers = new Map<string, Worker<JobData>>();
   const addTimeoutMs = cfg.addTimeoutMs ?? 5_000;
+  // A connection (a Redis, or a Cluster) is shared with the waker; from options, it gets its own.
+  const shared = typeof (cfg.connection as Redis).duplicate === 'function';
+  const wakeRedis = shared ? (cfg.connection as Redis) : new Redis(cfg.connection as RedisOptions);
+  const waker = createWaker({
+    redis: wakeRedis,
+    channel: `${cfg.prefix}:wake`,
+    ready: async (names) => {
+      const out: Record<string, number> = {};
+      await Promise.all(
+        names.map(async (n) => {
+          const c = await queue(n).getJobCounts('wait', 'prioritized', 'delayed');
+          // A delayed job may have come due: one waiter looks (taking promotes it).
+          out[n] = (c.wait ?? 0) + (c.prioritized ?? 0) + Math.min(1, c.delayed ?? 0);
+        }),
+      );
+      return out;
+    },
+    ...(cfg.wakeSweepMs ? { sweepMs: cfg.wakeSweepMs } : {}),
+  });
 
   function queue(name: string): Queue<JobData> {
     let q = queues.get(name);
@@ -69,7 +92,10 @@ export function createQueues(
         maxStalledCount: 1_000_000,
         autorun: false,
       });
-      w.on('stalled', (jobId) => hooks.onStalled?.(jobId, name));
+      w.on('stalled', (jobId) => {
+        waker.notify(name);
+        hooks.onStalled?.(jobId, name);
+      });
       w.on('error', () => {});
       void w.startStalledCheckTimer();
       workers.set(name, w);
@@ -103,6 +129,7 @@ export function createQueues(
           q.add('eval', data, { priority, removeOnComplete: true, removeOnFail: true }),
           timeout,
         ]);
+        waker.notify(name);
         return job.id ?? '';
       } finally {
         clearTimeout(timer);
@@ -116,6 +143,12 @@ export function createQueues(
       }
       return null;
     },
+    /** Changes whenever work may have arrived; read it before take(), pass it to waitForWork(). */
+    wakeVersion: () => waker.version(),
+    /** Sleep until one of these queues may have work (or ms pass, or the signal aborts). */
+    waitForWork: (names: string[], ms: number, signal: AbortSignal | undefined, since: number) =>
+      waker.wait(names, ms, signal, since),
+    waiting: () => waker.waiting(),
     async extend(name: string, jobId: string, token: string): Promise<void> {
       const job = await Job.fromId<JobData>(queue(name), jobId);
       if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
@@ -137,6 +170,7 @@ export function createQueues(
       if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
       try {
         await job.moveToWait(token);
+        waker.notify(name);
       } catch (e) {
         throw new RatchetError(ErrorCodes.LEASE_LOST, `lease lost: ${toError(e).message}`, { cause: e });
       }
@@ -163,6 +197,8 @@ export function createQueues(
       return out;
     },
     async close(): Promise<void> {
+      waker.close();
+      if (!shared) wakeRedis.disconnect();
       const all = [
         ...[...workers.values()].map((w) => w.close(true)),
         ...[...queues.values()].map((q) => q.close()),

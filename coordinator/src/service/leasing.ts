@@ -16,7 +16,7 @@ import {
 import type { Principal } from '../auth/tokens.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
-import { ensureBaselineJobs } from './baselines.ts';
+import { ensureBaselineJobsOnLease } from './baseline-check.ts';
 import { leaseBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
@@ -33,7 +33,6 @@ import {
 } from './worker-backends.ts';
 
 export const GIT_PATH = '/git/frontier.git';
-const POLL_MS = 200;
 const EXCLUDED_DELAY_MS = 2_000;
 const BATCH_WAIT_MS = 500;
 
@@ -98,7 +97,7 @@ export async function lease(
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {
     const head = (await deps.frontier.head(t.config.id)) ?? t.head;
-    await ensureBaselineJobs(deps, t.config.id, head, t.cls);
+    await ensureBaselineJobsOnLease(deps, t.config.id, head, t.cls);
   }
   // Measurements for the portability matrix run only when nothing else is waiting.
   const names = [
@@ -107,6 +106,7 @@ export async function lease(
   ];
   const deadline = deps.clock.now() + waitMs;
   for (;;) {
+    const since = deps.queues.wakeVersion();
     const token = newLeaseToken();
     const taken = await deps.queues.take(names, token);
     if (taken) {
@@ -116,7 +116,7 @@ export async function lease(
     }
     const left = deadline - deps.clock.now();
     if (left <= 0 || signal?.aborted) return null;
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+    await deps.queues.waitForWork(names, left, signal, since);
   }
 }
 
