@@ -148,10 +148,14 @@ async function falseAccepts(trials: number) {
     const ids: string[] = [];
     for (let i = 0; i < trials; i++) {
       const head = (await t.admin.tracks.get.query({ id: 'sim' })).head;
+      // Diff against the head's own file: once a null patch has merged (a false accept),
+      // the head differs from TRAIN, and the next ones must still apply to be counted.
+      const current = (await t.admin.tracks.file.query({ id: 'sim', commit: head, path: 'train.py' }))
+        .content;
       const patch = unifiedDiff(
         'train.py',
-        TRAIN,
-        TRAIN.replace('NOOP = 1.0', `NOOP = ${(2 + i).toFixed(1)}`),
+        current,
+        current.replace(/^NOOP = .*$/m, `NOOP = ${(2 + i).toFixed(1)}`),
       );
       const r = await t.admin.proposals.submit.mutate({
         track: 'sim',
