@@ -19,11 +19,18 @@ export async function baselineTarget(deps: Deps, track: string, cls: string, hav
   return Math.max(a.minBaselineSamples, have + a.minNoiseDf - noise.df);
 }
 
+/** Where baseline jobs go: the front of the class queue, unless a caller says otherwise. */
+export interface BaselineQueue {
+  queue: string;
+  priority: number;
+}
+
 export async function ensureBaselineJobs(
   deps: Deps,
   track: string,
   commit: string,
   cls: string,
+  where: BaselineQueue = { queue: classQueueName(track, cls), priority: Priority.baseline },
 ): Promise<void> {
   // Pending runs are counted before samples: a run that finishes in between (its sample is
   // stored before its status changes) is then counted twice, never not at all, so a race
@@ -51,7 +58,7 @@ export async function ensureBaselineJobs(
     });
     if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
     await deps.store.putExperiment(exp);
-    await deps.queues.add(classQueueName(track, cls), { experimentId: exp.id }, Priority.baseline);
+    await deps.queues.add(where.queue, { experimentId: exp.id }, where.priority);
     pending++;
   }
 }

@@ -11,9 +11,8 @@
  */
 import type { PortabilityCell, PortabilityMatrix, PortabilityRow } from '@ratchet/shared';
 import { mean, type PooledNoise, pooledNoise, tQuantile } from '../pipeline/stats.ts';
-import { baselineTarget } from './baselines.ts';
+import { ensureBaselineJobs } from './baselines.ts';
 import type { Deps } from './deps.ts';
-import { newExperiment } from './proposals.ts';
 import { classForTrack } from './worker-backends.ts';
 
 /** The low-priority queue of one (track, class): leased after its class and general queues. */
@@ -43,37 +42,6 @@ export async function classesRunning(deps: Deps, track: string): Promise<string[
   return [...out].sort();
 }
 
-/** Queue baseline runs of `commit` on `cls` in the later queue, up to the class's baseline target. */
-async function queueLater(deps: Deps, track: string, commit: string, cls: string): Promise<number> {
-  // The same claims as service/baselines.ts: a run queued here counts as pending there, so
-  // the two never queue one replicate twice.
-  const claims = await deps.store.baselineClaims(track, commit, cls);
-  let pending = 0;
-  for (const id of claims) {
-    const e = await deps.store.getExperiment(id);
-    if (!e || e.status === 'queued' || e.status === 'running') pending++;
-  }
-  const have = (await deps.store.getBaselineSamples(track, commit, cls)).length;
-  const target = await baselineTarget(deps, track, cls, have);
-  let queued = 0;
-  for (let i = claims.length; have + pending < target && i < target + 2; i++) {
-    const exp = newExperiment(deps, {
-      track,
-      kind: 'baseline',
-      proposalId: null,
-      base: commit,
-      hardwareClass: cls,
-      seed: deps.config.seed + 1000 + i,
-    });
-    if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
-    await deps.store.putExperiment(exp);
-    await deps.queues.add(laterQueueName(track, cls), { experimentId: exp.id }, 1);
-    pending++;
-    queued++;
-  }
-  return queued;
-}
-
 /**
  * The merge train moved `track` from `parent` to `commit` on `cls`: note it, and queue the
  * parent's measurement on every other class that runs the track. Never fails the merge.
@@ -82,7 +50,13 @@ export async function onMerged(deps: Deps, note: MergeNote): Promise<void> {
   try {
     await deps.store.noteMerge(note.track, note);
     for (const cls of await classesRunning(deps, note.track)) {
-      if (cls !== note.cls) await queueLater(deps, note.track, note.parent, cls);
+      // Ordinary baseline claims of (parent, class), so a run queued here counts as pending
+      // for the class's own baseline check, but in the later queue, at the lowest priority.
+      if (cls !== note.cls)
+        await ensureBaselineJobs(deps, note.track, note.parent, cls, {
+          queue: laterQueueName(note.track, cls),
+          priority: 1,
+        });
     }
   } catch {
     // The matrix is a report: a failure here must not undo or block a merge.
