@@ -3,21 +3,12 @@
  * nothing changes, and a body is never read before its token is checked.
  */
 import { request } from 'node:http';
-import { ErrorCodes, type HardwareProfile, type Lease } from '@ratchet/shared';
+import { ErrorCodes, type Lease } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCoordinator, type TestCoordinator } from './support/harness.ts';
+import { startCoordinator, TEST_CPU_PROFILE, type TestCoordinator } from './support/harness.ts';
 
-const profile: HardwareProfile = {
-  backend: 'cpu',
-  os: 'linux',
-  arch: 'x64',
-  cpuModel: 'Test CPU',
-  cpuCores: 4,
-  memoryGb: 8,
-  gpus: [],
-  chip: null,
-};
+const profile = TEST_CPU_PROFILE;
 
 let t: TestCoordinator | null = null;
 afterEach(async () => {

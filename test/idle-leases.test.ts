@@ -2,24 +2,14 @@
  * Idle long polls cost the coordinator and Redis the same whatever their number, and a job
  * added to an empty queue goes to a waiting lease at once (real coordinator, HTTP, Redis).
  */
-import type { HardwareProfile } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { afterEach, expect, it } from 'vitest';
 import { generalQueueName, Priority } from '../coordinator/src/queue/queues.ts';
 import { newExperiment } from '../coordinator/src/service/proposals.ts';
-import { startCoordinator, type TestCoordinator } from './support/harness.ts';
+import { startCoordinator, TEST_CPU_PROFILE, type TestCoordinator } from './support/harness.ts';
 import { monitorPrefix } from './support/redis-monitor.ts';
 
-const profile: HardwareProfile = {
-  backend: 'cpu',
-  os: 'linux',
-  arch: 'x64',
-  cpuModel: 'Test CPU',
-  cpuCores: 4,
-  memoryGb: 8,
-  gpus: [],
-  chip: null,
-};
+const profile = TEST_CPU_PROFILE;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let t: TestCoordinator | null = null;

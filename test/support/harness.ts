@@ -1,9 +1,11 @@
 /** Test harness: a real coordinator on a random port, with its own data dir and Redis prefix. */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Coordinator, createCoordinator, loadConfig } from '@ratchet/coordinator';
+import type { HardwareProfile } from '@ratchet/shared';
 import { createClient, createWorkerAgent, type WorkerOptions } from '@ratchet/worker';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -12,6 +14,18 @@ export const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs'
 export const CLI = join(ROOT, 'cli', 'src', 'main.ts');
 /** Debian's interpreter (with torch when installed); any python3 runs the stand-in. */
 export const PYTHON = process.env.RATCHET_TEST_PYTHON ?? '/usr/bin/python3';
+
+/** The hardware profile of a plain 4-core CPU box, for workers registered by hand. */
+export const TEST_CPU_PROFILE: HardwareProfile = {
+  backend: 'cpu',
+  os: 'linux',
+  arch: 'x64',
+  cpuModel: 'Test CPU',
+  cpuCores: 4,
+  memoryGb: 8,
+  gpus: [],
+  chip: null,
+};
 
 export function uniquePrefix(tag: string): string {
   return `t-${tag}-${randomBytes(4).toString('hex')}`;

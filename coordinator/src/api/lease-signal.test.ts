@@ -1,22 +1,12 @@
 /** A lease call leaves nothing behind on the coordinator's lifetime signal. */
-import type { HardwareProfile } from '@ratchet/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCoordinator, type TestCoordinator } from '../../../test/support/harness.ts';
+import { startCoordinator, TEST_CPU_PROFILE, type TestCoordinator } from '../../../test/support/harness.ts';
 import { createAuth } from '../auth/tokens.ts';
 import { createMergeTrain } from '../pipeline/merge-train.ts';
 import { attachedTo, linkSignals } from './linked-signal.ts';
 import { appRouter } from './router.ts';
 
-const profile: HardwareProfile = {
-  backend: 'cpu',
-  os: 'linux',
-  arch: 'x64',
-  cpuModel: 'Test CPU',
-  cpuCores: 4,
-  memoryGb: 8,
-  gpus: [],
-  chip: null,
-};
+const profile = TEST_CPU_PROFILE;
 
 let t: TestCoordinator | null = null;
 afterEach(async () => {

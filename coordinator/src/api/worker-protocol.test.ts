@@ -1,19 +1,15 @@
 /** The worker protocol over real HTTP, Redis and git: leases, tokens, refusals. */
-import { ErrorCodes, type HardwareProfile, type JobOutcome, type Lease } from '@ratchet/shared';
+import { ErrorCodes, type JobOutcome, type Lease } from '@ratchet/shared';
 import { createClient, errorCode } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { qualityPatch, startCoordinator, type TestCoordinator } from '../../../test/support/harness.ts';
+import {
+  qualityPatch,
+  startCoordinator,
+  TEST_CPU_PROFILE,
+  type TestCoordinator,
+} from '../../../test/support/harness.ts';
 
-const profile: HardwareProfile = {
-  backend: 'cpu',
-  os: 'linux',
-  arch: 'x64',
-  cpuModel: 'Test CPU',
-  cpuCores: 4,
-  memoryGb: 8,
-  gpus: [],
-  chip: null,
-};
+const profile = TEST_CPU_PROFILE;
 
 const okOutcome = (bpb: number): JobOutcome => ({
   status: 'ok',
