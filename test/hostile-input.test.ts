@@ -45,7 +45,7 @@ async function leaseOne(tc: TestCoordinator) {
   const { workerId } = await w.workers.register.mutate({ name: 'w', profile });
   const lease = (await w.workers.lease.mutate({ workerId, waitMs: 0 })).lease as Lease;
   expect(lease).not.toBeNull();
-  return { token, w, workerId, lease };
+  return { token, workerId, lease };
 }
 
 const metrics = (val_bpb: unknown) => ({
@@ -64,7 +64,7 @@ const timings = { leasedAt: 1, checkoutMs: 0, prepareMs: 0, trainStartAt: 2, tra
 describe('hostile input', () => {
   it('answers every malformed completion with a 4xx and a stable code, and changes nothing', async () => {
     t = await startCoordinator();
-    const { token, w, workerId, lease } = await leaseOne(t);
+    const { token, workerId, lease } = await leaseOne(t);
     const ref = { workerId, experimentId: lease.experimentId, leaseToken: lease.leaseToken };
     const ok = (val_bpb: unknown, logTail = '') =>
       JSON.stringify({
@@ -99,7 +99,6 @@ describe('hostile input', () => {
     const done = await post(t.url, '/trpc/workers.complete', ok(1.25), token);
     expect(done.status).toBe(200);
     expect((await t.admin.experiments.get.query({ id: lease.experimentId })).status).not.toBe('running');
-    void w;
   });
 
   it('refuses a request without a valid token before reading its body', async () => {
