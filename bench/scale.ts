@@ -7,9 +7,7 @@
  * reaches a waiting worker. Asserts nothing.
  *   node --import tsx bench/scale.ts [10,100,1000] [busy seconds]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,43 +16,13 @@ import { SIM_PROFILE } from '../test/support/sim-worker.ts';
 import { connectStore, type Fleet, startFleet } from './scale/fleet.ts';
 import { loadAvg, pct, rssMb, window } from './scale/procs.ts';
 import { rawBullmq } from './scale/raw.ts';
+import { startRedis } from './scale/redis.ts';
 
 const levels = (process.argv[2] ?? '10,100,1000').split(',').map(Number);
 const busyS = Number(process.argv[3] ?? 10);
 const ROOT = join(import.meta.dirname, '..');
 const say = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => {});
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return { url, proc };
-    } catch {
-      r.disconnect();
-      await sleep(50);
-    }
-  }
-  throw new Error('redis-server did not start');
-}
 
 say(`load before start: ${loadAvg()}`);
 const redis = await startRedis();

@@ -14,6 +14,7 @@ import type { Deps } from '../../coordinator/src/service/deps.ts';
 import { newExperiment } from '../../coordinator/src/service/proposals.ts';
 import { createStore } from '../../coordinator/src/store/store.ts';
 import { okOutcome } from '../../test/support/sim-worker.ts';
+import { backoffMs } from '../../worker/src/lease/backoff.ts';
 import { perWorkerFetch } from './agent-fetch.ts';
 
 const TRACK = 'standin';
@@ -133,19 +134,34 @@ export async function startFleet(url: string, adminToken: string, profile: Hardw
       );
       return { lat, done, errors, s: Math.min(ms, performance.now() - t0) / 1000 };
     },
-    /** The first n workers long-poll until stopIdle(); what they lease they complete. */
-    idle(n: number, waitMs: number): Promise<void> {
+    /**
+     * The first n workers long-poll until stopIdle(); what they lease they complete. A failed
+     * call is retried after the worker agent's own jittered lease backoff (worker/src/lease/loop.ts); `onAnswer(i)` is told of
+     * every answered lease call of worker i (and when it was sent), `onError(i, err)` of every failed one.
+     */
+    idle(
+      n: number,
+      waitMs: number,
+      hooks: {
+        onAnswer?: (i: number, sentAt: number) => void;
+        onError?: (i: number, err: unknown) => void;
+      } = {},
+    ): Promise<void> {
       const stop = new AbortController();
       setMaxListeners(0, stop.signal);
       idleStop = stop;
       return Promise.all(
-        workers.slice(0, n).map(async (w) => {
+        workers.slice(0, n).map(async (w, i) => {
+          let failures = 0;
           while (!stop.signal.aborted) {
             try {
+              const sentAt = performance.now();
               const { lease } = await w.client.workers.lease.mutate(
                 { workerId: w.id, waitMs },
                 { signal: stop.signal },
               );
+              failures = 0;
+              hooks.onAnswer?.(i, sentAt);
               if (!lease) continue;
               received.set(lease.experimentId, Date.now());
               await w.client.workers.complete.mutate({
@@ -154,8 +170,10 @@ export async function startFleet(url: string, adminToken: string, profile: Hardw
                 leaseToken: lease.leaseToken,
                 outcome: okOutcome(1),
               });
-            } catch {
-              if (!stop.signal.aborted) await new Promise((r) => setTimeout(r, 100));
+            } catch (err) {
+              if (stop.signal.aborted) break;
+              hooks.onError?.(i, err);
+              await new Promise((r) => setTimeout(r, backoffMs(failures++, 1_000, 15_000)));
             }
           }
         }),

@@ -135,12 +135,17 @@ export function createQueues(
         clearTimeout(timer);
       }
     },
-    /** Take the next job of the first non-empty queue, locked with `token`. */
-    async take(names: string[], token: string): Promise<TakenJob | null> {
+    /**
+     * Take the next job of the first non-empty queue, locked with `token`. With `since` (the
+     * wake version read before), queues known empty since then are not asked again.
+     */
+    async take(names: string[], token: string, since?: number): Promise<TakenJob | null> {
+      if (since !== undefined && waker.knownEmpty(names, since)) return null;
       for (const name of names) {
         const job = (await worker(name).getNextJob(token, { block: false })) as Job<JobData> | undefined;
         if (job?.id) return { queue: name, jobId: job.id, experimentId: job.data.experimentId };
       }
+      if (since !== undefined) waker.markEmpty(names, since);
       return null;
     },
     /** Changes whenever work may have arrived; read it before take(), pass it to waitForWork(). */

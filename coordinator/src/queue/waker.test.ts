@@ -98,4 +98,24 @@ describe('waker', () => {
     await p;
     expect(w.waiting()).toBe(0);
   });
+
+  it('remembers queues seen empty until a wake, and only for a while', async () => {
+    const r = createRedis(url);
+    const w = createWaker({ redis: r, channel: uniquePrefix('wake'), sweepMs: 100, ready: async () => ({}) });
+    open.push({ w, r });
+    const v = w.version();
+    expect(w.knownEmpty(['q1', 'q2'], v)).toBe(false);
+    w.markEmpty(['q1', 'q2'], v);
+    expect(w.knownEmpty(['q1', 'q2'], v)).toBe(true);
+    expect(w.knownEmpty(['q1', 'q3'], v)).toBe(false);
+    // A look that began before a wake proves nothing.
+    w.notify('q9');
+    expect(w.knownEmpty(['q1'], w.version())).toBe(false);
+    w.markEmpty(['q1'], v);
+    expect(w.knownEmpty(['q1'], w.version())).toBe(false);
+    w.markEmpty(['q1'], w.version());
+    expect(w.knownEmpty(['q1'], w.version())).toBe(true);
+    await new Promise((res) => setTimeout(res, 250));
+    expect(w.knownEmpty(['q1'], w.version())).toBe(false);
+  });
 });

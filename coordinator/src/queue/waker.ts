@@ -10,6 +10,11 @@
  *   Its cost depends on the number of queues, not of workers.
  * - `version()` changes with every wake; a lease reads it before it looks at the queues,
  *   and a wait that starts after a change returns at once, so no wake-up falls in between.
+ * - Queues seen empty (by a take that found nothing, or by the sweep) are remembered with the
+ *   version they were seen at, for two sweep intervals: a lease that renews its long poll on
+ *   queues known empty skips the take (a script per queue, 7 commands each) and waits. Any
+ *   wake forgets them; jobs that come back without a wake (stalled, delayed come due) are
+ *   what the sweep finds, within the same interval a waiting lease would.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -33,6 +38,8 @@ export function createWaker(o: WakerOptions) {
   const sweepMs = o.sweepMs ?? 1_000;
   const waiters = new Map<string, Set<Waiter>>();
   let version = 0;
+  /** Queue name → when (and at which version) it was last seen empty. */
+  const empty = new Map<string, { version: number; at: number }>();
   let sub: Redis | null = null;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
@@ -63,12 +70,23 @@ export function createWaker(o: WakerOptions) {
     const names = [...waiters.keys()];
     if (names.length === 0 || closed) return;
     try {
+      const seenAt = version;
       const ready = await o.ready(names);
+      markEmpty(
+        Object.keys(ready).filter((name) => ready[name] === 0),
+        seenAt,
+      );
       for (const [name, n] of Object.entries(ready)) if (n > 0) wakeLocal(name, n);
     } catch {
       // Redis away: the waits run out on their own and the leases report it.
     }
     schedule();
+  }
+
+  function markEmpty(names: string[], since: number) {
+    if (since !== version) return;
+    const at = Date.now();
+    for (const n of names) empty.set(n, { version: since, at });
   }
 
   function schedule() {
@@ -80,6 +98,17 @@ export function createWaker(o: WakerOptions) {
 
   return {
     version: () => version,
+    /** These queues were found empty by a look that began at version `since`. */
+    markEmpty,
+    /** Every one of these queues was seen empty lately, and nothing woke since `since`. */
+    knownEmpty(names: string[], since: number): boolean {
+      if (since !== version || names.length === 0) return false;
+      const now = Date.now();
+      return names.every((n) => {
+        const m = empty.get(n);
+        return m !== undefined && m.version === version && now - m.at < 2 * sweepMs;
+      });
+    },
     /** Work was added to (or put back on) this queue: wake `n` waiters here and elsewhere. */
     notify(queue: string, n = 1) {
       wakeLocal(queue, n);

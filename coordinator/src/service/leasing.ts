@@ -108,7 +108,7 @@ export async function lease(
   for (;;) {
     const since = deps.queues.wakeVersion();
     const token = newLeaseToken();
-    const taken = await deps.queues.take(names, token);
+    const taken = await deps.queues.take(names, token, since);
     if (taken) {
       const granted = await grant(deps, w, taken.queue, taken.jobId, taken.experimentId, token);
       if (granted) return granted;
