@@ -14,6 +14,8 @@
  *
  *   node --import tsx bench/storm.ts storm 1000 [pause s] [window s]
  *   node --import tsx bench/storm.ts idle 10000 [seconds]
+ * With RATCHET_BENCH_COMPILED=1 the coordinator runs bundled to JavaScript, as production runs
+ * the compiled CLI, without the TypeScript loader's memory.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,6 +31,8 @@ import { freePort, startRedis } from './scale/redis.ts';
 const mode = process.argv[2] ?? 'storm';
 const n = Number(process.argv[3] ?? 1000);
 const ROOT = join(import.meta.dirname, '..');
+/** RATCHET_BENCH_COMPILED=1: the coordinator runs bundled to JavaScript, as in production. */
+const COMPILED = process.env.RATCHET_BENCH_COMPILED === '1';
 const say = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,7 +59,7 @@ function kindOf(err: unknown): string {
   return e?.cause?.code ?? e?.code ?? String(e?.message ?? err).slice(0, 40);
 }
 
-say(`${mode} ${n}; load before start: ${loadAvg()}`);
+say(`${mode} ${n}${COMPILED ? ' (compiled coordinator)' : ''}; load before start: ${loadAvg()}`);
 const redis = await startRedis();
 const dataDir = await mkdtemp(join(tmpdir(), 'ratchet-storm-'));
 const port = await freePort();
@@ -67,7 +71,7 @@ const env = {
   RATCHET_REBASE_ON_LEASE: '0',
   RATCHET_PORT: String(port),
 };
-let coord: CoordinatorProcess = await startCoordinatorProcess(env);
+let coord: CoordinatorProcess = await startCoordinatorProcess(env, { compiled: COMPILED });
 const info = new Redis(redis.url);
 const store = await connectStore(redis.url, 'storm');
 const fleet = await startFleet(coord.url, coord.adminToken, SIM_PROFILE);
@@ -102,7 +106,7 @@ try {
     await new Promise((r) => coord.child.once('exit', r));
     await sleep(pauseS * 1000);
     const t1 = performance.now();
-    coord = await startCoordinatorProcess(env);
+    coord = await startCoordinatorProcess(env, { compiled: COMPILED });
     restartedAt = performance.now();
     say(`restarted in ${((restartedAt - t1) / 1000).toFixed(1)} s (pid ${coord.pid})`);
     const deadline = restartedAt + windowS * 1000;

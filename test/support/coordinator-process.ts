@@ -1,5 +1,7 @@
 /** A coordinator in its own process (test/support/coordinator-main.ts), configured by env. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT, TSX_LOADER } from './harness.ts';
@@ -12,16 +14,46 @@ export interface CoordinatorProcess {
   close(): Promise<void>;
 }
 
-export async function startCoordinatorProcess(env: Record<string, string>): Promise<CoordinatorProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX_LOADER, join(ROOT, 'test/support/coordinator-main.ts')],
-    {
-      cwd: ROOT,
-      env: { ...process.env, RATCHET_PORT: '0', RATCHET_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+let compiled: Promise<string> | null = null;
+
+/**
+ * coordinator-main.ts bundled to plain JavaScript (once per process), as production runs the
+ * compiled CLI: without the TypeScript loader's own memory in the figures.
+ */
+async function compiledMain(): Promise<string> {
+  compiled ??= (async () => {
+    const { build } = await import('esbuild');
+    const outdir = await mkdtemp(join(tmpdir(), 'ratchet-coordinator-js-'));
+    await build({
+      entryPoints: [join(ROOT, 'test/support/coordinator-main.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      outdir,
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+      logLevel: 'warning',
+    });
+    return join(outdir, 'coordinator-main.js');
+  })();
+  return compiled;
+}
+
+/** `compiled`: run it bundled to JavaScript instead of through the TypeScript loader. */
+export async function startCoordinatorProcess(
+  env: Record<string, string>,
+  opts: { compiled?: boolean } = {},
+): Promise<CoordinatorProcess> {
+  const args = opts.compiled
+    ? [await compiledMain()]
+    : ['--import', TSX_LOADER, join(ROOT, 'test/support/coordinator-main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, RATCHET_PORT: '0', RATCHET_LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`coordinator exited with ${c}`)));

@@ -4,12 +4,18 @@
  * `ratchet up` or in CI, and nothing committed that could drift from its sources.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
 import { build } from 'esbuild';
 
-export const WEB_DIR = resolve(import.meta.dirname, '..', '..', 'web');
+/** `coordinator/web`, from this file's place in the sources or in the compiled dist/ beside them. */
+export const WEB_DIR =
+  [
+    resolve(import.meta.dirname, '..', '..', 'web'),
+    resolve(import.meta.dirname, '..', 'coordinator', 'web'),
+  ].find((d) => existsSync(resolve(d, 'src', 'main.ts'))) ?? resolve(import.meta.dirname, '..', '..', 'web');
 
 export interface Asset {
   body: Buffer;

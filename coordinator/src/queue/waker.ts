@@ -11,7 +11,7 @@
  * - `version()` changes with every wake; a lease reads it before it looks at the queues,
  *   and a wait that starts after a change returns at once, so no wake-up falls in between.
  * - Queues seen empty (by a take that found nothing, or by the sweep) are remembered with the
- *   version they were seen at, for two sweep intervals: a lease that renews its long poll on
+ *   version they were seen at, for two sweep intervals or until the next sweep: a lease that renews its long poll on
  *   queues known empty skips the take (a script per queue, 7 commands each) and waits. Any
  *   wake forgets them; jobs that come back without a wake (stalled, delayed come due) are
  *   what the sweep finds, within the same interval a waiting lease would.
@@ -38,6 +38,8 @@ export function createWaker(o: WakerOptions) {
   const sweepMs = o.sweepMs ?? 1_000;
   const waiters = new Map<string, Set<Waiter>>();
   let version = 0;
+  /** When the latest sweep began: a queue seen empty since then is still empty until it runs again. */
+  let lastSweepAt = 0;
   /** Queue name → when (and at which version) it was last seen empty. */
   const empty = new Map<string, { version: number; at: number }>();
   let sub: Redis | null = null;
@@ -67,6 +69,7 @@ export function createWaker(o: WakerOptions) {
 
   async function sweep() {
     timer = null;
+    lastSweepAt = Date.now();
     const names = [...waiters.keys()];
     if (names.length === 0 || closed) return;
     try {
@@ -106,7 +109,10 @@ export function createWaker(o: WakerOptions) {
       const now = Date.now();
       return names.every((n) => {
         const m = empty.get(n);
-        return m !== undefined && m.version === version && now - m.at < 2 * sweepMs;
+        if (m === undefined || m.version !== version) return false;
+        // Fresh, or seen since the latest sweep while the next one is due: a busy process
+        // runs its sweeps late, and the sweep is what would find jobs that came back.
+        return now - m.at < 2 * sweepMs || (timer !== null && m.at >= lastSweepAt);
       });
     },
     /** Work was added to (or put back on) this queue: wake `n` waiters here and elsewhere. */
