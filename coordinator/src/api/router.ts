@@ -28,6 +28,7 @@ import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { portabilityMatrix } from '../service/portability.ts';
+import { requireOwnWorker } from '../service/principals.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
 import { readableTrackFiles } from '../service/track-program.ts';
@@ -106,7 +107,9 @@ export const appRouter = router({
     register: worker
       .input(RegisterInput)
       .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
+    // A worker ID serves only the token that registered it (service/principals.ts).
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
       const stop = linkSignals(ctx.signal, signal);
@@ -127,8 +130,12 @@ export const appRouter = router({
       }
       return { lease: l };
     }),
-    heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
+    heartbeat: worker.input(HeartbeatInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
+      return heartbeat(ctx.deps, input);
+    }),
     complete: worker.input(CompleteInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       const r = await complete(ctx.deps, input);
       const actor = actorOf(ctx.principal);
       await audit(ctx.deps, {
@@ -155,6 +162,7 @@ export const appRouter = router({
       return r;
     }),
     release: worker.input(ReleaseInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       const r = await release(ctx.deps, input);
       await audit(ctx.deps, {
         actor: actorOf(ctx.principal),

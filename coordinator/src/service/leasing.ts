@@ -6,6 +6,7 @@
 import {
   type CompleteInput,
   ErrorCodes,
+  type Experiment,
   type HeartbeatInput,
   hardwareClassOf,
   type Lease,
@@ -14,6 +15,7 @@ import {
   type RegisterOutput,
 } from '@ratchet/shared';
 import type { Principal } from '../auth/tokens.ts';
+import { waitingForPrincipal } from '../pipeline/lifecycle.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobsOnLease } from './baseline-check.ts';
@@ -22,6 +24,7 @@ import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
+import { otherLivePrincipal, principalOfWorker, workerPrincipal } from './principals.ts';
 import { moveProposal } from './proposal-status.ts';
 import { recordOutcome } from './results.ts';
 import {
@@ -120,16 +123,6 @@ export async function lease(
   }
 }
 
-async function otherLiveWorker(deps: Deps, w: WorkerRecord, cls: string): Promise<boolean> {
-  const now = deps.clock.now();
-  return (await deps.store.listWorkers()).some(
-    (o) =>
-      o.id !== w.id &&
-      (o.hardwareClass === cls || Object.values(o.classes).includes(cls)) &&
-      now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
-  );
-}
-
 async function grant(
   deps: Deps,
   w: WorkerRecord,
@@ -145,9 +138,9 @@ async function grant(
     return null;
   }
   const cls = await workerClassFor(deps, w, exp.track);
-  if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w, cls))) {
-    // A confirmation must not run on the worker whose screen it checks: let another take it.
-    // With no other live worker of the class, nobody else could check it, so it runs here.
+  if (await confirmsItself(deps, exp, w, cls)) {
+    // A confirmation never runs under the principal whose screen it checks: it waits for
+    // another principal, however long that takes (service/principals.ts).
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
@@ -215,6 +208,21 @@ async function grant(
     gitPath: GIT_PATH,
   };
   return out;
+}
+
+/**
+ * Whether `w` shares the principal of the worker whose screen this confirmation checks. When
+ * no other principal of the class is live, the proposal's reason says what it waits for.
+ */
+async function confirmsItself(deps: Deps, exp: Experiment, w: WorkerRecord, cls: string) {
+  const screener = await principalOfWorker(deps, exp.excludeWorkerId);
+  if (!screener || screener.id !== workerPrincipal(w).id) return false;
+  if (exp.proposalId && !(await otherLivePrincipal(deps, screener.id, cls))) {
+    const p = await deps.store.getProposal(exp.proposalId);
+    const why = waitingForPrincipal(cls, { principal: screener, workerId: exp.excludeWorkerId });
+    if (p && p.verdictReason !== why) await moveProposal(deps, p.id, p.status, why);
+  }
+  return true;
 }
 
 /** The live lease for this (worker, experiment, token), or a coded refusal. */

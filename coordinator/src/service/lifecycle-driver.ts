@@ -17,6 +17,7 @@ import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import { joinBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
+import { principalOfWorker } from './principals.ts';
 import { addExperimentId, moveProposal } from './proposal-status.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -56,11 +57,17 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   out.sort((a, b) =>
     a.stage === b.stage ? (a.recordedAt ?? 0) - (b.recordedAt ?? 0) : a.stage === 'screen' ? -1 : 1,
   );
+  const principals = new Map<string, RunView['principal']>();
+  for (const e of out) {
+    if (e.workerId && !principals.has(e.workerId))
+      principals.set(e.workerId, await principalOfWorker(deps, e.workerId));
+  }
   return out.map((e) => ({
     id: e.id,
     stage: e.stage === 'confirm' ? 'confirm' : 'screen',
     valBpb: e.metrics!.val_bpb,
     workerId: e.workerId,
+    principal: (e.workerId && principals.get(e.workerId)) || null,
     steps: e.metrics!.num_steps,
     tokensM: e.metrics!.total_tokens_M,
     peakVramMb: e.metrics!.peak_vram_mb,
