@@ -87,13 +87,15 @@ describe('the Ollama proposer', () => {
     const id = await p.proposeOne();
     expect(id).not.toBeNull();
     const counters = await t!.c.deps.store.counters();
-    expect(counters['answers:standin-program']).toBe(6);
-    expect(counters['invalid:standin-program']).toBe(5);
-    expect(counters[`invalid:standin-program:${ErrorCodes.LLM_INVALID_ANSWER}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_NO_MATCH}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_AMBIGUOUS}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.PATCH_OUTSIDE_EDITABLE}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_DOES_NOT_COMPILE}`]).toBe(1);
+    // Counted per proposer (track, strategy, proposer), not per strategy name.
+    const row = 'standin\tstandin-program\tollama:qwen2.5:0.5b';
+    expect(counters[`answers\t${row}`]).toBe(6);
+    expect(counters[`invalid\t${row}`]).toBe(5);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.LLM_INVALID_ANSWER}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_NO_MATCH}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_AMBIGUOUS}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.PATCH_OUTSIDE_EDITABLE}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_DOES_NOT_COMPILE}`]).toBe(1);
     const board = await t!.admin.leaderboard.query();
     expect(board.find((r) => r.strategy === 'standin-program')?.invalidRate).toBeCloseTo(5 / 6, 6);
   });
@@ -109,6 +111,15 @@ describe('the Ollama proposer', () => {
       { content: 'nope' },
     );
     expect(await p.proposeOne()).toBeNull();
+    // A proposer whose every answer was invalid still has its row on the leaderboard.
+    const board = await t!.admin.leaderboard.query();
+    expect(board.find((r) => r.proposer === 'ollama:qwen2.5:0.5b')).toMatchObject({
+      strategy: 'standin-program',
+      proposals: 0,
+      answers: 6,
+      invalidAnswers: 6,
+      invalidRate: 1,
+    });
     ollama!.script.push({ status: 404, error: "model 'qwen2.5:0.5b' not found" });
     await expect(p.proposeOne()).rejects.toMatchObject({ code: ErrorCodes.LLM_UNAVAILABLE });
   });

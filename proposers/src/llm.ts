@@ -25,8 +25,13 @@ export interface ProposerPort {
     proposer: string;
     strategy: string;
   }): Promise<{ id: string; created: boolean }>;
-  /** Count an answer; `invalidCode` when it was rejected. */
-  countAnswer(strategy: string, invalidCode: string | null): Promise<void>;
+  /** Count an answer of this proposer; `invalidCode` when it was rejected. */
+  countAnswer(answer: {
+    track: string;
+    strategy: string;
+    proposer: string;
+    invalidCode: string | null;
+  }): Promise<void>;
 }
 
 export interface LlmProposerOptions {
@@ -77,7 +82,7 @@ export function createLlmProposer(port: ProposerPort, o: LlmProposerOptions) {
     for (let attempt = 1; attempt <= (o.maxAttempts ?? 3); attempt++) {
       const raw = await ask(messages);
       const invalid = async (code: string, message: string) => {
-        await port.countAnswer(o.strategy, code);
+        await port.countAnswer({ track: o.track, strategy: o.strategy, proposer, invalidCode: code });
         log(`answer ${attempt} invalid (${code}): ${message}`);
       };
       let answer: LlmAnswer;
@@ -116,7 +121,7 @@ export function createLlmProposer(port: ProposerPort, o: LlmProposerOptions) {
           await invalid(ErrorCodes.PATCH_DUPLICATE, 'the same patch was already proposed on this base');
           continue;
         }
-        await port.countAnswer(o.strategy, null);
+        await port.countAnswer({ track: o.track, strategy: o.strategy, proposer, invalidCode: null });
         return s.id;
       } catch (e) {
         const code =

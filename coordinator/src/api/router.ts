@@ -197,9 +197,17 @@ export const appRouter = router({
     }),
     /** Proposers report each LLM answer, valid or not, for the leaderboard's invalid-answer rate. */
     reportAnswer: proposer
-      .input(z.object({ strategy: z.string().min(1).max(100), invalidCode: z.string().max(100).nullable() }))
+      .input(
+        z.object({
+          track: TrackId,
+          strategy: z.string().min(1).max(100),
+          proposer: z.string().min(1).max(100),
+          invalidCode: z.string().max(100).nullable(),
+        }),
+      )
       .mutation(async ({ ctx, input }) => {
-        await coordinatorPort(ctx.deps).countAnswer(input.strategy, input.invalidCode);
+        await ctx.deps.store.requireTrack(input.track);
+        await coordinatorPort(ctx.deps).countAnswer(input);
         return { ok: true };
       }),
     get: authedProcedure

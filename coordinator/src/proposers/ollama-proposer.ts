@@ -11,6 +11,7 @@ import {
 import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
+import { answerCounterFields } from './answers.ts';
 import { periodic } from './periodic.ts';
 
 const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
@@ -54,12 +55,8 @@ export function coordinatorPort(deps: Deps): ProposerPort {
       const r = await submitProposal(deps, input);
       return { id: r.proposal.id, created: r.created };
     },
-    async countAnswer(strategy, invalidCode) {
-      await deps.store.incrCounter(`answers:${strategy}`);
-      if (invalidCode) {
-        await deps.store.incrCounter(`invalid:${strategy}`);
-        await deps.store.incrCounter(`invalid:${strategy}:${invalidCode}`);
-      }
+    async countAnswer(answer) {
+      for (const field of answerCounterFields(answer)) await deps.store.incrCounter(field);
     },
   };
 }

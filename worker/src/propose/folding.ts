@@ -32,8 +32,8 @@ export function apiPort(client: Client): ProposerPort {
       const r = await client.proposals.submit.mutate(input);
       return { id: r.proposal.id, created: r.created };
     },
-    async countAnswer(strategy, invalidCode) {
-      await client.proposals.reportAnswer.mutate({ strategy, invalidCode });
+    async countAnswer(answer) {
+      await client.proposals.reportAnswer.mutate(answer);
     },
   };
 }
