@@ -4,7 +4,7 @@
  * cannot confirm its own forged gain, a lone untrusted token cannot merge on its own numbers,
  * and a worker ID serves only the token that registered it.
  */
-import { ErrorCodes, type Lease, type Proposal } from '@ratchet/shared';
+import { ErrorCodes, FINAL_PROPOSAL_STATUSES, type Lease, type Proposal } from '@ratchet/shared';
 import { createClient, errorCode } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
@@ -44,14 +44,15 @@ function liar(
 }
 
 const get = (tc: TestCoordinator, id: string) => tc.admin.proposals.get.query({ id });
-const FINAL = ['merged', 'discarded', 'quarantined', 'crashed', 'patch_failed', 'conflict', 'stale'];
 
 /** The proposal once it has ended, or once it waits for a second principal. */
 async function settled(tc: TestCoordinator, id: string, timeoutMs = 30_000): Promise<Proposal> {
   return waitFor(
     async () => {
       const p = await get(tc, id);
-      return FINAL.includes(p.status) || p.verdictReason?.includes('second principal') ? p : null;
+      return FINAL_PROPOSAL_STATUSES.includes(p.status) || p.verdictReason?.includes('second principal')
+        ? p
+        : null;
     },
     timeoutMs,
     `proposal ${id} to end or wait for a second principal`,
@@ -62,7 +63,7 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 30_000): Promi
   return waitFor(
     async () => {
       const p = await get(tc, id);
-      return FINAL.includes(p.status) ? p : null;
+      return FINAL_PROPOSAL_STATUSES.includes(p.status) ? p : null;
     },
     timeoutMs,
     `proposal ${id} to end`,

@@ -11,28 +11,8 @@ import { z } from 'zod';
 import { compileCheck } from './compile.ts';
 import { unifiedDiff } from './constants.ts';
 import { applyEdits, LlmAnswer } from './edits.ts';
-import { buildMessages, type PromptHistoryItem } from './prompt.ts';
-
-/** What a proposer needs from the system it proposes to. */
-export interface ProposerPort {
-  frontier(track: string): Promise<{ head: string; editable: string[]; files: Record<string, string> }>;
-  history(track: string): Promise<{ items: PromptHistoryItem[]; inFlight: string[] }>;
-  submit(input: {
-    track: string;
-    base: string;
-    patch: string;
-    description: string;
-    proposer: string;
-    strategy: string;
-  }): Promise<{ id: string; created: boolean }>;
-  /** Count an answer of this proposer; `invalidCode` when it was rejected. */
-  countAnswer(answer: {
-    track: string;
-    strategy: string;
-    proposer: string;
-    invalidCode: string | null;
-  }): Promise<void>;
-}
+import type { ProposerPort } from './port.ts';
+import { buildMessages } from './prompt.ts';
 
 export interface LlmProposerOptions {
   track: string;

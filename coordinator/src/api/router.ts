@@ -24,7 +24,7 @@ import {
   readAudit,
   revokeTokens,
 } from '../auth/registry.ts';
-import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
+import { coordinatorPort, trackHistory } from '../proposers/port.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { portabilityMatrix } from '../service/portability.ts';
@@ -191,10 +191,12 @@ export const appRouter = router({
       return r;
     }),
     /** The shared research history as proposers see it (kept, discarded, crashed, in flight). */
-    history: authedProcedure.input(z.object({ track: TrackId })).query(async ({ ctx, input }) => {
-      await ctx.deps.store.requireTrack(input.track);
-      return trackHistory(ctx.deps, input.track);
-    }),
+    history: authedProcedure
+      .input(z.object({ track: TrackId, limit: z.number().int().min(1).max(1000).optional() }))
+      .query(async ({ ctx, input }) => {
+        await ctx.deps.store.requireTrack(input.track);
+        return trackHistory(ctx.deps, input.track, input.limit);
+      }),
     /** Proposers report each LLM answer, valid or not, for the leaderboard's invalid-answer rate. */
     reportAnswer: proposer
       .input(

@@ -15,7 +15,13 @@
  * `batch-lifecycle.ts` (`judgeBatch`, `afterBatchMerge`, `afterCompose`); the merge train
  * (`merge-train.ts`) only carries a decided merge out, serially per track.
  */
-import type { BaselineSample, DecisionRecord, ProposalStatus, Verdict } from '@ratchet/shared';
+import {
+  type BaselineSample,
+  type DecisionRecord,
+  OPEN_PROPOSAL_STATUSES,
+  type ProposalStatus,
+  type Verdict,
+} from '@ratchet/shared';
 import { candidateSeed } from './seeds.ts';
 import {
   type AcceptanceConfig,
@@ -137,8 +143,6 @@ export interface CandidateState {
   baselineExhausted: boolean;
 }
 
-const OPEN: readonly ProposalStatus[] = ['queued', 'running', 'awaiting_baseline', 'confirming', 'reverify'];
-
 function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
   return { ...d, hardwareClass: cls, candidateSamples: candidate, baselineSamples: baselines };
 }
@@ -185,7 +189,7 @@ function onUncomparable(s: CandidateState, f: FinishedRun, cfg: LifecycleConfig)
  * samples: reject → discarded, replicate → confirming, accept → merge.
  */
 export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
-  if (!OPEN.includes(s.proposal.status)) return [];
+  if (!OPEN_PROPOSAL_STATUSES.includes(s.proposal.status)) return [];
   if (s.finished) {
     const early = onUncomparable(s, s.finished, cfg);
     if (early) return early;

@@ -8,13 +8,9 @@
 /** Separator inside counter fields (never part of a track id; tabs are cut from names). */
 const SEP = '\t';
 
-/** One answer of a proposer: valid (invalidCode null) or refused with a code. */
-export interface AnswerReport {
-  track: string;
-  strategy: string;
-  proposer: string;
-  invalidCode: string | null;
-}
+import type { AnswerReport } from '@ratchet/proposers';
+
+export type { AnswerReport };
 
 export interface AnswerCounts {
   track: string;

@@ -27,7 +27,7 @@ export function apiPort(client: Client): ProposerPort {
       }
       return { head: t.head, editable: t.config.editable, files };
     },
-    history: (track) => client.proposals.history.query({ track }),
+    history: (track, limit) => client.proposals.history.query({ track, ...(limit ? { limit } : {}) }),
     async submit(input) {
       const r = await client.proposals.submit.mutate(input);
       return { id: r.proposal.id, created: r.created };
