@@ -107,15 +107,15 @@ export const appRouter = router({
     register: worker
       .input(RegisterInput)
       .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
-    // A worker ID serves only the token that registered it (service/principals.ts).
+    // A worker ID serves only the token that registered it (service/principals.ts): `lease`
+    // checks it on the worker record it reads anyway, the others here.
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
-      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
       const stop = linkSignals(ctx.signal, signal);
       let l: Awaited<ReturnType<typeof lease>>;
       try {
-        l = await lease(ctx.deps, input.workerId, input.waitMs, stop.signal);
+        l = await lease(ctx.deps, ctx.principal, input.workerId, input.waitMs, stop.signal);
       } finally {
         stop.dispose();
       }

@@ -24,7 +24,7 @@ import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
-import { otherLivePrincipal, principalOfWorker, workerPrincipal } from './principals.ts';
+import { assertOwns, otherLivePrincipal, principalOfWorker, workerPrincipal } from './principals.ts';
 import { moveProposal } from './proposal-status.ts';
 import { recordOutcome } from './results.ts';
 import {
@@ -76,9 +76,10 @@ export async function registerWorker(
   };
 }
 
-async function requireWorker(deps: Deps, id: string): Promise<WorkerRecord> {
+async function requireWorker(deps: Deps, id: string, who: Pick<Principal, 'tokenId'>): Promise<WorkerRecord> {
   const w = await deps.store.getWorker(id);
   if (!w) throw new RatchetError(ErrorCodes.WORKER_UNKNOWN, `unknown worker ${id}: register first`);
+  assertOwns(w, who);
   return w;
 }
 
@@ -89,13 +90,15 @@ async function eligibleTracks(deps: Deps, w: WorkerRecord) {
   });
 }
 
+/** A job for worker `workerId`, which must be `who`'s (service/principals.ts), or null after `waitMs`. */
 export async function lease(
   deps: Deps,
+  who: Pick<Principal, 'tokenId'>,
   workerId: string,
   waitMs: number,
   signal?: AbortSignal,
 ): Promise<Lease | null> {
-  const w = await requireWorker(deps, workerId);
+  const w = await requireWorker(deps, workerId, who);
   await deps.store.touchWorker(w.id, deps.clock.now());
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {

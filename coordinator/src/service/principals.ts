@@ -40,13 +40,18 @@ export async function requireOwnWorker(
 ): Promise<WorkerRecord> {
   const w = await deps.store.getWorker(workerId);
   if (!w) throw new RatchetError(ErrorCodes.WORKER_UNKNOWN, `unknown worker ${workerId}: register first`);
+  assertOwns(w, who);
+  return w;
+}
+
+/** Refuses with WORKER_NOT_OWNED when another token than `who` registered `w`. */
+export function assertOwns(w: WorkerRecord, who: Pick<Principal, 'tokenId'>): void {
   if (workerPrincipal(w).id !== principalOf(who)) {
     throw new RatchetError(
       ErrorCodes.WORKER_NOT_OWNED,
-      `worker ${workerId} was registered with another token: register your own worker`,
+      `worker ${w.id} was registered with another token: register your own worker`,
     );
   }
-  return w;
 }
 
 /** The principal behind a worker ID, or null when the worker is unknown. */
