@@ -174,4 +174,46 @@ describe('principals', () => {
         `lies ${JSON.stringify(lone.lies())}; null ${n.status}, gain ${g.status}`,
     );
   });
+
+  it('does not let trust earned on a class stand in for a second principal', async () => {
+    t = await startCoordinator({ RATCHET_TRUST_THRESHOLD: '1' });
+    // vol-1 measures real gains honestly and lies about WIDTH edits, which change nothing.
+    // Exact measurements (no noise): the liar agrees with itself to the digit.
+    const a = liar(t, await tokenFor(t, 'vol-1'), 'vol-1', {
+      shift: -0.02,
+      sigma: 0,
+      lieOn: { screen: true, confirm: true },
+      lieWhen: (j) => /^\+WIDTH/m.test(j.lease.patch ?? ''),
+    });
+    const b = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', { sigma: 0 });
+    a.start();
+    b.start();
+    // A real gain, screened by one and confirmed by the other: both earn trust on the class.
+    const gain = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: bonusPatch('0.010000'),
+      description: 'real: BONUS 0.01',
+    });
+    expect((await final(t, gain.proposal.id)).status).toBe('merged');
+    await b.stop();
+    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+    const nul = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: [
+        '--- a/train.py',
+        '+++ b/train.py',
+        '@@ -9,3 +9,3 @@',
+        ' # More constants, far enough from QUALITY for patches of each to merge cleanly.',
+        '-WIDTH = 64',
+        '+WIDTH = 65',
+        ' BONUS = 0.010000  # subtracted from val_bpb',
+        '',
+      ].join('\n'),
+      description: 'null: WIDTH 65',
+    });
+    const p = await settled(t, nul.proposal.id);
+    expect(p.status).not.toBe('merged');
+    expect(p.verdictReason).toMatch(/waiting for a second principal on \S+: only token 'vol-1' has run it/);
+    expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
+  });
 });

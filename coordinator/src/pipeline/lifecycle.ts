@@ -137,7 +137,7 @@ export interface CandidateState {
   baselines: BaselineSample[];
   noise: PooledNoise;
   bestGain: number;
-  /** The screen's principal is trusted (its token, or trust earned on the class): it may confirm itself. */
+  /** The screen's token is trusted (a lab's own machines): it may confirm itself. */
   screenerTrusted: boolean;
   /** Every allowed baseline run of the base on the class crashed. */
   baselineExhausted: boolean;

@@ -24,7 +24,7 @@ import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
-import { assertOwns, otherLivePrincipal, principalOfWorker, workerPrincipal } from './principals.ts';
+import { assertOwns, principalOfWorker, workerPrincipal } from './principals.ts';
 import { moveProposal } from './proposal-status.ts';
 import { recordOutcome } from './results.ts';
 import {
@@ -214,13 +214,13 @@ async function grant(
 }
 
 /**
- * Whether `w` shares the principal of the worker whose screen this confirmation checks. When
- * no other principal of the class is live, the proposal's reason says what it waits for.
+ * Whether `w` shares the principal of the worker whose screen this confirmation checks; if
+ * so, the proposal's reason says what it waits for.
  */
 async function confirmsItself(deps: Deps, exp: Experiment, w: WorkerRecord, cls: string) {
   const screener = await principalOfWorker(deps, exp.excludeWorkerId);
   if (!screener || screener.id !== workerPrincipal(w).id) return false;
-  if (exp.proposalId && !(await otherLivePrincipal(deps, screener.id, cls))) {
+  if (exp.proposalId) {
     const p = await deps.store.getProposal(exp.proposalId);
     const why = waitingForPrincipal(cls, { principal: screener, workerId: exp.excludeWorkerId });
     if (p && p.verdictReason !== why) await moveProposal(deps, p.id, p.status, why);

@@ -74,11 +74,14 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   }));
 }
 
-async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
+/**
+ * Whether a worker's token is trusted (a lab's own machines): only then may it confirm its
+ * own screens. Trust earned on a class (`store.trust`) does not stand in for a second
+ * principal: a worker could earn it by agreeing with honest screens, then vouch for itself.
+ */
+async function tokenTrusted(deps: Deps, workerId: string | null): Promise<boolean> {
   if (!workerId) return false;
-  const w = await deps.store.getWorker(workerId);
-  if (w?.trusted) return true;
-  return (await deps.store.trust(workerId, cls)) >= deps.config.acceptance.trustThreshold;
+  return (await deps.store.getWorker(workerId))?.trusted ?? false;
 }
 
 export async function setVerdict(
@@ -117,7 +120,7 @@ export async function evaluate(
       baselines,
       noise,
       bestGain: await deps.store.bestGain(p.track, cls),
-      screenerTrusted: await isTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null, cls),
+      screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
     },
     lifecycleConfig(deps),

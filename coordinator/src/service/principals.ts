@@ -63,18 +63,3 @@ export async function principalOfWorker(
   const w = await deps.store.getWorker(workerId);
   return w ? workerPrincipal(w) : null;
 }
-
-/** Whether a worker of another principal than `principal` has been seen lately on class `cls`. */
-export async function otherLivePrincipal(
-  deps: Pick<Deps, 'store' | 'clock' | 'config'>,
-  principal: string,
-  cls: string,
-): Promise<boolean> {
-  const now = deps.clock.now();
-  return (await deps.store.listWorkers()).some(
-    (o) =>
-      workerPrincipal(o).id !== principal &&
-      (o.hardwareClass === cls || Object.values(o.classes).includes(cls)) &&
-      now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
-  );
-}
