@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DashMessage } from '@ratchet/shared';
+import { type DashMessage, OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { setup, teardown } from '../test/support/global-redis.ts';
 import { cleanRedis, STANDIN_TRACK, uniquePrefix } from '../test/support/harness.ts';
@@ -123,8 +123,8 @@ try {
   let fed = 0;
   const feeder = (async () => {
     while (feeding) {
-      const open = (await admin.proposals.list.query({ track: 'standin', limit: 50 })).filter(
-        (p) => p.status === 'queued' || p.status === 'running' || p.status === 'awaiting_baseline',
+      const open = (await admin.proposals.list.query({ track: 'standin', limit: 50 })).filter((p) =>
+        OPEN_PROPOSAL_STATUSES.includes(p.status),
       ).length;
       for (let i = open; i < 8; i++) {
         fed++;

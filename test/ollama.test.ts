@@ -87,13 +87,15 @@ describe('the Ollama proposer', () => {
     const id = await p.proposeOne();
     expect(id).not.toBeNull();
     const counters = await t!.c.deps.store.counters();
-    expect(counters['answers:standin-program']).toBe(6);
-    expect(counters['invalid:standin-program']).toBe(5);
-    expect(counters[`invalid:standin-program:${ErrorCodes.LLM_INVALID_ANSWER}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_NO_MATCH}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_AMBIGUOUS}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.PATCH_OUTSIDE_EDITABLE}`]).toBe(1);
-    expect(counters[`invalid:standin-program:${ErrorCodes.EDIT_DOES_NOT_COMPILE}`]).toBe(1);
+    // Counted per proposer (track, strategy, proposer), not per strategy name.
+    const row = 'standin\tstandin-program\tollama:qwen2.5:0.5b';
+    expect(counters[`answers\t${row}`]).toBe(6);
+    expect(counters[`invalid\t${row}`]).toBe(5);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.LLM_INVALID_ANSWER}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_NO_MATCH}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_AMBIGUOUS}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.PATCH_OUTSIDE_EDITABLE}`]).toBe(1);
+    expect(counters[`invalid\t${row}\t${ErrorCodes.EDIT_DOES_NOT_COMPILE}`]).toBe(1);
     const board = await t!.admin.leaderboard.query();
     expect(board.find((r) => r.strategy === 'standin-program')?.invalidRate).toBeCloseTo(5 / 6, 6);
   });
@@ -109,6 +111,15 @@ describe('the Ollama proposer', () => {
       { content: 'nope' },
     );
     expect(await p.proposeOne()).toBeNull();
+    // A proposer whose every answer was invalid still has its row on the leaderboard.
+    const board = await t!.admin.leaderboard.query();
+    expect(board.find((r) => r.proposer === 'ollama:qwen2.5:0.5b')).toMatchObject({
+      strategy: 'standin-program',
+      proposals: 0,
+      answers: 6,
+      invalidAnswers: 6,
+      invalidRate: 1,
+    });
     ollama!.script.push({ status: 404, error: "model 'qwen2.5:0.5b' not found" });
     await expect(p.proposeOne()).rejects.toMatchObject({ code: ErrorCodes.LLM_UNAVAILABLE });
   });
@@ -122,7 +133,8 @@ describe('the Ollama proposer', () => {
 
   it('prompts with the program, the frontier file and the shared history; credits merged gains to its strategy', async () => {
     const p = await setup();
-    const token = (await t!.admin.tokens.create.mutate({ role: 'worker', name: 'sim' })).token;
+    // Trusted: the only worker, it confirms its own screens.
+    const token = (await t!.admin.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true })).token;
     const sim = createSimWorker({
       url: t!.url,
       token,
@@ -195,9 +207,16 @@ describe('folding mode', () => {
     ollama = await startFakeOllama();
     ollama.script.push({ content: good('0.950000', 'lower QUALITY (folding)') });
     const plain = (await t.admin.tokens.create.mutate({ role: 'worker', name: 'plain' })).token;
-    const folding = (
-      await t.admin.tokens.create.mutate({ role: 'worker', name: 'folding', canPropose: true })
-    ).token;
+    const folding =
+      // Trusted: alone in its class, an untrusted token's gains would wait for a second one.
+      (
+        await t.admin.tokens.create.mutate({
+          role: 'worker',
+          name: 'folding',
+          canPropose: true,
+          trusted: true,
+        })
+      ).token;
     const denied = createClient(t.url, plain).proposals.submit.mutate({
       track: 'standin',
       patch: qualityPatch('1.000000', '0.9'),

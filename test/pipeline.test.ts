@@ -22,8 +22,9 @@ afterEach(async () => {
   t = null;
 });
 
-async function workerToken(tc: TestCoordinator) {
-  return (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'sim' })).token;
+/** A worker token; trusted unless told (a lone untrusted token cannot merge on its own). */
+async function workerToken(tc: TestCoordinator, name = 'sim', trusted = true) {
+  return (await tc.admin.tokens.create.mutate({ role: 'worker', name, trusted })).token;
 }
 
 function sim(
@@ -61,11 +62,12 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promi
 describe('the acceptance pipeline', () => {
   it('never merges the fabricated gains of a lying worker', async () => {
     t = await startCoordinator();
-    const token = await workerToken(t);
+    const token = await workerToken(t, 'liar', false);
+    const honestToken = await workerToken(t, 'honest', false);
     // An honest worker of the same class is registered (so confirmations must go elsewhere
     // than the screener), but only the liar runs at first: it measures the baselines honestly
     // and screens every candidate.
-    const honest = createClient(t.url, token);
+    const honest = createClient(t.url, honestToken);
     await honest.workers.register.mutate({ name: 'honest-idle', profile: SIM_PROFILE });
     const liar = sim(t, token, 'liar', { lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.03) });
     const small = await t.admin.proposals.submit.mutate({
@@ -83,7 +85,7 @@ describe('the acceptance pipeline', () => {
       30_000,
       'the screens',
     );
-    sim(t, token, 'honest');
+    sim(t, honestToken, 'honest');
     const [a, b] = await Promise.all([final(t, small.proposal.id), final(t, huge.proposal.id)]);
     expect(a.status).toBe('discarded');
     expect(a.verdictReason).toContain('contradicted');

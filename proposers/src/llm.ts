@@ -11,23 +11,8 @@ import { z } from 'zod';
 import { compileCheck } from './compile.ts';
 import { unifiedDiff } from './constants.ts';
 import { applyEdits, LlmAnswer } from './edits.ts';
-import { buildMessages, type PromptHistoryItem } from './prompt.ts';
-
-/** What a proposer needs from the system it proposes to. */
-export interface ProposerPort {
-  frontier(track: string): Promise<{ head: string; editable: string[]; files: Record<string, string> }>;
-  history(track: string): Promise<{ items: PromptHistoryItem[]; inFlight: string[] }>;
-  submit(input: {
-    track: string;
-    base: string;
-    patch: string;
-    description: string;
-    proposer: string;
-    strategy: string;
-  }): Promise<{ id: string; created: boolean }>;
-  /** Count an answer; `invalidCode` when it was rejected. */
-  countAnswer(strategy: string, invalidCode: string | null): Promise<void>;
-}
+import type { ProposerPort } from './port.ts';
+import { buildMessages } from './prompt.ts';
 
 export interface LlmProposerOptions {
   track: string;
@@ -77,7 +62,7 @@ export function createLlmProposer(port: ProposerPort, o: LlmProposerOptions) {
     for (let attempt = 1; attempt <= (o.maxAttempts ?? 3); attempt++) {
       const raw = await ask(messages);
       const invalid = async (code: string, message: string) => {
-        await port.countAnswer(o.strategy, code);
+        await port.countAnswer({ track: o.track, strategy: o.strategy, proposer, invalidCode: code });
         log(`answer ${attempt} invalid (${code}): ${message}`);
       };
       let answer: LlmAnswer;
@@ -116,7 +101,7 @@ export function createLlmProposer(port: ProposerPort, o: LlmProposerOptions) {
           await invalid(ErrorCodes.PATCH_DUPLICATE, 'the same patch was already proposed on this base');
           continue;
         }
-        await port.countAnswer(o.strategy, null);
+        await port.countAnswer({ track: o.track, strategy: o.strategy, proposer, invalidCode: null });
         return s.id;
       } catch (e) {
         const code =

@@ -6,13 +6,15 @@ export interface PromptHistoryItem {
   delta: number | null;
   proposer: string;
   crashTail: string | null;
+  /** The commit it was proposed on (or last rebased onto). */
+  base?: string;
 }
 
 export interface PromptInput {
   programMd: string;
   files: Record<string, string>;
   history: readonly PromptHistoryItem[];
-  inFlight: readonly string[];
+  inFlight: readonly { description: string }[];
 }
 
 const ANSWER_RULES = `Answer with JSON only: {"description": "...", "edits": [{"file": "...", "search": "...", "replace": "..."}]}.
@@ -34,7 +36,7 @@ export function buildMessages(p: PromptInput): { role: 'system' | 'user'; conten
     return `- [${h.status}]${d}${cls} ${h.description} (by ${h.proposer})${crash}`;
   };
   const history = p.history.length ? p.history.map(fmt).join('\n') : '(nothing yet)';
-  const inFlight = p.inFlight.length ? p.inFlight.map((d) => `- ${d}`).join('\n') : '(nothing)';
+  const inFlight = p.inFlight.length ? p.inFlight.map((d) => `- ${d.description}`).join('\n') : '(nothing)';
   return [
     { role: 'system', content: `${p.programMd.trim()}\n\n${ANSWER_RULES}` },
     {

@@ -24,10 +24,11 @@ import {
   readAudit,
   revokeTokens,
 } from '../auth/registry.ts';
-import { coordinatorPort, trackHistory } from '../proposers/ollama-proposer.ts';
+import { coordinatorPort, trackHistory } from '../proposers/port.ts';
 import { leaderboard } from '../service/leaderboard.ts';
 import { complete, heartbeat, lease, registerWorker, release } from '../service/leasing.ts';
 import { portabilityMatrix } from '../service/portability.ts';
+import { requireOwnWorker } from '../service/principals.ts';
 import { getProposal, submitProposal } from '../service/proposals.ts';
 import { resultRows } from '../service/report.ts';
 import { readableTrackFiles } from '../service/track-program.ts';
@@ -106,13 +107,15 @@ export const appRouter = router({
     register: worker
       .input(RegisterInput)
       .mutation(({ ctx, input }) => registerWorker(ctx.deps, ctx.principal, input)),
+    // A worker ID serves only the token that registered it (service/principals.ts): `lease`
+    // checks it on the worker record it reads anyway, the others here.
     lease: worker.input(LeaseInput).mutation(async ({ ctx, input, signal }) => {
       await assertUnderLimit(ctx.deps, ctx.principal, 'lease');
       // Stop polling when the coordinator shuts down or the worker hangs up.
       const stop = linkSignals(ctx.signal, signal);
       let l: Awaited<ReturnType<typeof lease>>;
       try {
-        l = await lease(ctx.deps, input.workerId, input.waitMs, stop.signal);
+        l = await lease(ctx.deps, ctx.principal, input.workerId, input.waitMs, stop.signal);
       } finally {
         stop.dispose();
       }
@@ -127,8 +130,12 @@ export const appRouter = router({
       }
       return { lease: l };
     }),
-    heartbeat: worker.input(HeartbeatInput).mutation(({ ctx, input }) => heartbeat(ctx.deps, input)),
+    heartbeat: worker.input(HeartbeatInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
+      return heartbeat(ctx.deps, input);
+    }),
     complete: worker.input(CompleteInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       const r = await complete(ctx.deps, input);
       const actor = actorOf(ctx.principal);
       await audit(ctx.deps, {
@@ -155,6 +162,7 @@ export const appRouter = router({
       return r;
     }),
     release: worker.input(ReleaseInput).mutation(async ({ ctx, input }) => {
+      await requireOwnWorker(ctx.deps, ctx.principal, input.workerId);
       const r = await release(ctx.deps, input);
       await audit(ctx.deps, {
         actor: actorOf(ctx.principal),
@@ -183,15 +191,25 @@ export const appRouter = router({
       return r;
     }),
     /** The shared research history as proposers see it (kept, discarded, crashed, in flight). */
-    history: authedProcedure.input(z.object({ track: TrackId })).query(async ({ ctx, input }) => {
-      await ctx.deps.store.requireTrack(input.track);
-      return trackHistory(ctx.deps, input.track);
-    }),
+    history: authedProcedure
+      .input(z.object({ track: TrackId, limit: z.number().int().min(1).max(1000).optional() }))
+      .query(async ({ ctx, input }) => {
+        await ctx.deps.store.requireTrack(input.track);
+        return trackHistory(ctx.deps, input.track, input.limit);
+      }),
     /** Proposers report each LLM answer, valid or not, for the leaderboard's invalid-answer rate. */
     reportAnswer: proposer
-      .input(z.object({ strategy: z.string().min(1).max(100), invalidCode: z.string().max(100).nullable() }))
+      .input(
+        z.object({
+          track: TrackId,
+          strategy: z.string().min(1).max(100),
+          proposer: z.string().min(1).max(100),
+          invalidCode: z.string().max(100).nullable(),
+        }),
+      )
       .mutation(async ({ ctx, input }) => {
-        await coordinatorPort(ctx.deps).countAnswer(input.strategy, input.invalidCode);
+        await ctx.deps.store.requireTrack(input.track);
+        await coordinatorPort(ctx.deps).countAnswer(input);
         return { ok: true };
       }),
     get: authedProcedure

@@ -19,6 +19,7 @@ export interface Context {
 const HTTP_OF: Partial<Record<ErrorCode, TRPCError['code']>> = {
   [ErrorCodes.UNAUTHENTICATED]: 'UNAUTHORIZED',
   [ErrorCodes.FORBIDDEN]: 'FORBIDDEN',
+  [ErrorCodes.WORKER_NOT_OWNED]: 'FORBIDDEN',
   [ErrorCodes.TOKEN_REVOKED]: 'UNAUTHORIZED',
   [ErrorCodes.TOKEN_EXPIRED]: 'UNAUTHORIZED',
   [ErrorCodes.RATE_LIMITED]: 'TOO_MANY_REQUESTS',

@@ -6,6 +6,7 @@
  * answers, with `ratchet_redis_up 0` and without the Redis-backed gauges.
  */
 import { Gauge, Registry } from 'prom-client';
+import { answerCounts, answerRowKey } from '../proposers/answers.ts';
 import type { Queues } from '../queue/queues.ts';
 import { SEP, type StatsStore } from '../store/stats.ts';
 import type { Store } from '../store/store.ts';
@@ -155,7 +156,12 @@ export function createMetrics(opts: {
         row[key.slice(i + 1)] = v;
         rows.set(key.slice(0, i), row);
       }
-      const counters = await store.counters();
+      // Every proposer that answered has a row, even one whose every answer was invalid.
+      const answers = answerCounts(await store.counters());
+      for (const a of answers.values()) {
+        const key = [a.track, a.strategy, a.proposer].join(SEP);
+        if (!rows.has(key)) rows.set(key, {});
+      }
       const ranked = [...rows.entries()]
         .map(([key, r]) => {
           const hours = (r.device_seconds ?? 0) / 3600;
@@ -166,14 +172,14 @@ export function createMetrics(opts: {
       for (const { key, r, hours, perHour } of ranked) {
         const [track, strategy, proposer] = key.split(SEP);
         const l = { track, strategy, proposer };
-        const answers = counters[`answers:${strategy}`] ?? 0;
-        const invalid = counters[`invalid:${strategy}`] ?? 0;
+        const a = answers.get(answerRowKey(track ?? '', strategy ?? '', proposer ?? ''));
+        const invalid = a?.invalid ?? 0;
         g.set({ ...l, what: 'proposals' }, r.proposals ?? 0);
         g.set({ ...l, what: 'merged' }, r.merged ?? 0);
         g.set({ ...l, what: 'gain' }, r.gain ?? 0);
         g.set({ ...l, what: 'gpu_hours' }, hours);
         g.set({ ...l, what: 'gain_per_gpu_hour' }, perHour);
-        g.set({ ...l, what: 'invalid_rate' }, answers > 0 ? invalid / answers : 0);
+        g.set({ ...l, what: 'invalid_rate' }, a && a.answers > 0 ? invalid / a.answers : 0);
       }
     },
   );

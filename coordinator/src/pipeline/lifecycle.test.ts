@@ -25,7 +25,16 @@ const baselines: BaselineSample[] = [1.0, 1.001, 0.999].map((v, i) => ({
 const noise = { sigma: 0.001, df: 10, samples: 13 };
 
 function run(id: string, stage: 'screen' | 'confirm', valBpb: number, workerId = 'w1'): RunView {
-  return { id, stage, valBpb, workerId, steps: 100, tokensM: null, peakVramMb: null };
+  return {
+    id,
+    stage,
+    valBpb,
+    workerId,
+    principal: { id: `tok-${workerId}`, name: workerId },
+    steps: 100,
+    tokensM: null,
+    peakVramMb: null,
+  };
 }
 function finished(id: string, over: Partial<FinishedRun> = {}): FinishedRun {
   return {
@@ -179,7 +188,7 @@ describe('a lone proposal, transition by transition', () => {
 
   it('merges a rebased winner after one significant run on the new head', () => {
     const accepted = nextStep(
-      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99)] }),
+      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99, 'w2')] }),
       cfg,
     ).find((a) => a.type === 'merge');
     if (accepted?.type !== 'merge') throw new Error('expected a merge');
@@ -199,7 +208,7 @@ describe('a lone proposal, transition by transition', () => {
 
   it('keeps a rebased winner re-verifiable by one run while it waits for baselines of the new head', () => {
     const accepted = nextStep(
-      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99)] }),
+      state({ runs: [run('e1', 'screen', 0.99), run('e2', 'confirm', 0.99, 'w2')] }),
       cfg,
     ).find((a) => a.type === 'merge');
     if (accepted?.type !== 'merge') throw new Error('expected a merge');
@@ -283,5 +292,79 @@ describe('after the merge train answered', () => {
     expect(ending(as)).toMatchObject({ type: 'advance', status: 'reverify', fields: { originalBase: BASE } });
     expect(types(as)).toContain('joinBatch');
     expect(types(as)).not.toContain('end');
+  });
+});
+
+describe('independence is counted in principals, not worker IDs', () => {
+  /** A run by worker `workerId` of the token named `token`. */
+  const by = (id: string, stage: 'screen' | 'confirm', valBpb: number, workerId: string, token: string) => ({
+    ...run(id, stage, valBpb, workerId),
+    principal: { id: `tok-${token}`, name: token },
+  });
+
+  it('does not merge a gain whose screen and confirmation come from two worker IDs of one token', () => {
+    const as = nextStep(
+      state({
+        finished: finished('e2', { stage: 'confirm' }),
+        runs: [by('e1', 'screen', 0.99, 'w1', 'vol-1'), by('e2', 'confirm', 0.9905, 'w2', 'vol-1')],
+      }),
+      cfg,
+    );
+    expect(types(as)).not.toContain('merge');
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'confirming' });
+    expect((ending(as) as { reason: string }).reason).toContain(
+      "waiting for a second principal on cpu: only token 'vol-1' has run it",
+    );
+    // Another confirmation is queued, kept off every worker of the screener's token.
+    expect(as).toContainEqual(
+      expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludeWorkerId: 'w1' }),
+    );
+  });
+
+  it('earns no trust when a principal agrees with itself', () => {
+    const as = nextStep(
+      state({ runs: [by('e1', 'screen', 0.99, 'w1', 'vol-1'), by('e2', 'confirm', 0.9905, 'w2', 'vol-1')] }),
+      cfg,
+    );
+    expect(types(as)).not.toContain('bumpTrust');
+  });
+
+  it('merges once a second principal confirms', () => {
+    const as = nextStep(
+      state({
+        runs: [
+          by('e1', 'screen', 0.99, 'w1', 'vol-1'),
+          by('e2', 'confirm', 0.9905, 'w2', 'vol-1'),
+          by('e3', 'confirm', 0.9902, 'w3', 'vol-2'),
+        ],
+      }),
+      cfg,
+    );
+    expect(types(as)).toContain('merge');
+    expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['w1', 'w3'] });
+  });
+
+  it('lets a trusted principal confirm its own screen', () => {
+    const as = nextStep(
+      state({
+        screenerTrusted: true,
+        runs: [by('e1', 'screen', 0.99, 'lab', 'lab'), by('e2', 'confirm', 0.9905, 'lab', 'lab')],
+      }),
+      cfg,
+    );
+    expect(types(as)).toContain('merge');
+  });
+
+  it('does not count a run of an unknown principal as independent', () => {
+    const as = nextStep(
+      state({
+        runs: [
+          by('e1', 'screen', 0.99, 'w1', 'vol-1'),
+          { ...run('e2', 'confirm', 0.9905, 'gone'), principal: null },
+        ],
+      }),
+      cfg,
+    );
+    expect(types(as)).not.toContain('merge');
   });
 });

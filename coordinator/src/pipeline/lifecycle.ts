@@ -15,7 +15,13 @@
  * `batch-lifecycle.ts` (`judgeBatch`, `afterBatchMerge`, `afterCompose`); the merge train
  * (`merge-train.ts`) only carries a decided merge out, serially per track.
  */
-import type { BaselineSample, DecisionRecord, ProposalStatus, Verdict } from '@ratchet/shared';
+import {
+  type BaselineSample,
+  type DecisionRecord,
+  OPEN_PROPOSAL_STATUSES,
+  type ProposalStatus,
+  type Verdict,
+} from '@ratchet/shared';
 import { candidateSeed } from './seeds.ts';
 import {
   type AcceptanceConfig,
@@ -35,6 +41,11 @@ export interface RunView {
   stage: 'screen' | 'confirm';
   valBpb: number;
   workerId: string | null;
+  /**
+   * Who stands behind its worker (the token that registered it; `service/principals.ts`):
+   * runs of one principal never confirm each other. Null: unknown.
+   */
+  principal: { id: string; name: string } | null;
   steps: number | null;
   tokensM: number | null;
   peakVramMb: number | null;
@@ -126,12 +137,11 @@ export interface CandidateState {
   baselines: BaselineSample[];
   noise: PooledNoise;
   bestGain: number;
+  /** The screen's token is trusted (a lab's own machines): it may confirm itself. */
   screenerTrusted: boolean;
   /** Every allowed baseline run of the base on the class crashed. */
   baselineExhausted: boolean;
 }
-
-const OPEN: readonly ProposalStatus[] = ['queued', 'running', 'awaiting_baseline', 'confirming', 'reverify'];
 
 function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
   return { ...d, hardwareClass: cls, candidateSamples: candidate, baselineSamples: baselines };
@@ -179,7 +189,7 @@ function onUncomparable(s: CandidateState, f: FinishedRun, cfg: LifecycleConfig)
  * samples: reject → discarded, replicate → confirming, accept → merge.
  */
 export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
-  if (!OPEN.includes(s.proposal.status)) return [];
+  if (!OPEN_PROPOSAL_STATUSES.includes(s.proposal.status)) return [];
   if (s.finished) {
     const early = onUncomparable(s, s.finished, cfg);
     if (early) return early;
@@ -211,7 +221,8 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
         { type: 'end', status: 'discarded', reason },
       ];
     }
-    if (latest.stage === 'confirm') {
+    // Trust is earned only when another principal agrees: a principal cannot vouch for itself.
+    if (latest.stage === 'confirm' && independent(screen, [latest])) {
       const ids = [screen.workerId, latest.workerId].filter((x): x is string => x !== null);
       if (ids.length > 0) actions.push({ type: 'bumpTrust', workerIds: ids });
     }
@@ -261,21 +272,40 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
     reason: d.reason,
     scored,
   });
+  const confirm: Action = {
+    type: 'queueRun',
+    stage: 'confirm',
+    pinned: true,
+    seed: candidateSeed(cfg.seed, s.proposal.id, s.runs.length),
+    // An untrusted screener's principal must not confirm its own screen (leasing keeps every
+    // worker of that principal off it).
+    excludeWorkerId: s.screenerTrusted ? null : (screen?.workerId ?? null),
+  };
   if (d.verdict === 'replicate') {
     return [
       ...actions,
       { type: 'advance', status: 'confirming', reason: d.reason, fields: { decision } },
-      {
-        type: 'queueRun',
-        stage: 'confirm',
-        pinned: true,
-        seed: candidateSeed(cfg.seed, s.proposal.id, s.runs.length),
-        // An untrusted screener must not confirm its own screen.
-        excludeWorkerId: s.screenerTrusted ? null : (screen?.workerId ?? null),
-      },
+      confirm,
     ];
   }
+  // An accept on the numbers of one untrusted principal alone waits for a second principal.
+  if (!confirmedBefore && !s.screenerTrusted && screen && !independent(screen, confirms)) {
+    const reason = `${waitingForPrincipal(s.cls, screen)}; ${d.reason}`;
+    return [...actions, { type: 'advance', status: 'confirming', reason, fields: { decision } }, confirm];
+  }
   return [...actions, { type: 'merge', decision, runs: s.runs }];
+}
+
+/** Whether a run of another principal than the screen's is among `confirms`. */
+function independent(screen: RunView, confirms: readonly RunView[]): boolean {
+  const own = screen.principal?.id;
+  return confirms.some((c) => own !== undefined && c.principal !== null && c.principal.id !== own);
+}
+
+/** A proposal's words while its gain waits for a second principal. */
+export function waitingForPrincipal(cls: string, screen: Pick<RunView, 'principal' | 'workerId'>): string {
+  const who = screen.principal ? `token '${screen.principal.name}'` : `worker ${screen.workerId ?? '?'}`;
+  return `waiting for a second principal on ${cls}: only ${who} has run it`;
 }
 
 /** What the merge train did with a winner (`pipeline/merge-train.ts`). */

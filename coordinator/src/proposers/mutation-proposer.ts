@@ -1,20 +1,13 @@
 /**
  * The built-in mutation proposer as a coordinator component: keeps a track's queue at its
- * target depth with mutations of the frontier's editable file, compile-checked with Python
- * when an interpreter is available.
+ * target depth with mutations of the frontier's editable file. Its core is
+ * `@ratchet/proposers`' `createMutationCore`, speaking the same port as the Ollama proposer.
  */
 
-import {
-  compileCheck,
-  type HistoryItem,
-  mutatedNames,
-  proposeMutation,
-  unifiedDiff,
-} from '@ratchet/proposers';
-import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
+import { createMutationCore } from '@ratchet/proposers';
 import type { Deps } from '../service/deps.ts';
-import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
+import { coordinatorPort, liveWorkers } from './port.ts';
 
 export interface MutationProposerOptions {
   track: string;
@@ -27,87 +20,19 @@ export interface MutationProposerOptions {
   log?: (msg: string) => void;
 }
 
-const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
-
 export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
-  const random = opts.random ?? Math.random;
   const log = opts.log ?? (() => {});
+  const core = createMutationCore(coordinatorPort(deps), {
+    track: opts.track,
+    python: opts.python,
+    log,
+    ...(opts.random ? { random: opts.random } : {}),
+  });
   let submitted = 0;
 
-  async function activeWorkers(): Promise<number> {
-    const now = deps.clock.now();
-    const live = (await deps.store.listWorkers()).filter(
-      (w) => now - w.lastSeenAt < deps.config.leaseTtlMs * 3,
-    );
-    return Math.max(1, live.length);
-  }
-
-  async function history(): Promise<{
-    items: HistoryItem[];
-    openOn: (base: string) => number;
-    triedOn: (base: string) => Set<string>;
-    busyOn: (base: string) => Set<string>;
-  }> {
-    const proposals = await deps.store.listProposals(opts.track, 1000);
-    const items: HistoryItem[] = [];
-    for (const p of proposals) {
-      const last = p.experimentIds[p.experimentIds.length - 1];
-      const e = last ? await deps.store.getExperiment(last) : null;
-      items.push({ description: p.description, status: p.status, delta: e?.delta ?? null, base: p.base });
-    }
-    return {
-      items,
-      openOn: (base) => proposals.filter((p) => OPEN.has(p.status) && p.base === base).length,
-      triedOn: (base) => new Set(proposals.filter((p) => p.base === base).map((p) => p.description)),
-      busyOn: (base) =>
-        new Set(
-          proposals
-            .filter((p) => OPEN.has(p.status) && p.base === base)
-            .flatMap((p) => mutatedNames(p.description)),
-        ),
-    };
-  }
-
   async function tick(): Promise<number> {
-    const track = await deps.store.requireTrack(opts.track);
-    const target = (opts.perWorker ?? 2) * (await activeWorkers());
-    const h = await history();
-    let made = 0;
-    const head = (await deps.frontier.head(opts.track)) ?? track.head;
-    // Only proposals on the current head count towards the depth: after a merge, those on
-    // older bases still run (and are rebased if they win), but the queue refills at once
-    // with work on the new frontier.
-    let open = h.openOn(head);
-    const file = track.config.editable[0]!;
-    const source = await deps.frontier.readFile(head, file);
-    const tried = h.triedOn(head);
-    const busy = h.busyOn(head);
-    while (open < target) {
-      const m = proposeMutation({ source, history: h.items, random, tried, busy, base: head });
-      if (!m) break;
-      tried.add(m.description);
-      for (const mv of m.moves) busy.add(mv.name);
-      if (opts.python) {
-        const err = await compileCheck(opts.python, m.source);
-        if (err) {
-          log(`mutation ${m.description} does not compile: ${err}`);
-          continue;
-        }
-      }
-      const r = await submitProposal(deps, {
-        track: opts.track,
-        base: head,
-        patch: unifiedDiff(file, source, m.source),
-        description: m.description,
-        proposer: 'mutation',
-        strategy: 'mutation-search',
-      });
-      if (r.created) {
-        open++;
-        made++;
-        submitted++;
-      }
-    }
+    const made = await core.fill((opts.perWorker ?? 2) * (await liveWorkers(deps)));
+    submitted += made;
     return made;
   }
 

@@ -1,68 +1,11 @@
 /**
- * The Ollama proposer inside the coordinator: the LLM core of @ratchet/proposers with direct
- * access to the store, keeping the track's queue at its target depth.
+ * The Ollama proposer inside the coordinator: the LLM core of @ratchet/proposers on the
+ * coordinator's proposer port (`port.ts`), keeping the track's queue at its target depth.
  */
-import {
-  createLlmProposer,
-  type LlmProposerOptions,
-  type PromptHistoryItem,
-  type ProposerPort,
-} from '@ratchet/proposers';
-import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
+import { createLlmProposer, type LlmProposerOptions } from '@ratchet/proposers';
 import type { Deps } from '../service/deps.ts';
-import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
-
-const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
-
-export async function trackHistory(
-  deps: Deps,
-  track: string,
-): Promise<{ items: PromptHistoryItem[]; inFlight: string[] }> {
-  const items: PromptHistoryItem[] = [];
-  const inFlight: string[] = [];
-  for (const p of await deps.store.listProposals(track, 200)) {
-    if (OPEN.has(p.status)) {
-      inFlight.push(p.description);
-      continue;
-    }
-    const last = p.experimentIds[p.experimentIds.length - 1];
-    const e = last ? await deps.store.getExperiment(last) : null;
-    items.push({
-      description: p.description,
-      status: p.status,
-      hardwareClass: e?.hardwareClass ?? null,
-      delta: p.decision?.delta ?? e?.delta ?? null,
-      proposer: p.proposer,
-      crashTail: e?.crash ? `${e.crash.reason}: ${e.logTail.slice(-400)}` : null,
-    });
-  }
-  return { items: items.slice(0, 60), inFlight };
-}
-
-export function coordinatorPort(deps: Deps): ProposerPort {
-  return {
-    async frontier(track) {
-      const t = await deps.store.requireTrack(track);
-      const head = (await deps.frontier.head(track)) ?? t.head;
-      const files: Record<string, string> = {};
-      for (const f of t.config.editable) files[f] = await deps.frontier.readFile(head, f);
-      return { head, editable: t.config.editable, files };
-    },
-    history: (track) => trackHistory(deps, track),
-    async submit(input) {
-      const r = await submitProposal(deps, input);
-      return { id: r.proposal.id, created: r.created };
-    },
-    async countAnswer(strategy, invalidCode) {
-      await deps.store.incrCounter(`answers:${strategy}`);
-      if (invalidCode) {
-        await deps.store.incrCounter(`invalid:${strategy}`);
-        await deps.store.incrCounter(`invalid:${strategy}:${invalidCode}`);
-      }
-    },
-  };
-}
+import { coordinatorPort, liveWorkers, trackHistory } from './port.ts';
 
 export function createOllamaProposer(
   deps: Deps,
@@ -71,11 +14,7 @@ export function createOllamaProposer(
   const core = createLlmProposer(coordinatorPort(deps), o);
 
   async function tick(): Promise<number> {
-    const now = deps.clock.now();
-    const live = (await deps.store.listWorkers()).filter(
-      (w) => now - w.lastSeenAt < deps.config.leaseTtlMs * 3,
-    );
-    const target = (o.perWorker ?? 2) * Math.max(1, live.length);
+    const target = (o.perWorker ?? 2) * (await liveWorkers(deps));
     let open = (await trackHistory(deps, o.track)).inFlight.length;
     let made = 0;
     while (open < target) {

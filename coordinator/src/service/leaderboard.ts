@@ -4,6 +4,7 @@
  * the device.
  */
 import type { Experiment, Proposal } from '@ratchet/shared';
+import { answerCounts, answerRowKey } from '../proposers/answers.ts';
 import type { Deps } from './deps.ts';
 
 export interface LeaderboardRow {
@@ -45,31 +46,38 @@ export function buildLeaderboard({
   experiments: exps,
   counters,
 }: LeaderboardInput): LeaderboardRow[] {
+  const answers = answerCounts(counters);
   const rows = new Map<string, LeaderboardRow>();
+  const rowOf = (track: string, strategy: string, proposer: string): LeaderboardRow => {
+    const key = answerRowKey(track, strategy, proposer);
+    let r = rows.get(key);
+    if (!r) {
+      const a = answers.get(key);
+      r = {
+        track,
+        strategy,
+        proposer,
+        proposals: 0,
+        evaluated: 0,
+        confirmed: 0,
+        merged: 0,
+        gainByClass: {},
+        gpuHours: 0,
+        gainPerGpuHour: 0,
+        answers: a?.answers ?? 0,
+        invalidAnswers: a?.invalid ?? 0,
+        invalidRate: a && a.answers > 0 ? a.invalid / a.answers : 0,
+      };
+      rows.set(key, r);
+    }
+    return r;
+  };
+  // Every proposer that answered has a row, even one whose every answer was invalid.
+  const known = new Set(tracks.map((t) => t.id));
+  for (const a of answers.values()) if (known.has(a.track)) rowOf(a.track, a.strategy, a.proposer);
   for (const t of tracks) {
     for (const p of t.proposals) {
-      const key = `${t.id}\0${p.strategy}\0${p.proposer}`;
-      let r = rows.get(key);
-      if (!r) {
-        const answers = counters[`answers:${p.strategy}`] ?? 0;
-        const invalid = counters[`invalid:${p.strategy}`] ?? 0;
-        r = {
-          track: t.id,
-          strategy: p.strategy,
-          proposer: p.proposer,
-          proposals: 0,
-          evaluated: 0,
-          confirmed: 0,
-          merged: 0,
-          gainByClass: {},
-          gpuHours: 0,
-          gainPerGpuHour: 0,
-          answers,
-          invalidAnswers: invalid,
-          invalidRate: answers > 0 ? invalid / answers : 0,
-        };
-        rows.set(key, r);
-      }
+      const r = rowOf(t.id, p.strategy, p.proposer);
       r.proposals++;
       const mine = p.experimentIds.map((id) => exps.get(id)).filter((e) => e !== undefined);
       if (mine.some((e) => e.status === 'ok')) r.evaluated++;

@@ -6,6 +6,7 @@
 import {
   type CompleteInput,
   ErrorCodes,
+  type Experiment,
   type HeartbeatInput,
   hardwareClassOf,
   type Lease,
@@ -14,6 +15,7 @@ import {
   type RegisterOutput,
 } from '@ratchet/shared';
 import type { Principal } from '../auth/tokens.ts';
+import { waitingForPrincipal } from '../pipeline/lifecycle.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobsOnLease } from './baseline-check.ts';
@@ -22,6 +24,7 @@ import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
+import { assertOwns, principalOfWorker, workerPrincipal } from './principals.ts';
 import { moveProposal } from './proposal-status.ts';
 import { recordOutcome } from './results.ts';
 import {
@@ -73,9 +76,10 @@ export async function registerWorker(
   };
 }
 
-async function requireWorker(deps: Deps, id: string): Promise<WorkerRecord> {
+async function requireWorker(deps: Deps, id: string, who: Pick<Principal, 'tokenId'>): Promise<WorkerRecord> {
   const w = await deps.store.getWorker(id);
   if (!w) throw new RatchetError(ErrorCodes.WORKER_UNKNOWN, `unknown worker ${id}: register first`);
+  assertOwns(w, who);
   return w;
 }
 
@@ -86,13 +90,15 @@ async function eligibleTracks(deps: Deps, w: WorkerRecord) {
   });
 }
 
+/** A job for worker `workerId`, which must be `who`'s (service/principals.ts), or null after `waitMs`. */
 export async function lease(
   deps: Deps,
+  who: Pick<Principal, 'tokenId'>,
   workerId: string,
   waitMs: number,
   signal?: AbortSignal,
 ): Promise<Lease | null> {
-  const w = await requireWorker(deps, workerId);
+  const w = await requireWorker(deps, workerId, who);
   await deps.store.touchWorker(w.id, deps.clock.now());
   const tracks = await eligibleTracks(deps, w);
   for (const t of tracks) {
@@ -120,16 +126,6 @@ export async function lease(
   }
 }
 
-async function otherLiveWorker(deps: Deps, w: WorkerRecord, cls: string): Promise<boolean> {
-  const now = deps.clock.now();
-  return (await deps.store.listWorkers()).some(
-    (o) =>
-      o.id !== w.id &&
-      (o.hardwareClass === cls || Object.values(o.classes).includes(cls)) &&
-      now - o.lastSeenAt < deps.config.leaseTtlMs * 3,
-  );
-}
-
 async function grant(
   deps: Deps,
   w: WorkerRecord,
@@ -145,9 +141,9 @@ async function grant(
     return null;
   }
   const cls = await workerClassFor(deps, w, exp.track);
-  if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w, cls))) {
-    // A confirmation must not run on the worker whose screen it checks: let another take it.
-    // With no other live worker of the class, nobody else could check it, so it runs here.
+  if (await confirmsItself(deps, exp, w, cls)) {
+    // A confirmation never runs under the principal whose screen it checks: it waits for
+    // another principal, however long that takes (service/principals.ts).
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }
@@ -215,6 +211,21 @@ async function grant(
     gitPath: GIT_PATH,
   };
   return out;
+}
+
+/**
+ * Whether `w` shares the principal of the worker whose screen this confirmation checks; if
+ * so, the proposal's reason says what it waits for.
+ */
+async function confirmsItself(deps: Deps, exp: Experiment, w: WorkerRecord, cls: string) {
+  const screener = await principalOfWorker(deps, exp.excludeWorkerId);
+  if (!screener || screener.id !== workerPrincipal(w).id) return false;
+  if (exp.proposalId) {
+    const p = await deps.store.getProposal(exp.proposalId);
+    const why = waitingForPrincipal(cls, { principal: screener, workerId: exp.excludeWorkerId });
+    if (p && p.verdictReason !== why) await moveProposal(deps, p.id, p.status, why);
+  }
+  return true;
 }
 
 /** The live lease for this (worker, experiment, token), or a coded refusal. */

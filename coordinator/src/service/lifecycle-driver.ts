@@ -17,6 +17,7 @@ import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import { joinBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
+import { principalOfWorker } from './principals.ts';
 import { addExperimentId, moveProposal } from './proposal-status.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -56,22 +57,31 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   out.sort((a, b) =>
     a.stage === b.stage ? (a.recordedAt ?? 0) - (b.recordedAt ?? 0) : a.stage === 'screen' ? -1 : 1,
   );
+  const principals = new Map<string, RunView['principal']>();
+  for (const e of out) {
+    if (e.workerId && !principals.has(e.workerId))
+      principals.set(e.workerId, await principalOfWorker(deps, e.workerId));
+  }
   return out.map((e) => ({
     id: e.id,
     stage: e.stage === 'confirm' ? 'confirm' : 'screen',
     valBpb: e.metrics!.val_bpb,
     workerId: e.workerId,
+    principal: (e.workerId && principals.get(e.workerId)) || null,
     steps: e.metrics!.num_steps,
     tokensM: e.metrics!.total_tokens_M,
     peakVramMb: e.metrics!.peak_vram_mb,
   }));
 }
 
-async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
+/**
+ * Whether a worker's token is trusted (a lab's own machines): only then may it confirm its
+ * own screens. Trust earned on a class (`store.trust`) does not stand in for a second
+ * principal: a worker could earn it by agreeing with honest screens, then vouch for itself.
+ */
+async function tokenTrusted(deps: Deps, workerId: string | null): Promise<boolean> {
   if (!workerId) return false;
-  const w = await deps.store.getWorker(workerId);
-  if (w?.trusted) return true;
-  return (await deps.store.trust(workerId, cls)) >= deps.config.acceptance.trustThreshold;
+  return (await deps.store.getWorker(workerId))?.trusted ?? false;
 }
 
 export async function setVerdict(
@@ -110,7 +120,7 @@ export async function evaluate(
       baselines,
       noise,
       bestGain: await deps.store.bestGain(p.track, cls),
-      screenerTrusted: await isTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null, cls),
+      screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
     },
     lifecycleConfig(deps),

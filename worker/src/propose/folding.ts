@@ -27,13 +27,13 @@ export function apiPort(client: Client): ProposerPort {
       }
       return { head: t.head, editable: t.config.editable, files };
     },
-    history: (track) => client.proposals.history.query({ track }),
+    history: (track, limit) => client.proposals.history.query({ track, ...(limit ? { limit } : {}) }),
     async submit(input) {
       const r = await client.proposals.submit.mutate(input);
       return { id: r.proposal.id, created: r.created };
     },
-    async countAnswer(strategy, invalidCode) {
-      await client.proposals.reportAnswer.mutate({ strategy, invalidCode });
+    async countAnswer(answer) {
+      await client.proposals.reportAnswer.mutate(answer);
     },
   };
 }

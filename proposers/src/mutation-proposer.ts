@@ -1,0 +1,85 @@
+/**
+ * The mutation proposer's core, independent of where it runs, through the same port as the
+ * LLM proposer (`port.ts`): it reads the frontier and the shared history, proposes mutations
+ * of the editable file's constants (`mutation.ts`), compile-checks them when an interpreter
+ * is given, submits them, and counts each as an answer (invalid when it does not compile or
+ * duplicates a proposal).
+ */
+import { ErrorCodes } from '@ratchet/shared';
+import { compileCheck } from './compile.ts';
+import { unifiedDiff } from './constants.ts';
+import type { HistoryItem } from './lessons.ts';
+import { mutatedNames, proposeMutation } from './mutation.ts';
+import type { ProposerPort } from './port.ts';
+
+export interface MutationCoreOptions {
+  track: string;
+  /** Interpreter for compile checks; null skips them. */
+  python: string | null;
+  /** Its strategy on the leaderboard (default `mutation-search`). */
+  strategy?: string;
+  random?: () => number;
+  log?: (msg: string) => void;
+}
+
+/** Ended proposals the search learns from (its history window). */
+const HISTORY_LIMIT = 1000;
+
+export function createMutationCore(port: ProposerPort, o: MutationCoreOptions) {
+  const proposer = 'mutation';
+  const strategy = o.strategy ?? 'mutation-search';
+  const random = o.random ?? Math.random;
+  const log = o.log ?? (() => {});
+
+  /**
+   * Propose until `target` proposals are open on the head; returns how many it made. Only
+   * proposals on the current head count: after a merge, those on older bases still run (and
+   * are rebased if they win), but the queue refills at once with work on the new frontier.
+   */
+  async function fill(target: number): Promise<number> {
+    const { head, editable, files } = await port.frontier(o.track);
+    const h = await port.history(o.track, HISTORY_LIMIT);
+    const history: HistoryItem[] = [
+      ...h.items.map((x) => ({ description: x.description, status: x.status, delta: x.delta, base: x.base })),
+      ...h.inFlight.map((x) => ({ description: x.description, status: x.status, delta: null, base: x.base })),
+    ];
+    const openHere = h.inFlight.filter((x) => x.base === head);
+    const tried = new Set(history.filter((x) => x.base === head).map((x) => x.description));
+    const busy = new Set(openHere.flatMap((x) => mutatedNames(x.description)));
+    const file = editable[0]!;
+    const source = files[file]!;
+    let open = openHere.length;
+    let made = 0;
+    while (open < target) {
+      const m = proposeMutation({ source, history, random, tried, busy, base: head });
+      if (!m) break;
+      tried.add(m.description);
+      for (const mv of m.moves) busy.add(mv.name);
+      const answer = { track: o.track, strategy, proposer };
+      if (o.python) {
+        const err = await compileCheck(o.python, m.source);
+        if (err) {
+          log(`mutation ${m.description} does not compile: ${err}`);
+          await port.countAnswer({ ...answer, invalidCode: ErrorCodes.EDIT_DOES_NOT_COMPILE });
+          continue;
+        }
+      }
+      const r = await port.submit({
+        track: o.track,
+        base: head,
+        patch: unifiedDiff(file, source, m.source),
+        description: m.description,
+        proposer,
+        strategy,
+      });
+      await port.countAnswer({ ...answer, invalidCode: r.created ? null : ErrorCodes.PATCH_DUPLICATE });
+      if (r.created) {
+        open++;
+        made++;
+      }
+    }
+    return made;
+  }
+
+  return { fill };
+}
