@@ -45,3 +45,74 @@ export const BATCH_FREEZE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis
  * Returns 1 when taken over, 0 when the slot changed meanwhile.
  */
 export const SLOT_TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
+
+/**
+ * Accept a finished run's outcome: the first step of a completion, and the only one that must
+ * happen exactly once. If the lease still carries this token and worker, store the outcome
+ * durably, mark it pending, claim its recording and delete the lease, all at once; a retry
+ * with the same token after that (the coordinator died before recording it) finds the stored
+ * outcome instead of a lease.
+ * KEYS[1] the lease key; KEYS[2] the outcome hash; KEYS[3] the pending-outcomes sorted set.
+ * ARGV[1] the lease token; ARGV[2] the worker id; ARGV[3] the experiment id; ARGV[4] the
+ * outcome record (JSON); ARGV[5] now (epoch ms); ARGV[6] the outcome's lifetime (ms);
+ * ARGV[7] how long a recording claim holds (ms).
+ * Returns {1, lease JSON}: accepted now, the caller records it. {2, outcome JSON, lease JSON}:
+ * accepted before, and the caller now holds the recording claim. {3, ''}: accepted before and being
+ * recorded by another call. {0, lease JSON or ''}: not this lease's to complete.
+ */
+export const ACCEPT_OUTCOME = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  local ok, l = pcall(cjson.decode, v)
+  if ok and l['token'] == ARGV[1] and l['workerId'] == ARGV[2] then
+    redis.call('HSET', KEYS[2], 'token', ARGV[1], 'record', ARGV[4], 'lease', v, 'claimUntil', tonumber(ARGV[5]) + tonumber(ARGV[7]))
+    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+    redis.call('DEL', KEYS[1])
+    return {1, v}
+  end
+  return {0, v}
+end
+local o = redis.call('HMGET', KEYS[2], 'token', 'record', 'claimUntil', 'lease')
+if o[1] ~= ARGV[1] then return {0, ''} end
+if tonumber(o[3] or '0') > tonumber(ARGV[5]) then return {3, ''} end
+redis.call('HSET', KEYS[2], 'claimUntil', tonumber(ARGV[5]) + tonumber(ARGV[7]))
+return {2, o[2], o[4]}`;
+
+/**
+ * Claim the recording of a pending outcome whatever its token (the reconciliation sweeps).
+ * KEYS[1] the outcome hash; KEYS[2] the pending-outcomes sorted set. ARGV[1] now (epoch ms);
+ * ARGV[2] how long the claim holds (ms); ARGV[3] the experiment id (dropped from the set when
+ * its outcome has expired).
+ * Returns {outcome JSON, lease JSON} when claimed, nil when absent or claimed by another.
+ */
+export const CLAIM_OUTCOME = `
+local o = redis.call('HMGET', KEYS[1], 'record', 'claimUntil', 'lease')
+if not o[1] then redis.call('ZREM', KEYS[2], ARGV[3]) return false end
+if tonumber(o[2] or '0') > tonumber(ARGV[1]) then return false end
+redis.call('HSET', KEYS[1], 'claimUntil', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+return {o[1], o[3]}`;
+
+/**
+ * Write a granted lease, unless the experiment already has an accepted outcome (a completion
+ * whose job went back to the queue before it was recorded must not run again).
+ * KEYS[1] the lease key; KEYS[2] the outcome hash. ARGV[1] the lease record (JSON).
+ * Returns 1 when written, 0 when the experiment has an outcome.
+ */
+export const GRANT_LEASE = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end redis.call('SET', KEYS[1], ARGV[1]) return 1`;
+
+/**
+ * Take a BullMQ job's lock again after it lapsed while the job is still active (the
+ * coordinator was down longer than the lock): the lease it belongs to is still ours.
+ * KEYS[1] the job's lock key; KEYS[2] the queue's active list; KEYS[3] its stalled set.
+ * ARGV[1] the job id; ARGV[2] the lease token; ARGV[3] the lock's duration (ms).
+ * Returns 1 when locked (or already ours), 0 when another holds it or the job is not active.
+ */
+export const RELOCK_JOB = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1 end
+if cur then return 0 end
+if not redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1`;

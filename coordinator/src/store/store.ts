@@ -7,6 +7,7 @@ import {
   BaselineSample,
   ErrorCodes,
   Experiment,
+  JobOutcome,
   type Progress,
   Proposal,
   RatchetError,
@@ -18,7 +19,7 @@ import { type BatchStore, createBatchStore } from './batches.ts';
 import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
 import { createRegistryStore, type RegistryStore } from './registry.ts';
-import { FINISH_LEASE } from './scripts.ts';
+import { ACCEPT_OUTCOME, CLAIM_OUTCOME, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -66,6 +67,24 @@ export const LeaseRecord = z.object({
 });
 export type LeaseRecord = z.infer<typeof LeaseRecord>;
 
+/** A finished run's outcome as accepted from its lease, before and while it is recorded. */
+export const OutcomeRecord = z.object({
+  lease: LeaseRecord,
+  outcome: JobOutcome,
+  acceptedAt: z.number(),
+});
+export type OutcomeRecord = z.infer<typeof OutcomeRecord>;
+
+/** What accepting an outcome found (see ACCEPT_OUTCOME in scripts.ts). */
+export type Acceptance =
+  | { kind: 'accepted'; record: OutcomeRecord }
+  | { kind: 'retry'; record: OutcomeRecord }
+  | { kind: 'recording' }
+  | { kind: 'refused'; lease: LeaseRecord | null };
+
+/** An accepted outcome is kept this long, so that a late retry of its completion is answered. */
+const OUTCOME_LIFETIME_MS = 24 * 3600_000;
+
 export type Store = ReturnType<typeof createStore>;
 
 /**
@@ -96,6 +115,8 @@ function storeOps(redis: Redis, prefix: string) {
     return raw === null ? null : schema.parse(JSON.parse(raw));
   };
   const setJson = (key: string, v: unknown) => redis.set(key, JSON.stringify(v));
+  const readOutcome = (raw: string, lease: string): OutcomeRecord =>
+    OutcomeRecord.parse({ ...JSON.parse(raw), lease: JSON.parse(lease) });
 
   return {
     /** Redis answers (health checks). */
@@ -271,6 +292,59 @@ function storeOps(redis: Redis, prefix: string) {
       await setJson(k('lease', l.experimentId), l);
     },
     getLease: (expId: string) => getJson(LeaseRecord, k('lease', expId)),
+    /** Write a granted lease, unless the experiment already has an accepted outcome. */
+    async grantLease(l: LeaseRecord): Promise<boolean> {
+      const keys = [k('lease', l.experimentId), k('outcome', l.experimentId)];
+      return (await redis.eval(GRANT_LEASE, 2, ...keys, JSON.stringify(l))) === 1;
+    },
+    /**
+     * Accept an outcome for (experiment, token, worker), or find it accepted before: one
+     * atomic step that stores it durably and ends the lease (ACCEPT_OUTCOME in scripts.ts).
+     */
+    async acceptOutcome(
+      rec: { experimentId: string; token: string; workerId: string; outcome: JobOutcome },
+      now: number,
+      claimMs: number,
+    ): Promise<Acceptance> {
+      const keys = [k('lease', rec.experimentId), k('outcome', rec.experimentId), k('outcomes')];
+      const pending = { outcome: rec.outcome, acceptedAt: now };
+      const [code, raw, lease] = (await redis.eval(
+        ACCEPT_OUTCOME,
+        3,
+        ...keys,
+        rec.token,
+        rec.workerId,
+        rec.experimentId,
+        JSON.stringify(pending),
+        String(now),
+        String(OUTCOME_LIFETIME_MS),
+        String(claimMs),
+      )) as [number, string, string?];
+      if (code === 1)
+        return { kind: 'accepted', record: { ...pending, lease: LeaseRecord.parse(JSON.parse(raw)) } };
+      if (code === 2) return { kind: 'retry', record: readOutcome(raw, lease ?? 'null') };
+      if (code === 3) return { kind: 'recording' };
+      return { kind: 'refused', lease: raw ? LeaseRecord.parse(JSON.parse(raw)) : null };
+    },
+    /** Claim the recording of an experiment's pending outcome (start-up and periodic sweeps). */
+    async claimOutcome(expId: string, now: number, claimMs: number): Promise<OutcomeRecord | null> {
+      const got = (await redis.eval(
+        CLAIM_OUTCOME,
+        2,
+        k('outcome', expId),
+        k('outcomes'),
+        String(now),
+        String(claimMs),
+        expId,
+      )) as [string, string] | null;
+      return got ? readOutcome(got[0], got[1]) : null;
+    },
+    /** Experiments whose outcome was accepted at or before `beforeMs` and is not recorded yet. */
+    pendingOutcomes: (beforeMs: number) => redis.zrangebyscore(k('outcomes'), '-inf', beforeMs),
+    /** The outcome is in the experiment's record: it is no longer pending. */
+    async outcomeRecorded(expId: string) {
+      await redis.zrem(k('outcomes'), expId);
+    },
     /** Delete the lease only if it still carries `token`; true when this call removed it. */
     async finishLease(expId: string, token: string): Promise<boolean> {
       return (await redis.eval(FINISH_LEASE, 1, k('lease', expId), token)) === 1;
