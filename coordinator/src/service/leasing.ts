@@ -267,7 +267,8 @@ export async function heartbeat(deps: Deps, input: HeartbeatInput): Promise<{ ok
 /**
  * Record a finished run, exactly once (see `completion.ts`): the outcome is accepted and the
  * lease ended in one atomic step, then the job is finished and the run recorded. A retry with
- * the same lease token, after a crash anywhere in between or after success, is answered ok.
+ * the same lease token, after a crash anywhere in between or after success, records what is
+ * missing and is answered ok; while another call records it, `COMPLETION_BUSY` (retryable).
  */
 export async function complete(deps: Deps, input: CompleteInput): Promise<{ ok: true }> {
   const now = deps.clock.now();
@@ -282,8 +283,10 @@ export async function complete(deps: Deps, input: CompleteInput): Promise<{ ok: 
     recordingClaimMs(deps),
   );
   if (got.kind === 'refused') throw await leaseRefusal(deps, input.experimentId, got.lease);
-  // Another call holds the recording of this very outcome right now.
-  if (got.kind === 'recording') return { ok: true };
+  if (got.kind === 'recording') {
+    // Another call holds its recording now (or held it, and died: its claim lapses within a TTL).
+    throw new RatchetError(ErrorCodes.COMPLETION_BUSY, 'this result is being recorded: ask again shortly');
+  }
   deps.events.step?.('complete:accepted');
   await finishRecording(deps, input.experimentId, got.record);
   await deps.store.touchWorker(input.workerId, now);

@@ -343,7 +343,8 @@ function storeOps(redis: Redis, prefix: string) {
     pendingOutcomes: (beforeMs: number) => redis.zrangebyscore(k('outcomes'), '-inf', beforeMs),
     /** The outcome is in the experiment's record: it is no longer pending. */
     async outcomeRecorded(expId: string) {
-      await redis.zrem(k('outcomes'), expId);
+      // The claim ends with it: a later retry of the completion is answered at once.
+      await redis.multi().zrem(k('outcomes'), expId).hset(k('outcome', expId), 'claimUntil', 0).exec();
     },
     /** Delete the lease only if it still carries `token`; true when this call removed it. */
     async finishLease(expId: string, token: string): Promise<boolean> {
