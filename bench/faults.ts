@@ -4,7 +4,9 @@
  * the stand-in track, and proposals to judge. For `--seconds` a random fault strikes every
  * `--every` seconds: kill -9 of the coordinator (restarted after 0.5–3 s), kill -9 of a worker
  * (restarted on its work dir), a Redis outage (kill -9, restarted from its AOF after 2–5 s),
- * or a graceful coordinator restart. Then faults stop and the work drains.
+ * or a graceful coordinator restart. Half the coordinator's starts also kill themselves inside
+ * `complete()` now and then (after the outcome is accepted, or after its job is finished: the
+ * window of the issue's lost results). Then faults stop and the work drains.
  *
  * Prints: proposals lost, doubled, stuck, and infrastructure failures charged to proposals
  * (all must be 0), plus what happened and the re-lease time after a silent worker.
@@ -50,6 +52,17 @@ function rand(): number {
   return seed / 2 ** 32;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The bench's own calls ride out the faults it causes: tried again for up to a minute. */
+async function retry<T>(f: () => Promise<T>): Promise<T> {
+  for (const end = Date.now() + 60_000; ; ) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await sleep(500);
+    }
+  }
+}
 const log = (m: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 const t0 = Date.now();
 
@@ -98,36 +111,52 @@ async function killRedis() {
 let coord: CoordinatorProcess | null = null;
 let coordWanted = true;
 let coordExits = 0;
-async function startCoord(): Promise<void> {
-  for (;;) {
-    try {
-      coord = await startCoordinatorProcess({
-        REDIS_URL,
-        RATCHET_PORT: String(coordPort),
-        RATCHET_HOST: '127.0.0.1',
-        RATCHET_DATA_DIR: join(root, 'coordinator'),
-        RATCHET_REDIS_PREFIX: PREFIX,
-        RATCHET_ADMIN_TOKEN: ADMIN,
-        RATCHET_TRACKS: STANDIN_TRACK,
-        RATCHET_LEASE_TTL_MS: String(TTL_MS),
-        RATCHET_PYTHON: PYTHON,
-      });
-      const mine = coord;
-      mine.child.once('exit', () => {
-        if (coord !== mine || !coordWanted) return;
-        coordExits++;
-        coord = null;
-        log('coordinator exited by itself; restarting');
-        void sleep(1_000).then(startCoord);
-      });
-      return;
-    } catch (e) {
-      log(`coordinator did not start (${(e as Error).message}); again in 1 s`);
-      await sleep(1_000);
+let starting: Promise<void> | null = null;
+/** Start the coordinator unless one runs or is starting: one at a time, on one port. */
+function startCoord(): Promise<void> {
+  if (coord && coord.child.exitCode === null) return Promise.resolve();
+  starting ??= (async () => {
+    for (;;) {
+      try {
+        const mine = await startCoordinatorProcess({
+          REDIS_URL,
+          RATCHET_PORT: String(coordPort),
+          RATCHET_HOST: '127.0.0.1',
+          RATCHET_DATA_DIR: join(root, 'coordinator'),
+          RATCHET_REDIS_PREFIX: PREFIX,
+          RATCHET_ADMIN_TOKEN: ADMIN,
+          RATCHET_TRACKS: STANDIN_TRACK,
+          RATCHET_LEASE_TTL_MS: String(TTL_MS),
+          RATCHET_PYTHON: PYTHON,
+          // Every other start dies inside complete() now and then, at one of its steps.
+          ...(rand() < 0.5
+            ? {
+                RATCHET_FAULT_KILL_AT: 'complete:accepted,complete:job-finished,record:written',
+                RATCHET_FAULT_KILL_P: '0.15',
+              }
+            : {}),
+        });
+        coord = mine;
+        mine.child.once('exit', () => {
+          if (coord !== mine || !coordWanted) return;
+          coordExits++;
+          coord = null;
+          log('coordinator died by itself (inside complete()?); restarting');
+          void sleep(1_000).then(startCoord);
+        });
+        return;
+      } catch (e) {
+        log(`coordinator did not start (${(e as Error).message}); again in 1 s`);
+        await sleep(1_000);
+      }
     }
-  }
+  })().finally(() => {
+    starting = null;
+  });
+  return starting;
 }
 async function killCoord(signal: NodeJS.Signals) {
+  await starting;
   const c = coord;
   if (!c || c.child.exitCode !== null) return;
   coord = null;
@@ -161,7 +190,7 @@ function startWorker(i: number) {
 await startRedis();
 await startCoord();
 const admin = createClient(url, ADMIN);
-const { token } = await admin.tokens.create.mutate({ role: 'worker', name: 'faults' });
+const { token } = await retry(() => admin.tokens.create.mutate({ role: 'worker', name: 'faults' }));
 await writeFile(join(root, 'worker.token'), `${token}\n`, { mode: 0o600 });
 
 /**
@@ -171,23 +200,32 @@ await writeFile(join(root, 'worker.token'), `${token}\n`, { mode: 0o600 });
 const releaseTimes: number[] = [];
 {
   const c = createClient(url, token);
-  const silent = await c.workers.register.mutate({ name: 'silent', profile: SIM_PROFILE, tracks: [] });
-  const other = await c.workers.register.mutate({ name: 'other', profile: SIM_PROFILE, tracks: [] });
+  const silent = await retry(() =>
+    c.workers.register.mutate({ name: 'silent', profile: SIM_PROFILE, tracks: [] }),
+  );
+  const other = await retry(() =>
+    c.workers.register.mutate({ name: 'other', profile: SIM_PROFILE, tracks: [] }),
+  );
   for (let i = 0; i < 3; i++) {
-    const l = (await c.workers.lease.mutate({ workerId: silent.workerId, waitMs: 5_000 })).lease;
+    const l = (await retry(() => c.workers.lease.mutate({ workerId: silent.workerId, waitMs: 5_000 }))).lease;
     if (!l) break;
     const at = Date.now();
-    let again = (await c.workers.lease.mutate({ workerId: other.workerId, waitMs: 3 * TTL_MS })).lease;
+    let again = (
+      await c.workers.lease
+        .mutate({ workerId: other.workerId, waitMs: 3 * TTL_MS })
+        .catch(() => ({ lease: null }))
+    ).lease;
     const ms = Date.now() - at;
     if (again?.experimentId === l.experimentId) releaseTimes.push(ms);
     // Finish it with the stand-in's own value, so that its class's baselines are real.
     if (again) {
-      await c.workers.complete.mutate({
+      const done = {
         workerId: other.workerId,
         experimentId: again.experimentId,
         leaseToken: again.leaseToken,
         outcome: okOutcome(1),
-      });
+      };
+      await retry(() => c.workers.complete.mutate(done));
       again = null;
     }
   }
@@ -238,12 +276,14 @@ for (let i = 0; i < PROPOSALS; i++) {
 }
 const proposalIds: string[] = [];
 for (const [i, patch] of patches.entries()) {
-  const r = await admin.proposals.submit.mutate({
-    track: 'standin',
-    patch,
-    description: `faults ${i}`,
-    proposer: 'faults-bench',
-  });
+  const r = await retry(() =>
+    admin.proposals.submit.mutate({
+      track: 'standin',
+      patch,
+      description: `faults ${i}`,
+      proposer: 'faults-bench',
+    }),
+  );
   proposalIds.push(r.proposal.id);
 }
 for (let i = 0; i < WORKERS; i++) startWorker(i);
@@ -348,7 +388,7 @@ const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).jo
 console.log('\n== faults bench ==');
 console.log(`seed ${args.seed}, ${SECONDS} s of faults every ~${EVERY_S} s, TTL ${TTL_MS} ms, load ${load}`);
 console.log(
-  `faults: ${faults.coordinatorKill9} kill -9 of the coordinator, ${faults.workerKill9} of workers, ${faults.redisOutage} Redis outages, ${faults.coordinatorRestart} coordinator restarts; coordinator exited by itself ${coordExits} times`,
+  `faults: ${faults.coordinatorKill9} kill -9 of the coordinator, ${faults.workerKill9} of workers, ${faults.redisOutage} Redis outages, ${faults.coordinatorRestart} coordinator restarts; coordinator died by itself ${coordExits} times (kills inside complete() included)`,
 );
 console.log(
   `proposals: ${proposals.length} (${Object.entries(statuses)

@@ -186,8 +186,42 @@ describe('a coordinator that dies inside complete()', () => {
     );
     expect(exp.status).toBe('ok');
     expect(exp.metrics?.val_bpb).toBe(0.9);
-    const proposal = await admin2.proposals.get.query({ id: p.proposal.id });
-    expect(proposal.status).not.toBe('running');
+    await waitFor(
+      async () => (await admin2.proposals.get.query({ id: p.proposal.id })).status !== 'running',
+      10_000,
+      'the proposal to be judged',
+    );
+  }, 60_000);
+
+  it('hands a recorded run to its proposal after a crash between recording and judging it', async () => {
+    env = restartable(2_000);
+    const one = await env.start();
+    const { admin, token } = await setUp(one.url, one.c.adminToken);
+    const p = await admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.900000'),
+      description: 'x',
+    });
+    const { w, workerId, lease } = await candidateLease(one.url, token);
+    one.crashAt('record:written');
+    await expect(
+      w.workers.complete.mutate({ ...ref(workerId, lease), outcome: okOutcome(0.9) }),
+    ).rejects.toThrow();
+    expect(one.crashed()).toBe(true);
+    await one.c.close();
+
+    const two = await env.start();
+    const admin2 = createClient(two.url, two.c.adminToken);
+    const moved = await waitFor(
+      async () => {
+        const q = await admin2.proposals.get.query({ id: p.proposal.id });
+        return q.status !== 'running' ? q : null;
+      },
+      20_000,
+      'the proposal to be judged',
+    );
+    // A gain of 0.1 on a noiseless stand-in: its screen passes and a confirmation is due.
+    expect(['confirming', 'merged', 'awaiting_baseline', 'reverify']).toContain(moved.status);
   }, 60_000);
 
   it('puts a running experiment whose lease and job are gone back in the queue at the restart', async () => {

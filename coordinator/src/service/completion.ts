@@ -14,8 +14,9 @@ import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import type { OutcomeRecord } from '../store/store.ts';
 import { onBatchRun } from './batch-verdict.ts';
 import type { Deps } from './deps.ts';
+import { evaluate, finishedRun } from './lifecycle-driver.ts';
 import { moveProposal } from './proposal-status.ts';
-import { recordOutcome } from './results.ts';
+import { onBaseline, recordOutcome } from './results.ts';
 
 /**
  * How long a caller holds the recording of an accepted outcome before another may take over:
@@ -41,8 +42,32 @@ export async function finishRecording(deps: Deps, expId: string, rec: OutcomeRec
   const exp = await deps.store.getExperiment(expId);
   if (exp && (exp.status === 'queued' || exp.status === 'running')) {
     await recordOutcome(deps, { ...exp, workerId: lease.workerId }, outcome);
+  } else if (exp?.recordedAt) {
+    // Recorded, but the call died before its outcome stopped being pending: the hand-over to
+    // the lifecycle may not have happened.
+    await resumeHandOver(deps, exp);
   }
   await deps.store.outcomeRecorded(expId);
+}
+
+/**
+ * Hand a recorded run to what waits for it again, where that is safe to repeat: a baseline
+ * (its replicate claims and the awaiting set make it idempotent), a batch still running on
+ * this run, a proposal still `running` (nothing of this run's verdict was written yet).
+ */
+async function resumeHandOver(deps: Deps, exp: Experiment): Promise<void> {
+  if (exp.kind === 'baseline') {
+    if (exp.hardwareClass) await onBaseline(deps, exp);
+    return;
+  }
+  if (exp.batchId) {
+    const b = await deps.store.batches.get(exp.batchId);
+    if (b?.state === 'running' && b.runs.at(-1) === exp.id) await onBatchRun(deps, exp);
+    return;
+  }
+  if (!exp.proposalId || !exp.hardwareClass) return;
+  const p = await deps.store.getProposal(exp.proposalId);
+  if (p?.status === 'running') await evaluate(deps, p.id, exp.hardwareClass, finishedRun(exp));
 }
 
 /** The queue and priority a lost job of this experiment goes back to. */

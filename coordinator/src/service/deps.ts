@@ -24,7 +24,8 @@ export interface Events {
   experimentFinished?(e: { experimentId: string }): void;
   /**
    * A named step of a multi-step protocol has just completed (`complete:accepted`,
-   * `complete:job-finished`): fault tests stop the coordinator there, as a crash would.
+   * `complete:job-finished`, `record:written`): fault tests stop the coordinator there, as a
+   * crash would.
    */
   step?(name: string): void;
 }
