@@ -112,6 +112,8 @@ let coord: CoordinatorProcess | null = null;
 let coordWanted = true;
 let coordExits = 0;
 let starting: Promise<void> | null = null;
+/** Set when the fault phase begins (the re-lease probe and the set-up run undisturbed). */
+let faultsOn = false;
 /** Start the coordinator unless one runs or is starting: one at a time, on one port. */
 function startCoord(): Promise<void> {
   if (coord && coord.child.exitCode === null) return Promise.resolve();
@@ -129,7 +131,7 @@ function startCoord(): Promise<void> {
           RATCHET_LEASE_TTL_MS: String(TTL_MS),
           RATCHET_PYTHON: PYTHON,
           // Every other start dies inside complete() now and then, at one of its steps.
-          ...(rand() < 0.5
+          ...(faultsOn && rand() < 0.5
             ? {
                 RATCHET_FAULT_KILL_AT: 'complete:accepted,complete:job-finished,record:written',
                 RATCHET_FAULT_KILL_P: '0.15',
@@ -292,6 +294,7 @@ log(`${proposalIds.length} proposals, ${WORKERS} workers, faults every ~${EVERY_
 // ---- faults
 const faults = { coordinatorKill9: 0, workerKill9: 0, redisOutage: 0, coordinatorRestart: 0 };
 const faultEnd = Date.now() + SECONDS * 1000;
+faultsOn = true;
 while (Date.now() < faultEnd) {
   await sleep(EVERY_S * 1000 * (0.5 + rand()));
   const pick = rand();
@@ -375,6 +378,11 @@ const doubled =
   [...recordedReports.values()].filter((n) => n > 1).length +
   [...samples.values()].filter((n) => n > 1).length +
   proposals.filter((p) => new Set(p.experimentIds).size !== p.experimentIds.length).length;
+for (const [id, n] of recordedReports)
+  if (n > 1) console.log(`  doubled report ${id}: answered ok ${n} times`);
+for (const [id, n] of samples) if (n > 1) console.log(`  doubled baseline sample ${id}: ${n} times`);
+for (const p of proposals)
+  if (new Set(p.experimentIds).size !== p.experimentIds.length) console.log(`  doubled run in ${p.id}`);
 const stuck = proposals.filter((p) => !FINAL_PROPOSAL_STATUSES.includes(p.status)).length;
 const charged =
   exps.filter((e) => e.status === 'crash' && INFRA.test(e.crash?.message ?? '')).length +

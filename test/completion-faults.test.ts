@@ -259,6 +259,18 @@ describe('a coordinator that dies inside complete()', () => {
   }, 60_000);
 });
 
+describe('a recording repeated after a crash', () => {
+  it('counts a baseline run once in the noise estimate', async () => {
+    env = restartable(3_000);
+    const one = await env.start();
+    const sample = { valBpb: 1, steps: 5, tokensM: null, experimentId: 'ebaselineonce', peakVramMb: null };
+    await one.c.deps.store.addBaselineSample('standin', 'a'.repeat(40), 'cls', sample);
+    await one.c.deps.store.addBaselineSample('standin', 'a'.repeat(40), 'cls', sample);
+    expect(await one.c.deps.store.getBaselineSamples('standin', 'a'.repeat(40), 'cls')).toHaveLength(1);
+    expect(await one.c.deps.store.baselineGroups('standin', 'cls')).toEqual([[1]]);
+  });
+});
+
 describe('a coordinator restart', () => {
   it('keeps a lease whose lock lapsed while it was down: the result is taken, the run not repeated', async () => {
     env = restartable(2_000);

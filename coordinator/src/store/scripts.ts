@@ -116,3 +116,16 @@ if not redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1`;
+
+/**
+ * Add a baseline sample once per experiment: a recording repeated after a crash (or a merge
+ * redone) must not count one run twice in the noise estimate.
+ * KEYS[1] the (track, commit, class) sample list; KEYS[2] the (track, class) commit set;
+ * KEYS[3] the experiment ids sampled in that list. ARGV[1] the sample (JSON); ARGV[2] the
+ * commit; ARGV[3] the experiment id. Returns 1 when added, 0 when it was there already.
+ */
+export const ADD_BASELINE_SAMPLE = `
+if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`;

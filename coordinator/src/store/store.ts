@@ -19,7 +19,7 @@ import { type BatchStore, createBatchStore } from './batches.ts';
 import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
 import { createRegistryStore, type RegistryStore } from './registry.ts';
-import { ACCEPT_OUTCOME, CLAIM_OUTCOME, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
+import { ACCEPT_OUTCOME, ADD_BASELINE_SAMPLE, CLAIM_OUTCOME, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -221,12 +221,14 @@ function storeOps(redis: Redis, prefix: string) {
       return raw === null ? null : JSON.parse(raw);
     },
     // ---- baselines: samples per (track, commit, class); the class's commits, for pooled noise
+    /** Once per experiment (ADD_BASELINE_SAMPLE in scripts.ts). */
     async addBaselineSample(track: string, commit: string, cls: string, sample: BaselineSample) {
-      await redis
-        .multi()
-        .rpush(k('blsamples', track, commit, cls), JSON.stringify(sample))
-        .sadd(k('blcommits', track, cls), commit)
-        .exec();
+      const keys = [
+        k('blsamples', track, commit, cls),
+        k('blcommits', track, cls),
+        k('blsampled', track, commit, cls),
+      ];
+      await redis.eval(ADD_BASELINE_SAMPLE, 3, ...keys, JSON.stringify(sample), commit, sample.experimentId);
     },
     async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
       const raws = await redis.lrange(k('blsamples', track, commit, cls), '0', '-1');
