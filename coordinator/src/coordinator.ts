@@ -179,11 +179,10 @@ export async function createCoordinator(
   // locks of leases that lapsed while the coordinator was down (service/reconcile.ts).
   const swept = await reconcileAtStart(deps);
   if (swept.recorded + swept.requeued > 0) app.log.warn({ swept }, 'reconciled work left by a crash');
-  // Outcomes whose completion died after acceptance, recorded once their claim has lapsed.
+  // Outcomes whose completion died after acceptance, recorded once their claim has lapsed
+  // (a claim lasts one TTL).
   const pendingTimer = setInterval(() => {
-    void finishPendingOutcomes(deps, Date.now() - cfg.leaseTtlMs).catch(() =>
-      metrics.instruments.errors.inc(),
-    );
+    void finishPendingOutcomes(deps, Date.now()).catch(() => metrics.instruments.errors.inc());
   }, cfg.leaseTtlMs);
   pendingTimer.unref();
 

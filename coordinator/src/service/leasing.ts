@@ -283,6 +283,7 @@ export async function complete(deps: Deps, input: CompleteInput): Promise<{ ok: 
     recordingClaimMs(deps),
   );
   if (got.kind === 'refused') throw await leaseRefusal(deps, input.experimentId, got.lease);
+  if (got.kind === 'recorded') return { ok: true };
   if (got.kind === 'recording') {
     // Another call holds its recording now (or held it, and died: its claim lapses within a TTL).
     throw new RatchetError(ErrorCodes.COMPLETION_BUSY, 'this result is being recorded: ask again shortly');

@@ -49,49 +49,54 @@ export const SLOT_TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then red
 /**
  * Accept a finished run's outcome: the first step of a completion, and the only one that must
  * happen exactly once. If the lease still carries this token and worker, store the outcome
- * durably, mark it pending, claim its recording and delete the lease, all at once; a retry
- * with the same token after that (the coordinator died before recording it) finds the stored
- * outcome instead of a lease.
- * KEYS[1] the lease key; KEYS[2] the outcome hash; KEYS[3] the pending-outcomes sorted set.
+ * durably (`<token> <JSON of lease, outcome, acceptedAt>`), mark it pending with its recording
+ * claimed (the pending set's score is the time the claim lapses) and delete the lease, all at
+ * once. A retry with the same token after that finds the stored outcome instead of a lease.
+ * KEYS[1] the lease key; KEYS[2] the outcome key; KEYS[3] the pending-outcomes sorted set.
  * ARGV[1] the lease token; ARGV[2] the worker id; ARGV[3] the experiment id; ARGV[4] the
- * outcome record (JSON); ARGV[5] now (epoch ms); ARGV[6] the outcome's lifetime (ms);
- * ARGV[7] how long a recording claim holds (ms).
- * Returns {1, lease JSON}: accepted now, the caller records it. {2, outcome JSON, lease JSON}:
- * accepted before, and the caller now holds the recording claim. {3, ''}: accepted before and being
- * recorded by another call. {0, lease JSON or ''}: not this lease's to complete.
+ * outcome and acceptance time (a JSON object); ARGV[5] now (epoch ms); ARGV[6] the outcome's
+ * lifetime (ms); ARGV[7] how long a recording claim holds (ms).
+ * Returns {1, lease JSON}: accepted now, the caller records it. {2, stored outcome}: accepted
+ * before, not recorded, and the caller now holds the claim. {3, ''}: accepted before and
+ * claimed by another call. {4, ''}: accepted and recorded before. {0, lease JSON or ''}: not
+ * this lease's to complete.
  */
 export const ACCEPT_OUTCOME = `
 local v = redis.call('GET', KEYS[1])
+local claim = tonumber(ARGV[5]) + tonumber(ARGV[7])
 if v then
   local ok, l = pcall(cjson.decode, v)
   if ok and l['token'] == ARGV[1] and l['workerId'] == ARGV[2] then
-    redis.call('HSET', KEYS[2], 'token', ARGV[1], 'record', ARGV[4], 'lease', v, 'claimUntil', tonumber(ARGV[5]) + tonumber(ARGV[7]))
-    redis.call('PEXPIRE', KEYS[2], ARGV[6])
-    redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+    redis.call('SET', KEYS[2], ARGV[1] .. ' {"lease":' .. v .. ',' .. string.sub(ARGV[4], 2), 'PX', ARGV[6])
+    redis.call('ZADD', KEYS[3], claim, ARGV[3])
     redis.call('DEL', KEYS[1])
     return {1, v}
   end
   return {0, v}
 end
-local o = redis.call('HMGET', KEYS[2], 'token', 'record', 'claimUntil', 'lease')
-if o[1] ~= ARGV[1] then return {0, ''} end
-if tonumber(o[3] or '0') > tonumber(ARGV[5]) then return {3, ''} end
-redis.call('HSET', KEYS[2], 'claimUntil', tonumber(ARGV[5]) + tonumber(ARGV[7]))
-return {2, o[2], o[4]}`;
+local o = redis.call('GET', KEYS[2])
+if not o or string.sub(o, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return {0, ''} end
+local s = redis.call('ZSCORE', KEYS[3], ARGV[3])
+if not s then return {4, ''} end
+if tonumber(s) > tonumber(ARGV[5]) then return {3, ''} end
+redis.call('ZADD', KEYS[3], claim, ARGV[3])
+return {2, o}`;
 
 /**
- * Claim the recording of a pending outcome whatever its token (the reconciliation sweeps).
- * KEYS[1] the outcome hash; KEYS[2] the pending-outcomes sorted set. ARGV[1] now (epoch ms);
- * ARGV[2] how long the claim holds (ms); ARGV[3] the experiment id (dropped from the set when
- * its outcome has expired).
- * Returns {outcome JSON, lease JSON} when claimed, nil when absent or claimed by another.
+ * Claim the recording of a pending outcome whose last claim has lapsed, whatever its token
+ * (the reconciliation sweeps).
+ * KEYS[1] the outcome key; KEYS[2] the pending-outcomes sorted set. ARGV[1] now (epoch ms);
+ * ARGV[2] how long the claim holds (ms); ARGV[3] the experiment id.
+ * Returns the stored outcome when claimed; nil when not pending, claimed by another, or
+ * expired (then it is no longer pending).
  */
 export const CLAIM_OUTCOME = `
-local o = redis.call('HMGET', KEYS[1], 'record', 'claimUntil', 'lease')
-if not o[1] then redis.call('ZREM', KEYS[2], ARGV[3]) return false end
-if tonumber(o[2] or '0') > tonumber(ARGV[1]) then return false end
-redis.call('HSET', KEYS[1], 'claimUntil', tonumber(ARGV[1]) + tonumber(ARGV[2]))
-return {o[1], o[3]}`;
+local s = redis.call('ZSCORE', KEYS[2], ARGV[3])
+if not s or tonumber(s) > tonumber(ARGV[1]) then return false end
+local o = redis.call('GET', KEYS[1])
+if not o then redis.call('ZREM', KEYS[2], ARGV[3]) return false end
+redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])
+return o`;
 
 /**
  * Write a granted lease, unless the experiment already has an accepted outcome (a completion

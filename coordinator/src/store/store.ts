@@ -80,6 +80,7 @@ export type Acceptance =
   | { kind: 'accepted'; record: OutcomeRecord }
   | { kind: 'retry'; record: OutcomeRecord }
   | { kind: 'recording' }
+  | { kind: 'recorded' }
   | { kind: 'refused'; lease: LeaseRecord | null };
 
 /** An accepted outcome is kept this long, so that a late retry of its completion is answered. */
@@ -115,8 +116,9 @@ function storeOps(redis: Redis, prefix: string) {
     return raw === null ? null : schema.parse(JSON.parse(raw));
   };
   const setJson = (key: string, v: unknown) => redis.set(key, JSON.stringify(v));
-  const readOutcome = (raw: string, lease: string): OutcomeRecord =>
-    OutcomeRecord.parse({ ...JSON.parse(raw), lease: JSON.parse(lease) });
+  /** A stored outcome is `<lease token> <JSON>` (ACCEPT_OUTCOME). */
+  const readOutcome = (raw: string): OutcomeRecord =>
+    OutcomeRecord.parse(JSON.parse(raw.slice(raw.indexOf(' ') + 1)));
 
   return {
     /** Redis answers (health checks). */
@@ -310,7 +312,7 @@ function storeOps(redis: Redis, prefix: string) {
     ): Promise<Acceptance> {
       const keys = [k('lease', rec.experimentId), k('outcome', rec.experimentId), k('outcomes')];
       const pending = { outcome: rec.outcome, acceptedAt: now };
-      const [code, raw, lease] = (await redis.eval(
+      const [code, raw] = (await redis.eval(
         ACCEPT_OUTCOME,
         3,
         ...keys,
@@ -321,16 +323,17 @@ function storeOps(redis: Redis, prefix: string) {
         String(now),
         String(OUTCOME_LIFETIME_MS),
         String(claimMs),
-      )) as [number, string, string?];
+      )) as [number, string];
       if (code === 1)
         return { kind: 'accepted', record: { ...pending, lease: LeaseRecord.parse(JSON.parse(raw)) } };
-      if (code === 2) return { kind: 'retry', record: readOutcome(raw, lease ?? 'null') };
+      if (code === 2) return { kind: 'retry', record: readOutcome(raw) };
       if (code === 3) return { kind: 'recording' };
+      if (code === 4) return { kind: 'recorded' };
       return { kind: 'refused', lease: raw ? LeaseRecord.parse(JSON.parse(raw)) : null };
     },
-    /** Claim the recording of an experiment's pending outcome (start-up and periodic sweeps). */
+    /** Claim the recording of a pending outcome whose claim lapsed (the reconciliation sweeps). */
     async claimOutcome(expId: string, now: number, claimMs: number): Promise<OutcomeRecord | null> {
-      const got = (await redis.eval(
+      const raw = (await redis.eval(
         CLAIM_OUTCOME,
         2,
         k('outcome', expId),
@@ -338,15 +341,15 @@ function storeOps(redis: Redis, prefix: string) {
         String(now),
         String(claimMs),
         expId,
-      )) as [string, string] | null;
-      return got ? readOutcome(got[0], got[1]) : null;
+      )) as string | null;
+      return raw ? readOutcome(raw) : null;
     },
-    /** Experiments whose outcome was accepted at or before `beforeMs` and is not recorded yet. */
-    pendingOutcomes: (beforeMs: number) => redis.zrangebyscore(k('outcomes'), '-inf', beforeMs),
-    /** The outcome is in the experiment's record: it is no longer pending. */
+    /** Experiments with an outcome not recorded yet whose claim lapses at or before `beforeMs`. */
+    pendingOutcomes: (beforeMs: number) =>
+      redis.zrangebyscore(k('outcomes'), '-inf', Number.isFinite(beforeMs) ? beforeMs : '+inf'),
+    /** The outcome is in the experiment's record: no longer pending (nor claimed). */
     async outcomeRecorded(expId: string) {
-      // The claim ends with it: a later retry of the completion is answered at once.
-      await redis.multi().zrem(k('outcomes'), expId).hset(k('outcome', expId), 'claimUntil', 0).exec();
+      await redis.zrem(k('outcomes'), expId);
     },
     /** Delete the lease only if it still carries `token`; true when this call removed it. */
     async finishLease(expId: string, token: string): Promise<boolean> {
