@@ -4,14 +4,15 @@
  * the stand-in track, and proposals to judge. For `--seconds` a random fault strikes every
  * `--every` seconds: kill -9 of the coordinator (restarted after 0.5–3 s), kill -9 of a worker
  * (restarted on its work dir), a Redis outage (kill -9, restarted from its AOF after 2–5 s),
- * or a graceful coordinator restart. Half the coordinator's starts also kill themselves inside
- * `complete()` now and then (after the outcome is accepted, or after its job is finished: the
- * window of the issue's lost results). Then faults stop and the work drains.
+ * or a graceful coordinator restart. Meanwhile the coordinator also kills itself inside
+ * `complete()` with chance `--complete-kill-p` at each of its steps (after the outcome is
+ * accepted, after its job is finished, after the run is written: the windows of the issue's
+ * lost results). Then faults stop and the work drains.
  *
  * Prints: proposals lost, doubled, stuck, and infrastructure failures charged to proposals
  * (all must be 0), plus what happened and the re-lease time after a silent worker.
  *   node --import tsx bench/faults.ts [--seconds 60] [--every 6] [--workers 2] [--proposals 8]
- *     [--ttl-ms 3000] [--seed 1]
+ *     [--ttl-ms 3000] [--seed 1] [--complete-kill-p 0.05]
  * Exit status: 0 when every count is 0, 1 otherwise.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     'ttl-ms': { type: 'string', default: '3000' },
     'drain-s': { type: 'string', default: '240' },
     seed: { type: 'string', default: '1' },
+    'complete-kill-p': { type: 'string', default: '0.05' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -45,6 +47,8 @@ const WORKERS = Number(args.workers);
 const PROPOSALS = Number(args.proposals);
 const TTL_MS = Number(args['ttl-ms']);
 const DRAIN_S = Number(args['drain-s']);
+/** Chance that the coordinator kills itself at each step of complete() it passes. */
+const KILL_IN_COMPLETE_P = Number(args['complete-kill-p']);
 let seed = Number(args.seed) >>> 0;
 /** Deterministic choices, so that a failing run names its seed. */
 function rand(): number {
@@ -130,11 +134,11 @@ function startCoord(): Promise<void> {
           RATCHET_TRACKS: STANDIN_TRACK,
           RATCHET_LEASE_TTL_MS: String(TTL_MS),
           RATCHET_PYTHON: PYTHON,
-          // Every other start dies inside complete() now and then, at one of its steps.
-          ...(faultsOn && rand() < 0.5
+          // During the fault phase it also dies inside complete() now and then, at one of its steps.
+          ...(faultsOn && KILL_IN_COMPLETE_P > 0
             ? {
                 RATCHET_FAULT_KILL_AT: 'complete:accepted,complete:job-finished,record:written',
-                RATCHET_FAULT_KILL_P: '0.15',
+                RATCHET_FAULT_KILL_P: String(KILL_IN_COMPLETE_P),
               }
             : {}),
         });
@@ -329,6 +333,7 @@ while (Date.now() < faultEnd) {
     await startCoord();
   }
 }
+faultsOn = false;
 if (!coord) await startCoord();
 
 // ---- drain
@@ -394,7 +399,9 @@ for (const p of proposals) statuses[p.status] = (statuses[p.status] ?? 0) + 1;
 const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
 console.log('\n== faults bench ==');
-console.log(`seed ${args.seed}, ${SECONDS} s of faults every ~${EVERY_S} s, TTL ${TTL_MS} ms, load ${load}`);
+console.log(
+  `seed ${args.seed}, ${SECONDS} s of faults every ~${EVERY_S} s, kill inside complete() p=${KILL_IN_COMPLETE_P} per step, TTL ${TTL_MS} ms, load ${load}`,
+);
 console.log(
   `faults: ${faults.coordinatorKill9} kill -9 of the coordinator, ${faults.workerKill9} of workers, ${faults.redisOutage} Redis outages, ${faults.coordinatorRestart} coordinator restarts; coordinator died by itself ${coordExits} times (kills inside complete() included)`,
 );
