@@ -365,10 +365,14 @@ for (const m of logs.matchAll(/finished (\S+): (\S+)$/gm)) {
 const byId = new Map(exps.map((e) => [e.id, e]));
 const ours = new Set(proposalIds);
 const finalOf = (e: Experiment | undefined) => e && e.status !== 'queued' && e.status !== 'running';
-// Lost: a result the coordinator said it recorded that is not in the record, or a proposal gone.
-const lost =
-  [...recordedReports.keys()].filter((id) => !finalOf(byId.get(id))).length +
-  proposalIds.filter((id) => !proposals.find((p) => p.id === id)).length;
+// Lost: a finished run some worker reported (answered or not) whose experiment ended with no
+// result, or a proposal gone.
+const reported = new Set([...logs.matchAll(/finished (\S+): /g)].map((m) => m[1]!));
+const lostRuns = [...reported].filter((id) => {
+  const e = byId.get(id);
+  return !finalOf(e) || (e?.status === 'cancelled' && e.verdict !== 'error');
+});
+const lost = lostRuns.length + proposalIds.filter((id) => !proposals.find((p) => p.id === id)).length;
 // Doubled: one experiment's result accepted twice, or counted twice as a baseline sample.
 const r = new Redis(REDIS_URL);
 const samples = new Map<string, number>();
@@ -388,6 +392,7 @@ for (const [id, n] of recordedReports)
 for (const [id, n] of samples) if (n > 1) console.log(`  doubled baseline sample ${id}: ${n} times`);
 for (const p of proposals)
   if (new Set(p.experimentIds).size !== p.experimentIds.length) console.log(`  doubled run in ${p.id}`);
+for (const id of lostRuns) console.log(`  lost ${id}: reported finished, left ${byId.get(id)?.status}`);
 const stuck = proposals.filter((p) => !FINAL_PROPOSAL_STATUSES.includes(p.status)).length;
 const charged =
   exps.filter((e) => e.status === 'crash' && INFRA.test(e.crash?.message ?? '')).length +
