@@ -330,8 +330,8 @@ describe('jobs that cannot finish', () => {
     expect(proposal.status).toBe('error');
   }, 60_000);
 
-  it('stops a job after its attempt limit', async () => {
-    env = restartable(3_000);
+  it('stops a job whose leases keep expiring after its attempt limit, and not one handed back in order', async () => {
+    env = restartable(1_000);
     const one = await env.start();
     const { admin, token } = await setUp(one.url, one.c.adminToken);
     const p = await admin.proposals.submit.mutate({
@@ -340,18 +340,21 @@ describe('jobs that cannot finish', () => {
       description: 'x',
     });
     const first = await candidateLease(one.url, token);
-    let l: Lease | null = first.lease;
+    // Handed back in good order: does not count.
+    await first.w.workers.release.mutate({ ...ref(first.workerId, first.lease), reason: 'worker stopping' });
+    let l: Lease | null = (await first.w.workers.lease.mutate({ workerId: first.workerId, waitMs: 2_000 }))
+      .lease;
     let leases = 0;
+    // A worker that never reports: each lease expires and the job comes back.
     while (l && leases < 20) {
       expect(l.experimentId).toBe(first.lease.experimentId);
       leases++;
-      await first.w.workers.release.mutate({ ...ref(first.workerId, l), reason: 'worker stopping' });
-      l = (await first.w.workers.lease.mutate({ workerId: first.workerId, waitMs: 300 })).lease;
+      l = (await first.w.workers.lease.mutate({ workerId: first.workerId, waitMs: 3_000 })).lease;
     }
     expect(leases).toBe(5);
     const proposal = await admin.proposals.get.query({ id: p.proposal.id });
     expect(proposal.status).toBe('error');
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('re-lease after a worker dies', () => {

@@ -26,7 +26,10 @@ import { onBaseline, recordOutcome } from './results.ts';
 export function recordingClaimMs(deps: Pick<Deps, 'config'>): number {
   return deps.config.leaseTtlMs;
 }
-/** Leases an experiment gets in all; past that it ends with an `error` verdict (a poison job). */
+/**
+ * Leases an experiment gets that end without a result (expired, or given back for
+ * infrastructure reasons); past that it ends with an `error` verdict (a poison job).
+ */
 export const MAX_ATTEMPTS = 5;
 /** Infrastructure give-backs an experiment gets before it ends with an `error` verdict. */
 export const MAX_INFRA_RELEASES = 3;

@@ -317,6 +317,9 @@ export async function release(
   }
   await deps.queues.release(rec.queue, rec.jobId, rec.token);
   await deps.store.finishLease(input.experimentId, input.leaseToken);
-  await deps.store.putExperiment({ ...exp, status: 'queued', workerId: null, infraReleases });
+  // A job handed back in good order (the worker stopping, its owner returning) did not fail:
+  // only leases that ended otherwise count toward the attempt limit.
+  const attempts = infra ? exp.attempts : Math.max(0, exp.attempts - 1);
+  await deps.store.putExperiment({ ...exp, status: 'queued', workerId: null, infraReleases, attempts });
   return { ok: true };
 }
