@@ -125,7 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
     leaseTtlMs: ttl,
     // Four heartbeats per TTL: one lost request never loses a lease.
     heartbeatIntervalMs: e.RATCHET_HEARTBEAT_INTERVAL_MS ?? Math.max(250, Math.floor(ttl / 4)),
-    stalledIntervalMs: e.RATCHET_STALLED_INTERVAL_MS ?? Math.min(30_000, Math.max(500, Math.floor(ttl / 2))),
+    // A job's lock lasts the TTL less one interval (queue/queues.ts `lockMs`), so that a dead
+    // worker's job is back within the TTL: a quarter TTL leaves three heartbeats per lock.
+    stalledIntervalMs: e.RATCHET_STALLED_INTERVAL_MS ?? Math.min(15_000, Math.max(250, Math.floor(ttl / 4))),
     acceptance: {
       ...DEFAULT_ACCEPTANCE,
       marginFloor: e.RATCHET_MIN_MARGIN,

@@ -19,6 +19,7 @@ import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
 import { type Deps, systemClock } from './service/deps.ts';
 import { onMerged } from './service/portability.ts';
+import { finishPendingOutcomes, reconcileAtStart } from './service/reconcile.ts';
 import { readTrackProgram } from './service/track-program.ts';
 import { addTrack, parseTrackFiles } from './service/tracks.ts';
 import { createRedis } from './store/redis.ts';
@@ -84,7 +85,15 @@ function pythonCheck(python: string) {
     path.endsWith('.py') ? compileCheck(python, source) : Promise.resolve(null);
 }
 
-export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordinator> {
+/** What tests and benches may hook into (named protocol steps, see `Events.step`). */
+export interface CoordinatorHooks {
+  step?(name: string): void;
+}
+
+export async function createCoordinator(
+  cfg: CoordinatorConfig,
+  hooks: CoordinatorHooks = {},
+): Promise<Coordinator> {
   await mkdir(cfg.dataDir, { recursive: true });
   const adminToken = await resolveAdminToken(cfg);
   const redis = createRedis(cfg.redisUrl);
@@ -142,7 +151,10 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       seed: cfg.seed,
       rebaseOnLease: cfg.rebaseOnLease,
     },
-    events: { experimentFinished: () => metricsRef?.finished.inc() },
+    events: {
+      experimentFinished: () => metricsRef?.finished.inc(),
+      ...(hooks.step ? { step: hooks.step } : {}),
+    },
     merge: createMergeTrain({
       frontier,
       store,
@@ -162,6 +174,17 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     logLevel: cfg.logLevel,
     metricsToken: cfg.metricsToken,
   });
+
+  // Before any stalled check runs: finish what a crash left half done, and take back the
+  // locks of leases that lapsed while the coordinator was down (service/reconcile.ts).
+  const swept = await reconcileAtStart(deps);
+  if (swept.recorded + swept.requeued > 0) app.log.warn({ swept }, 'reconciled work left by a crash');
+  // Outcomes whose completion died after acceptance, recorded once their claim has lapsed
+  // (a claim lasts one TTL).
+  const pendingTimer = setInterval(() => {
+    void finishPendingOutcomes(deps, Date.now()).catch(() => metrics.instruments.errors.inc());
+  }, cfg.leaseTtlMs);
+  pendingTimer.unref();
 
   // Re-import bundled tracks that are not known yet; resume the stalled checks of known queues.
   for (const dir of cfg.trackDirs) {
@@ -211,6 +234,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
     close() {
       closed ??= (async () => {
         shutdown.abort();
+        clearInterval(pendingTimer);
         for (const p of proposers) p.close();
         const errors: unknown[] = [];
         for (const step of [

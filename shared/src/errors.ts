@@ -51,6 +51,8 @@ export const ErrorCodes = {
   LEASE_UNKNOWN: 'RATCHET_E_LEASE_UNKNOWN',
   LEASE_LOST: 'RATCHET_E_LEASE_LOST',
   LEASE_FINISHED: 'RATCHET_E_LEASE_FINISHED',
+  /** This result is being recorded by another call right now: ask again shortly. */
+  COMPLETION_BUSY: 'RATCHET_E_COMPLETION_BUSY',
   // workers, hardware and toolchains
   BACKEND_UNAVAILABLE: 'RATCHET_E_BACKEND_UNAVAILABLE',
   NO_MATCHING_TRACK: 'RATCHET_E_NO_MATCHING_TRACK',
@@ -76,6 +78,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.REDIS_UNAVAILABLE,
   ErrorCodes.GIT_FAILED,
   ErrorCodes.MERGE_BUSY,
+  ErrorCodes.COMPLETION_BUSY,
   ErrorCodes.COORDINATOR_UNREACHABLE,
   ErrorCodes.LLM_UNAVAILABLE,
   ErrorCodes.INTERNAL,

@@ -130,6 +130,8 @@ export const ProposalStatus = z.enum([
   'stale',
   'conflict',
   'quarantined',
+  /** Never judged: its runs failed for reasons outside it (infrastructure, attempt limit). */
+  'error',
 ]);
 /** Statuses of a proposal still on its way: it may yet run, wait or merge. */
 export const OPEN_PROPOSAL_STATUSES: readonly ProposalStatus[] = [
@@ -204,6 +206,8 @@ export const Verdict = z.enum([
   'quarantined',
   'invalid',
   'conflict',
+  /** No result: the run was given up on for reasons outside the patch (see `verdictReason`). */
+  'error',
 ]);
 export type Verdict = z.infer<typeof Verdict>;
 
@@ -234,6 +238,8 @@ export const Experiment = z.object({
   /** Epoch ms at which the coordinator recorded the result. */
   recordedAt: z.number().nullable(),
   attempts: z.number().int().nonnegative(),
+  /** Times a worker gave it back for infrastructure reasons (a failing checkout, fetch or cache). */
+  infraReleases: z.number().int().nonnegative().optional(),
   /** Candidates: the first run (screen) or a replicate (confirm). */
   stage: z.enum(['baseline', 'screen', 'confirm']).default('screen'),
   /** A confirmation of an untrusted screen must run on another worker. */

@@ -33,6 +33,7 @@ const HTTP_OF: Partial<Record<ErrorCode, TRPCError['code']>> = {
   [ErrorCodes.LEASE_FINISHED]: 'CONFLICT',
   [ErrorCodes.LEASE_UNKNOWN]: 'CONFLICT',
   [ErrorCodes.MERGE_BUSY]: 'TIMEOUT',
+  [ErrorCodes.COMPLETION_BUSY]: 'TIMEOUT',
   [ErrorCodes.REDIS_UNAVAILABLE]: 'INTERNAL_SERVER_ERROR',
   [ErrorCodes.GIT_FAILED]: 'INTERNAL_SERVER_ERROR',
   [ErrorCodes.INTERNAL]: 'INTERNAL_SERVER_ERROR',

@@ -174,6 +174,11 @@ export function observeStore(
       await store.putLease(l);
       instruments.leases.inc({ queue: l.queue });
     },
+    async grantLease(l) {
+      const granted = await store.grantLease(l);
+      if (granted) instruments.leases.inc({ queue: l.queue });
+      return granted;
+    },
     async touchWorker(id, now) {
       await store.touchWorker(id, now);
       await safely(() => observer.workerSeen(id, now));

@@ -2,7 +2,9 @@
  * Evaluation queues on BullMQ in manual mode: the coordinator takes jobs on behalf of its
  * HTTP workers (`getNextJob(token)`), extends the lock on each heartbeat and completes the
  * job with the same token. A lease IS the BullMQ lock: a worker that stops heartbeating
- * loses its job back to the queue after lockDuration (+ one stalled-check interval).
+ * loses its job back to the queue within the lease TTL (the lock lasts the TTL less one
+ * stalled-check interval, see `lockMs`). A lock that lapsed while the coordinator was down
+ * is taken again by the lease's owner while the job is still active (`extend`, `relock`).
  *
  * Queue names: `eval.<track>` (any class) and `eval.<track>.<class>` (one class).
  * BullMQ forbids `:` in queue names, so DESIGN.md's `eval:<track>` is spelled with dots.
@@ -10,6 +12,7 @@
 import { ErrorCodes, RatchetError, toError } from '@ratchet/shared';
 import { type ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { RELOCK_JOB } from '../store/scripts.ts';
 import { createWaker } from './waker.ts';
 
 export interface QueueConfig {
@@ -39,6 +42,23 @@ export function classQueueName(track: string, cls: string): string {
   return `eval.${track}.${cls}`;
 }
 
+/**
+ * How long a job's lock lasts: the lease TTL less one stalled-check interval, so that a job
+ * whose worker died is back in its queue within the TTL (the check that notices the lapsed
+ * lock runs at most one interval after it lapses). Never under half the TTL, which still
+ * leaves two heartbeats (every quarter TTL) per lock.
+ */
+export function lockMs(leaseTtlMs: number, stalledIntervalMs: number): number {
+  return Math.max(leaseTtlMs - stalledIntervalMs, Math.ceil(leaseTtlMs / 2));
+}
+
+/** Where an experiment's job is, as the start-up sweep sees it. */
+export interface JobPlace {
+  queue: string;
+  jobId: string;
+  state: string;
+}
+
 /** Lower numbers run first. Baselines jump the queue (DESIGN.md). */
 export const Priority = { baseline: 1, reverify: 5, confirm: 10, candidate: 100 } as const;
 
@@ -51,6 +71,7 @@ export function createQueues(
   const queues = new Map<string, Queue<JobData>>();
   const workers = new Map<string, Worker<JobData>>();
   const addTimeoutMs = cfg.addTimeoutMs ?? 5_000;
+  const lock = lockMs(cfg.leaseTtlMs, cfg.stalledIntervalMs);
   // A connection (a Redis, or a Cluster) is shared with the waker; from options, it gets its own.
   const shared = typeof (cfg.connection as Redis).duplicate === 'function';
   const wakeRedis = shared ? (cfg.connection as Redis) : new Redis(cfg.connection as RedisOptions);
@@ -86,7 +107,7 @@ export function createQueues(
       w = new Worker<JobData>(name, null, {
         connection: cfg.connection,
         prefix: cfg.prefix,
-        lockDuration: cfg.leaseTtlMs,
+        lockDuration: lock,
         stalledInterval: cfg.stalledIntervalMs,
         // A lost lease puts the job back; it never fails the job for having stalled.
         maxStalledCount: 1_000_000,
@@ -101,6 +122,13 @@ export function createQueues(
       workers.set(name, w);
     }
     return w;
+  }
+
+  /** Take a job's lock again for `token` if it lapsed while the job stayed active (RELOCK_JOB). */
+  async function relock(name: string, jobId: string, token: string): Promise<boolean> {
+    const q = queue(name);
+    const keys = [`${q.toKey(jobId)}:lock`, q.toKey('active'), q.toKey('stalled')];
+    return (await wakeRedis.eval(RELOCK_JOB, 3, ...keys, jobId, token, String(lock))) === 1;
   }
 
   return {
@@ -157,8 +185,45 @@ export function createQueues(
     async extend(name: string, jobId: string, token: string): Promise<void> {
       const job = await Job.fromId<JobData>(queue(name), jobId);
       if (!job) throw new RatchetError(ErrorCodes.LEASE_LOST, 'job no longer exists');
-      const ok = await job.extendLock(token, cfg.leaseTtlMs);
+      const ok = (await job.extendLock(token, lock)) || (await relock(name, jobId, token));
       if (!ok) throw new RatchetError(ErrorCodes.LEASE_LOST, 'lease expired: the job went back to the queue');
+    },
+    relock,
+    /**
+     * Finish a job whose outcome is accepted: completed with the token when the lock is still
+     * ours, otherwise removed if it waits again (its lock lapsed); false when another holds it.
+     */
+    async finish(name: string, jobId: string, token: string, result: unknown): Promise<boolean> {
+      const job = await Job.fromId<JobData>(queue(name), jobId);
+      if (!job) return true;
+      try {
+        await job.moveToCompleted(result, token, false);
+        return true;
+      } catch {
+        return job.remove().then(
+          () => true,
+          () => false,
+        );
+      }
+    },
+    /** Remove a job that is not locked (a sweep's orphan); false when it is locked. */
+    async remove(name: string, jobId: string): Promise<boolean> {
+      return queue(name)
+        .remove(jobId)
+        .then((n) => n === 1);
+    },
+    /** Where the jobs of these queues are, by experiment (waiting, active or delayed). */
+    async jobsByExperiment(names: string[]): Promise<Map<string, JobPlace>> {
+      const out = new Map<string, JobPlace>();
+      for (const name of names) {
+        for (const state of ['active', 'wait', 'prioritized', 'delayed'] as const) {
+          for (const j of await queue(name).getJobs([state], 0, -1, true)) {
+            if (j?.id && j.data?.experimentId)
+              out.set(j.data.experimentId, { queue: name, jobId: j.id, state });
+          }
+        }
+      }
+      return out;
     },
     async complete(name: string, jobId: string, token: string, result: unknown): Promise<void> {
       const job = await Job.fromId<JobData>(queue(name), jobId);

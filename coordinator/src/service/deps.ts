@@ -22,6 +22,12 @@ export interface ServiceConfig {
 
 export interface Events {
   experimentFinished?(e: { experimentId: string }): void;
+  /**
+   * A named step of a multi-step protocol has just completed (`complete:accepted`,
+   * `complete:job-finished`, `record:written`): fault tests stop the coordinator there, as a
+   * crash would.
+   */
+  step?(name: string): void;
 }
 
 export interface Deps {

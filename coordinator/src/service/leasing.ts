@@ -20,13 +20,19 @@ import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { ensureBaselineJobsOnLease } from './baseline-check.ts';
 import { leaseBatch } from './batches.ts';
+import {
+  endWithError,
+  finishRecording,
+  MAX_ATTEMPTS,
+  MAX_INFRA_RELEASES,
+  recordingClaimMs,
+} from './completion.ts';
 import type { Deps } from './deps.ts';
 import { freshenBase } from './freshen.ts';
 import { newId, newLeaseToken } from './ids.ts';
 import { laterQueueName } from './portability.ts';
 import { assertOwns, principalOfWorker, workerPrincipal } from './principals.ts';
 import { moveProposal } from './proposal-status.ts';
-import { recordOutcome } from './results.ts';
 import {
   assertRunsSomething,
   classesOf,
@@ -140,6 +146,12 @@ async function grant(
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
     return null;
   }
+  if (exp.attempts >= MAX_ATTEMPTS) {
+    // A poison job (its runs never report, or never report anything the coordinator takes).
+    await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
+    await endWithError(deps, exp, `no result after ${exp.attempts} attempts`);
+    return null;
+  }
   const cls = await workerClassFor(deps, w, exp.track);
   if (await confirmsItself(deps, exp, w, cls)) {
     // A confirmation never runs under the principal whose screen it checks: it waits for
@@ -173,7 +185,11 @@ async function grant(
   const track = await deps.store.requireTrack(exp.track);
   const now = deps.clock.now();
   const rec: LeaseRecord = { experimentId: exp.id, workerId: w.id, token, queue, jobId, leasedAt: now };
-  await deps.store.putLease(rec);
+  if (!(await deps.store.grantLease(rec))) {
+    // It has an accepted outcome (its job came back before the outcome was recorded).
+    await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
+    return null;
+  }
   await deps.store.putExperiment({
     ...exp,
     status: 'running',
@@ -231,21 +247,24 @@ async function confirmsItself(deps: Deps, exp: Experiment, w: WorkerRecord, cls:
 /** The live lease for this (worker, experiment, token), or a coded refusal. */
 async function liveLease(deps: Deps, workerId: string, expId: string, token: string): Promise<LeaseRecord> {
   const rec = await deps.store.getLease(expId);
-  if (!rec) {
-    const exp = await deps.store.getExperiment(expId);
-    if (!exp) throw new RatchetError(ErrorCodes.EXPERIMENT_UNKNOWN, `unknown experiment ${expId}`);
-    if (exp.status !== 'queued' && exp.status !== 'running') {
-      throw new RatchetError(ErrorCodes.LEASE_FINISHED, `experiment ${expId} already has its result`);
-    }
-    throw new RatchetError(ErrorCodes.LEASE_UNKNOWN, `experiment ${expId} is not leased`);
-  }
-  if (rec.token !== token || rec.workerId !== workerId) {
-    throw new RatchetError(
+  if (!rec || rec.token !== token || rec.workerId !== workerId) throw await leaseRefusal(deps, expId, rec);
+  return rec;
+}
+
+/** Why a lease reference is refused: the lease is another's, or there is none (and why). */
+async function leaseRefusal(deps: Deps, expId: string, rec: LeaseRecord | null): Promise<RatchetError> {
+  if (rec) {
+    return new RatchetError(
       ErrorCodes.LEASE_LOST,
       'stale or wrong lease token: the lease belongs to someone else',
     );
   }
-  return rec;
+  const exp = await deps.store.getExperiment(expId);
+  if (!exp) return new RatchetError(ErrorCodes.EXPERIMENT_UNKNOWN, `unknown experiment ${expId}`);
+  if (exp.status !== 'queued' && exp.status !== 'running') {
+    return new RatchetError(ErrorCodes.LEASE_FINISHED, `experiment ${expId} already has its result`);
+  }
+  return new RatchetError(ErrorCodes.LEASE_UNKNOWN, `experiment ${expId} is not leased`);
 }
 
 export async function heartbeat(deps: Deps, input: HeartbeatInput): Promise<{ ok: true }> {
@@ -256,26 +275,62 @@ export async function heartbeat(deps: Deps, input: HeartbeatInput): Promise<{ ok
   return { ok: true };
 }
 
+/**
+ * Record a finished run, exactly once (see `completion.ts`): the outcome is accepted and the
+ * lease ended in one atomic step, then the job is finished and the run recorded. A retry with
+ * the same lease token, after a crash anywhere in between or after success, records what is
+ * missing and is answered ok; while another call records it, `COMPLETION_BUSY` (retryable).
+ */
 export async function complete(deps: Deps, input: CompleteInput): Promise<{ ok: true }> {
-  const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
-  await deps.queues.complete(rec.queue, rec.jobId, rec.token, { status: input.outcome.status });
-  if (!(await deps.store.finishLease(input.experimentId, input.leaseToken))) {
-    throw new RatchetError(ErrorCodes.LEASE_FINISHED, 'this lease was already completed');
+  const now = deps.clock.now();
+  const got = await deps.store.acceptOutcome(
+    {
+      experimentId: input.experimentId,
+      token: input.leaseToken,
+      workerId: input.workerId,
+      outcome: input.outcome,
+    },
+    now,
+    recordingClaimMs(deps),
+  );
+  if (got.kind === 'refused') throw await leaseRefusal(deps, input.experimentId, got.lease);
+  if (got.kind === 'recorded') return { ok: true };
+  if (got.kind === 'recording') {
+    // Another call holds its recording now (or held it, and died: its claim lapses within a TTL).
+    throw new RatchetError(ErrorCodes.COMPLETION_BUSY, 'this result is being recorded: ask again shortly');
   }
-  const exp = await deps.store.requireExperiment(input.experimentId);
-  await recordOutcome(deps, exp, input.outcome);
-  await deps.store.touchWorker(input.workerId, deps.clock.now());
+  deps.events.step?.('complete:accepted');
+  await finishRecording(deps, input.experimentId, got.record);
+  await deps.store.touchWorker(input.workerId, now);
   return { ok: true };
 }
 
+/**
+ * Give a job back. One given back for infrastructure reasons (`infrastructure: …`) counts
+ * against the experiment; the `MAX_INFRA_RELEASES`th ends it with an `error` verdict instead
+ * of queueing it again, so persistent trouble around a run is never its proposal's verdict
+ * and never loops.
+ */
 export async function release(
   deps: Deps,
-  input: { workerId: string; experimentId: string; leaseToken: string },
+  input: { workerId: string; experimentId: string; leaseToken: string; reason?: string },
 ): Promise<{ ok: true }> {
   const rec = await liveLease(deps, input.workerId, input.experimentId, input.leaseToken);
+  const exp = await deps.store.requireExperiment(input.experimentId);
+  const infra = input.reason?.startsWith('infrastructure:') ?? false;
+  const infraReleases = (exp.infraReleases ?? 0) + (infra ? 1 : 0);
+  if (infra && infraReleases >= MAX_INFRA_RELEASES) {
+    await deps.queues.finish(rec.queue, rec.jobId, rec.token, { dropped: true });
+    if (!(await deps.store.finishLease(input.experimentId, input.leaseToken))) return { ok: true };
+    const why = `given back ${infraReleases} times for infrastructure reasons; last: ${input.reason}`;
+    await endWithError(deps, { ...exp, infraReleases }, why.slice(0, 600));
+    return { ok: true };
+  }
   await deps.queues.release(rec.queue, rec.jobId, rec.token);
   await deps.store.finishLease(input.experimentId, input.leaseToken);
-  const exp = await deps.store.requireExperiment(input.experimentId);
-  await deps.store.putExperiment({ ...exp, status: 'queued', workerId: null });
+  // A job handed back in good order (the worker stopping, its owner returning) did not fail:
+  // only leases that ended otherwise count toward the attempt limit.
+  const attempts = infra ? exp.attempts : Math.max(0, exp.attempts - 1);
+  await deps.store.putExperiment({ ...exp, status: 'queued', workerId: null, infraReleases, attempts });
   return { ok: true };
 }

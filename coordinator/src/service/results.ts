@@ -35,6 +35,7 @@ export async function recordOutcome(deps: Deps, exp: Experiment, outcome: JobOut
     });
   }
   await deps.store.putExperiment(recorded);
+  deps.events.step?.('record:written');
   if (recorded.kind === 'baseline') await onBaseline(deps, recorded);
   else if (recorded.batchId) await onBatchRun(deps, recorded);
   else if (recorded.proposalId && recorded.hardwareClass)
@@ -42,7 +43,7 @@ export async function recordOutcome(deps: Deps, exp: Experiment, outcome: JobOut
   deps.events.experimentFinished?.({ experimentId: exp.id });
 }
 
-async function onBaseline(deps: Deps, e: Experiment) {
+export async function onBaseline(deps: Deps, e: Experiment) {
   const cls = e.hardwareClass!;
   if (e.status === 'ok' && e.metrics) {
     await setVerdict(deps, e.id, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);

@@ -7,6 +7,7 @@ import {
   BaselineSample,
   ErrorCodes,
   Experiment,
+  JobOutcome,
   type Progress,
   Proposal,
   RatchetError,
@@ -18,7 +19,7 @@ import { type BatchStore, createBatchStore } from './batches.ts';
 import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
 import { createRegistryStore, type RegistryStore } from './registry.ts';
-import { FINISH_LEASE } from './scripts.ts';
+import { ACCEPT_OUTCOME, ADD_BASELINE_SAMPLE, CLAIM_OUTCOME, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -66,6 +67,25 @@ export const LeaseRecord = z.object({
 });
 export type LeaseRecord = z.infer<typeof LeaseRecord>;
 
+/** A finished run's outcome as accepted from its lease, before and while it is recorded. */
+export const OutcomeRecord = z.object({
+  lease: LeaseRecord,
+  outcome: JobOutcome,
+  acceptedAt: z.number(),
+});
+export type OutcomeRecord = z.infer<typeof OutcomeRecord>;
+
+/** What accepting an outcome found (see ACCEPT_OUTCOME in scripts.ts). */
+export type Acceptance =
+  | { kind: 'accepted'; record: OutcomeRecord }
+  | { kind: 'retry'; record: OutcomeRecord }
+  | { kind: 'recording' }
+  | { kind: 'recorded' }
+  | { kind: 'refused'; lease: LeaseRecord | null };
+
+/** An accepted outcome is kept this long, so that a late retry of its completion is answered. */
+const OUTCOME_LIFETIME_MS = 24 * 3600_000;
+
 export type Store = ReturnType<typeof createStore>;
 
 /**
@@ -96,6 +116,9 @@ function storeOps(redis: Redis, prefix: string) {
     return raw === null ? null : schema.parse(JSON.parse(raw));
   };
   const setJson = (key: string, v: unknown) => redis.set(key, JSON.stringify(v));
+  /** A stored outcome is `<lease token> <JSON>` (ACCEPT_OUTCOME). */
+  const readOutcome = (raw: string): OutcomeRecord =>
+    OutcomeRecord.parse(JSON.parse(raw.slice(raw.indexOf(' ') + 1)));
 
   return {
     /** Redis answers (health checks). */
@@ -200,12 +223,14 @@ function storeOps(redis: Redis, prefix: string) {
       return raw === null ? null : JSON.parse(raw);
     },
     // ---- baselines: samples per (track, commit, class); the class's commits, for pooled noise
+    /** Once per experiment (ADD_BASELINE_SAMPLE in scripts.ts). */
     async addBaselineSample(track: string, commit: string, cls: string, sample: BaselineSample) {
-      await redis
-        .multi()
-        .rpush(k('blsamples', track, commit, cls), JSON.stringify(sample))
-        .sadd(k('blcommits', track, cls), commit)
-        .exec();
+      const keys = [
+        k('blsamples', track, commit, cls),
+        k('blcommits', track, cls),
+        k('blsampled', track, commit, cls),
+      ];
+      await redis.eval(ADD_BASELINE_SAMPLE, 3, ...keys, JSON.stringify(sample), commit, sample.experimentId);
     },
     async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
       const raws = await redis.lrange(k('blsamples', track, commit, cls), '0', '-1');
@@ -271,6 +296,61 @@ function storeOps(redis: Redis, prefix: string) {
       await setJson(k('lease', l.experimentId), l);
     },
     getLease: (expId: string) => getJson(LeaseRecord, k('lease', expId)),
+    /** Write a granted lease, unless the experiment already has an accepted outcome. */
+    async grantLease(l: LeaseRecord): Promise<boolean> {
+      const keys = [k('lease', l.experimentId), k('outcome', l.experimentId)];
+      return (await redis.eval(GRANT_LEASE, 2, ...keys, JSON.stringify(l))) === 1;
+    },
+    /**
+     * Accept an outcome for (experiment, token, worker), or find it accepted before: one
+     * atomic step that stores it durably and ends the lease (ACCEPT_OUTCOME in scripts.ts).
+     */
+    async acceptOutcome(
+      rec: { experimentId: string; token: string; workerId: string; outcome: JobOutcome },
+      now: number,
+      claimMs: number,
+    ): Promise<Acceptance> {
+      const keys = [k('lease', rec.experimentId), k('outcome', rec.experimentId), k('outcomes')];
+      const pending = { outcome: rec.outcome, acceptedAt: now };
+      const [code, raw] = (await redis.eval(
+        ACCEPT_OUTCOME,
+        3,
+        ...keys,
+        rec.token,
+        rec.workerId,
+        rec.experimentId,
+        JSON.stringify(pending),
+        String(now),
+        String(OUTCOME_LIFETIME_MS),
+        String(claimMs),
+      )) as [number, string];
+      if (code === 1)
+        return { kind: 'accepted', record: { ...pending, lease: LeaseRecord.parse(JSON.parse(raw)) } };
+      if (code === 2) return { kind: 'retry', record: readOutcome(raw) };
+      if (code === 3) return { kind: 'recording' };
+      if (code === 4) return { kind: 'recorded' };
+      return { kind: 'refused', lease: raw ? LeaseRecord.parse(JSON.parse(raw)) : null };
+    },
+    /** Claim the recording of a pending outcome whose claim lapsed (the reconciliation sweeps). */
+    async claimOutcome(expId: string, now: number, claimMs: number): Promise<OutcomeRecord | null> {
+      const raw = (await redis.eval(
+        CLAIM_OUTCOME,
+        2,
+        k('outcome', expId),
+        k('outcomes'),
+        String(now),
+        String(claimMs),
+        expId,
+      )) as string | null;
+      return raw ? readOutcome(raw) : null;
+    },
+    /** Experiments with an outcome not recorded yet whose claim lapses at or before `beforeMs`. */
+    pendingOutcomes: (beforeMs: number) =>
+      redis.zrangebyscore(k('outcomes'), '-inf', Number.isFinite(beforeMs) ? beforeMs : '+inf'),
+    /** The outcome is in the experiment's record: no longer pending (nor claimed). */
+    async outcomeRecorded(expId: string) {
+      await redis.zrem(k('outcomes'), expId);
+    },
     /** Delete the lease only if it still carries `token`; true when this call removed it. */
     async finishLease(expId: string, token: string): Promise<boolean> {
       return (await redis.eval(FINISH_LEASE, 1, k('lease', expId), token)) === 1;
