@@ -11,7 +11,7 @@ import {
   proposeMutation,
   unifiedDiff,
 } from '@ratchet/proposers';
-import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
+import { FINAL_PROPOSAL_STATUSES, OPEN_PROPOSAL_STATUSES, type Proposal } from '@ratchet/shared';
 import type { Deps } from '../service/deps.ts';
 import { submitProposal } from '../service/proposals.ts';
 import { periodic } from './periodic.ts';
@@ -28,11 +28,20 @@ export interface MutationProposerOptions {
 }
 
 const OPEN = new Set<string>(OPEN_PROPOSAL_STATUSES);
+const FINAL = new Set<string>(FINAL_PROPOSAL_STATUSES);
+/** The history a round looks at: the track's latest proposals. */
+const HISTORY = 1000;
 
 export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
   const random = opts.random ?? Math.random;
   const log = opts.log ?? (() => {});
   let submitted = 0;
+  /**
+   * Proposals that have ended, with what they taught, never change: each round reads only
+   * the new and the open ones (in batches), so a round costs the work in flight, not the
+   * whole history — rounds are frequent, and they share the coordinator with every lease.
+   */
+  const ended = new Map<string, { p: Proposal; item: HistoryItem }>();
 
   async function activeWorkers(): Promise<number> {
     const now = deps.clock.now();
@@ -48,13 +57,32 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     triedOn: (base: string) => Set<string>;
     busyOn: (base: string) => Set<string>;
   }> {
-    const proposals = await deps.store.listProposals(opts.track, 1000);
-    const items: HistoryItem[] = [];
-    for (const p of proposals) {
+    const current = new Map<string, { p: Proposal; item: HistoryItem }>();
+    const ids = (await deps.store.proposalIds(opts.track)).slice(-HISTORY).reverse();
+    const fresh = await deps.store.getProposals(ids.filter((id) => !ended.has(id)));
+    const lastIds = fresh.flatMap((p) => p.experimentIds.slice(-1));
+    const delta = new Map((await deps.store.getExperiments(lastIds)).map((e) => [e.id, e.delta]));
+    for (const p of fresh) {
       const last = p.experimentIds[p.experimentIds.length - 1];
-      const e = last ? await deps.store.getExperiment(last) : null;
-      items.push({ description: p.description, status: p.status, delta: e?.delta ?? null, base: p.base });
+      const item = {
+        description: p.description,
+        status: p.status,
+        delta: delta.get(last ?? '') ?? null,
+        base: p.base,
+      };
+      if (FINAL.has(p.status)) ended.set(p.id, { p, item });
+      else current.set(p.id, { p, item });
     }
+    const proposals: Proposal[] = [];
+    const items: HistoryItem[] = [];
+    for (const id of ids) {
+      const x = ended.get(id) ?? current.get(id);
+      if (!x) continue;
+      proposals.push(x.p);
+      items.push(x.item);
+    }
+    if (ended.size > 2 * HISTORY)
+      for (const id of [...ended.keys()].slice(0, ended.size - HISTORY)) ended.delete(id);
     return {
       items,
       openOn: (base) => proposals.filter((p) => OPEN.has(p.status) && p.base === base).length,
