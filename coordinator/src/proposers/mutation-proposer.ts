@@ -53,9 +53,9 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
 
   async function history(): Promise<{
     items: HistoryItem[];
-    openOn: (base: string) => number;
+    open: number;
     triedOn: (base: string) => Set<string>;
-    busyOn: (base: string) => Set<string>;
+    busy: Set<string>;
   }> {
     const current = new Map<string, { p: Proposal; item: HistoryItem }>();
     const ids = (await deps.store.proposalIds(opts.track)).slice(-HISTORY).reverse();
@@ -83,16 +83,18 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     }
     if (ended.size > 2 * HISTORY)
       for (const id of [...ended.keys()].slice(0, ended.size - HISTORY)) ended.delete(id);
+    // Open proposals of every base count: a queued one is rebased onto the head when it is
+    // leased (`service/freshen.ts`), so it is work on the current frontier all the same.
+    const open = proposals.filter((p) => OPEN.has(p.status));
     return {
       items,
-      openOn: (base) => proposals.filter((p) => OPEN.has(p.status) && p.base === base).length,
-      triedOn: (base) => new Set(proposals.filter((p) => p.base === base).map((p) => p.description)),
-      busyOn: (base) =>
-        new Set(
-          proposals
-            .filter((p) => OPEN.has(p.status) && p.base === base)
-            .flatMap((p) => mutatedNames(p.description)),
-        ),
+      open: open.length,
+      triedOn: (base) =>
+        new Set([
+          ...proposals.filter((p) => p.base === base).map((p) => p.description),
+          ...open.map((p) => p.description),
+        ]),
+      busy: new Set(open.flatMap((p) => mutatedNames(p.description))),
     };
   }
 
@@ -102,14 +104,16 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
     const h = await history();
     let made = 0;
     const head = (await deps.frontier.head(opts.track)) ?? track.head;
-    // Only proposals on the current head count towards the depth: after a merge, those on
-    // older bases still run (and are rebased if they win), but the queue refills at once
-    // with work on the new frontier.
-    let open = h.openOn(head);
+    // Every open proposal counts towards the depth, whatever its base: the queue stays about
+    // a round of runs deep, so each proposal is made with the lessons of all but the last
+    // round. Counting only those on the head refilled the whole depth after every merge,
+    // and with many workers merging every few runs the queue grew rounds deep, its
+    // proposals made blind to what the rounds in between found.
+    let open = h.open;
     const file = track.config.editable[0]!;
     const source = await deps.frontier.readFile(head, file);
     const tried = h.triedOn(head);
-    const busy = h.busyOn(head);
+    const busy = h.busy;
     while (open < target) {
       const m = proposeMutation({ source, history: h.items, random, tried, busy, base: head });
       if (!m) break;
