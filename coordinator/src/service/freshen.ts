@@ -24,8 +24,7 @@ export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Pro
   if (!deps.config.rebaseOnLease) return exp;
   if (exp.kind === 'candidate' && exp.stage === 'confirm' && exp.proposalId && !exp.batchId)
     return stillMergeable(deps, exp);
-  if (exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId)
-    return exp;
+  if (exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId) return exp;
   const p = await deps.store.getProposal(exp.proposalId);
   if (!p || p.base !== exp.base || (p.status !== 'queued' && p.status !== 'reverify')) return exp;
   const head = await deps.frontier.head(exp.track);
