@@ -211,6 +211,7 @@ async function search(workers: number, runMs: number, capMs: number) {
     // Where the coordinator's process spends itself (the simulated workers share it): CPU
     // time per wall second, and how much of the wall time its event loop was busy.
     const cpu0 = process.cpuUsage();
+    const train0 = t.c.deps.merge.use();
     const elu0 = performance.eventLoopUtilization();
     proposer.start();
     const t0 = Date.now();
@@ -238,6 +239,13 @@ async function search(workers: number, runMs: number, capMs: number) {
       cpu: (cpu.user + cpu.system) / 1000 / wall,
       elu: performance.eventLoopUtilization(elu0).utilization,
     };
+    // The merge train: merges, batch merges and lease-time composes, each queued and held.
+    const train = Object.entries(t.c.deps.merge.use()).map(([k, u]) => {
+      const u0 = train0[k as keyof typeof train0];
+      const n = u.calls - u0.calls;
+      const avg = (ms: number) => (n > 0 ? (ms / n).toFixed(0) : '-');
+      return `${k} ${n} (queued ${avg(u.waitMs - u0.waitMs)} ms, held ${avg(u.holdMs - u0.holdMs)} ms on average)`;
+    });
     const time = { training: 0, idle: 0, leasing: 0, reporting: 0 };
     for (const s of pool.sims)
       for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] += s.time[k];
@@ -313,6 +321,7 @@ async function search(workers: number, runMs: number, capMs: number) {
       batchInfo,
       phases,
       load,
+      train,
       proposals: ps.length,
       time,
       lostStale,
@@ -367,6 +376,7 @@ try {
         `batch ${r.phases.batch}, stale (ran on a head that moved) ${r.phases.stale}; proposals ${r.proposals}; ` +
         `coordinator process: ${r.load.cpu.toFixed(2)} CPU-s per s, event loop busy ${(100 * r.load.elu).toFixed(0)}%`,
     );
+    console.log(`  merge train: ${r.train.join('; ')}`);
   }
   const one = results[0]?.reachedMs;
   for (const r of results.slice(1)) {
