@@ -18,7 +18,7 @@ import { periodic } from './periodic.ts';
 
 export interface MutationProposerOptions {
   track: string;
-  /** Proposals to keep queued per active worker (default 2). */
+  /** Open proposals (queued or on their way, any base) to keep per active worker (default 2). */
   perWorker?: number;
   /** Interpreter for compile checks; null skips them. */
   python: string | null;
