@@ -45,3 +45,21 @@ it('reads a proposal that has ended only once, whatever the number of rounds', a
     m.close();
   }
 });
+
+it('counts queued proposals of an older base towards its depth: they run on the head', async () => {
+  t = await startCoordinator();
+  const deps = t.c.deps;
+  const proposer = createMutationProposer(deps, { track: 'standin', python: null, perWorker: 2 });
+  expect(await proposer.tick()).toBe(2);
+  // Another winner moves the head; the two queued proposals will be rebased onto it when
+  // leased, so the queue is still as deep as it should be.
+  const base = (await deps.frontier.head('standin'))!;
+  await deps.frontier.commitPatch({
+    trackId: 'standin',
+    base,
+    patch: qualityPatch('1.000000', '0.990000'),
+    message: 'another winner',
+  });
+  expect(await deps.frontier.head('standin')).not.toBe(base);
+  expect(await proposer.tick()).toBe(0);
+});
