@@ -7,6 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createMutationProposer, readTrackDir } from '@ratchet/coordinator';
 import { unifiedDiff } from '@ratchet/proposers';
 import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
@@ -207,19 +208,44 @@ async function search(workers: number, runMs: number, capMs: number) {
       random: seeded(42),
     });
     const pool = startSims(t, token, workers, runMs);
+    // Where the coordinator's process spends itself (the simulated workers share it): CPU
+    // time per wall second, and how much of the wall time its event loop was busy.
+    const cpu0 = process.cpuUsage();
+    const train0 = t.c.deps.merge.use();
+    const elu0 = performance.eventLoopUtilization();
     proposer.start();
     const t0 = Date.now();
     let reached: number | null = null;
+    let last = '';
     while (Date.now() - t0 < capMs) {
       const head = (await t.admin.tracks.get.query({ id: 'sim' })).head;
       const file = (await t.admin.tracks.file.query({ id: 'sim', commit: head, path: 'train.py' })).content;
-      if (landscape(applyConstants(constantsOf(file), null)) <= TARGET) {
+      const value = landscape(applyConstants(constantsOf(file), null));
+      if (process.env.BENCH_DEBUG && head !== last)
+        console.log(
+          `  ${((Date.now() - t0) / 1000).toFixed(1)} s: head ${head.slice(0, 7)} at ${value.toFixed(4)}`,
+        );
+      last = head;
+      if (value <= TARGET) {
         reached = Date.now() - t0;
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     proposer.close();
+    const wall = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const load = {
+      cpu: (cpu.user + cpu.system) / 1000 / wall,
+      elu: performance.eventLoopUtilization(elu0).utilization,
+    };
+    // The merge train: merges, batch merges and lease-time composes, each queued and held.
+    const train = Object.entries(t.c.deps.merge.use()).map(([k, u]) => {
+      const u0 = train0[k as keyof typeof train0];
+      const n = u.calls - u0.calls;
+      const avg = (ms: number) => (n > 0 ? (ms / n).toFixed(0) : '-');
+      return `${k} ${n} (queued ${avg(u.waitMs - u0.waitMs)} ms, held ${avg(u.holdMs - u0.holdMs)} ms on average)`;
+    });
     const time = { training: 0, idle: 0, leasing: 0, reporting: 0 };
     for (const s of pool.sims)
       for (const k of Object.keys(time) as (keyof typeof time)[]) time[k] += s.time[k];
@@ -243,6 +269,15 @@ async function search(workers: number, runMs: number, capMs: number) {
     const rebasedAtLease = merged.filter((p) => p.rebases > 0 && screens(p.id) === 1).length;
     const reverified = merged.filter((p) => screens(p.id) > 1).length;
     const notRun = exps.filter((e) => e.status === 'cancelled').length;
+    // Runs by phase: what the workers' training time went to.
+    const done = exps.filter((e) => e.recordedAt !== null);
+    const phases = {
+      baseline: done.filter((e) => e.kind === 'baseline').length,
+      screen: done.filter((e) => e.kind === 'candidate' && !e.batchId && e.stage === 'screen').length,
+      confirm: done.filter((e) => e.kind === 'candidate' && !e.batchId && e.stage === 'confirm').length,
+      batch: done.filter((e) => e.batchId).length,
+      stale: done.filter((e) => e.verdict === 'stale').length,
+    };
     // A batch's runs: its first, and replicates near the threshold.
     const records = await t.c.deps.store.batches.list('sim');
     const sizeOf = new Map(records.map((b) => [b.id, b.members.length]));
@@ -253,6 +288,22 @@ async function search(workers: number, runMs: number, capMs: number) {
         console.log(
           `  batch ${e.batchId} ${e.stage} ${e.metrics?.val_bpb.toFixed(4)} ${e.verdict}: ${e.verdictReason}`,
         );
+    if (process.env.BENCH_TRACE) {
+      // Every run in the order it was recorded: when it was queued, leased and recorded.
+      const byId = new Map(ps.map((p) => [p.id, p]));
+      const sec = (x: number | null) => (x === null ? '   -  ' : ((x - t0) / 1000).toFixed(1).padStart(6));
+      for (const e of [...exps].sort(
+        (a, b) => (a.recordedAt ?? a.createdAt) - (b.recordedAt ?? b.createdAt),
+      )) {
+        const p = e.proposalId ? byId.get(e.proposalId) : null;
+        const who = e.batchId
+          ? `batch ${e.batchId.slice(-6)} (${size(e)})`
+          : (p?.description ?? '').slice(0, 40);
+        console.log(
+          `  ${sec(e.createdAt)}${sec(e.leasedAt)}${sec(e.recordedAt)} ${e.kind.padEnd(9)} ${e.stage.padEnd(8)} ${e.base.slice(0, 7)} ${e.status.padEnd(9)} ${String(e.verdict).padEnd(10)} ${who} | ${p?.status ?? ''} ${(e.verdictReason ?? '').slice(0, 90)}`,
+        );
+      }
+    }
     const batchInfo = {
       runs: batches.length,
       members: batches.reduce((a, e) => a + size(e), 0),
@@ -268,6 +319,10 @@ async function search(workers: number, runMs: number, capMs: number) {
       reverified,
       notRun,
       batchInfo,
+      phases,
+      load,
+      train,
+      proposals: ps.length,
       time,
       lostStale,
       duplicates,
@@ -316,6 +371,12 @@ try {
       `  workers' time: training ${pct(r.time.training)}, waiting for work ${pct(r.time.idle)}, ` +
         `leasing ${pct(r.time.leasing)}, reporting ${pct(r.time.reporting)}`,
     );
+    console.log(
+      `  runs by phase: baseline ${r.phases.baseline}, screen ${r.phases.screen}, confirm ${r.phases.confirm}, ` +
+        `batch ${r.phases.batch}, stale (ran on a head that moved) ${r.phases.stale}; proposals ${r.proposals}; ` +
+        `coordinator process: ${r.load.cpu.toFixed(2)} CPU-s per s, event loop busy ${(100 * r.load.elu).toFixed(0)}%`,
+    );
+    console.log(`  merge train: ${r.train.join('; ')}`);
   }
   const one = results[0]?.reachedMs;
   for (const r of results.slice(1)) {

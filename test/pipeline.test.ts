@@ -3,12 +3,18 @@
  * simulated workers: liars never merge, parallel winners are never lost, throttled runs are
  * queued again, duplicates never run twice.
  */
-import type { Proposal } from '@ratchet/shared';
+import type { Lease, Proposal } from '@ratchet/shared';
 import { FINAL_PROPOSAL_STATUSES } from '@ratchet/shared';
 import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
-import { bonusPatch, createSimWorker, SIM_PROFILE, standinLandscape } from './support/sim-worker.ts';
+import {
+  bonusPatch,
+  createSimWorker,
+  okOutcome,
+  SIM_PROFILE,
+  standinLandscape,
+} from './support/sim-worker.ts';
 
 let t: TestCoordinator | null = null;
 const sims: ReturnType<typeof createSimWorker>[] = [];
@@ -199,6 +205,61 @@ describe('the acceptance pipeline', () => {
       }
     },
   );
+
+  it('does not run the confirmation of a winner whose patch conflicts with the moved head', async () => {
+    t = await startCoordinator();
+    const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'w', trusted: true });
+    const c = createClient(t.url, token);
+    const w1 = (await c.workers.register.mutate({ name: 'w1', profile: SIM_PROFILE })).workerId;
+    const w2 = (await c.workers.register.mutate({ name: 'w2', profile: SIM_PROFILE })).workerId;
+    const p1 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.970000'),
+      description: 'a',
+    });
+    const p2 = await t.admin.proposals.submit.mutate({
+      track: 'standin',
+      patch: qualityPatch('1.000000', '0.960000'),
+      description: 'b',
+    });
+    let n = 0;
+    const value = (l: Lease) =>
+      (l.patch?.includes('+QUALITY = 0.97') ? 0.97 : l.patch?.includes('+QUALITY = 0.96') ? 0.96 : 1) +
+      (n++ % 2 ? 0.001 : -0.001);
+    const take = async (workerId: string) => (await c.workers.lease.mutate({ workerId, waitMs: 0 })).lease;
+    const done = (workerId: string, l: Lease) =>
+      c.workers.complete.mutate({
+        workerId,
+        experimentId: l.experimentId,
+        leaseToken: l.leaseToken,
+        outcome: okOutcome(value(l)),
+      });
+    // Baselines first; then both screens run at once, on the same head.
+    let a = await take(w1);
+    while (a && a.kind === 'baseline') {
+      await done(w1, a);
+      a = await take(w1);
+    }
+    const b = await take(w2);
+    const of = async (l: Lease | null) =>
+      l && (await t!.c.deps.store.getExperiment(l.experimentId))?.proposalId;
+    expect([await of(a), await of(b)]).toEqual([p1.proposal.id, p2.proposal.id]);
+    await done(w1, a!);
+    await done(w2, b!);
+    // Both won their screens: the first confirmation merges, and the second would conflict.
+    for (let l = await take(w1); l; l = await take(w1)) await done(w1, l);
+    const [m, x] = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
+    expect(m.status).toBe('merged');
+    expect(x.status).toBe('conflict');
+    expect(x.conflict).toContain('QUALITY');
+    const runs = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
+      (e) => e.proposalId === x.id,
+    );
+    expect(runs.map((e) => [e.stage, e.status]).sort()).toEqual([
+      ['confirm', 'cancelled'],
+      ['screen', 'ok'],
+    ]);
+  });
 
   it('queues a throttled run again instead of comparing it', async () => {
     t = await startCoordinator();

@@ -32,9 +32,12 @@ export function createMutationCore(port: ProposerPort, o: MutationCoreOptions) {
   const log = o.log ?? (() => {});
 
   /**
-   * Propose until `target` proposals are open on the head; returns how many it made. Only
-   * proposals on the current head count: after a merge, those on older bases still run (and
-   * are rebased if they win), but the queue refills at once with work on the new frontier.
+   * Propose until `target` proposals are open; returns how many it made. Open proposals of
+   * every base count: a queued one is rebased onto the head when it is leased, so it is work on
+   * the current frontier all the same, and its change counts as tried and busy. Counting only
+   * those on the head refilled the whole depth after every merge, and with many workers
+   * merging every few runs the queue grew rounds deep, its proposals made blind to what the
+   * rounds in between found.
    */
   async function fill(target: number): Promise<number> {
     const { head, editable, files } = await port.frontier(o.track);
@@ -43,12 +46,14 @@ export function createMutationCore(port: ProposerPort, o: MutationCoreOptions) {
       ...h.items.map((x) => ({ description: x.description, status: x.status, delta: x.delta, base: x.base })),
       ...h.inFlight.map((x) => ({ description: x.description, status: x.status, delta: null, base: x.base })),
     ];
-    const openHere = h.inFlight.filter((x) => x.base === head);
-    const tried = new Set(history.filter((x) => x.base === head).map((x) => x.description));
-    const busy = new Set(openHere.flatMap((x) => mutatedNames(x.description)));
+    const tried = new Set([
+      ...h.items.filter((x) => x.base === head).map((x) => x.description),
+      ...h.inFlight.map((x) => x.description),
+    ]);
+    const busy = new Set(h.inFlight.flatMap((x) => mutatedNames(x.description)));
     const file = editable[0]!;
     const source = files[file]!;
-    let open = openHere.length;
+    let open = h.inFlight.length;
     let made = 0;
     while (open < target) {
       const m = proposeMutation({ source, history, random, tried, busy, base: head });

@@ -2,11 +2,13 @@
  * Checking and rebasing a patch without spawning git, for the common case: text files
  * modified in place. Changes of the head and of the patch a context's width apart merge as
  * git merges them; closer ones as `resolve.ts` merges them after git, with the same source
- * check. Everything else returns null and goes to git (`repo.ts`), which also reports
- * conflicts with their hunks. Files of a commit are read through the frontier's cache.
+ * check. Both sides changing a common line is a conflict here too, reported with its region
+ * (git is stricter, so it would call it one as well): conflicts are frequent with many
+ * workers, and each cost a dozen git spawns. Everything else returns null and goes to git
+ * (`repo.ts`). Files of a commit are read through the frontier's cache.
  */
 
-import { lineHunks, mergeLines } from './line-merge.ts';
+import { conflictText, lineHunks, mergeLines } from './line-merge.ts';
 import type { ComposeResult, RebaseResult } from './repo.ts';
 import type { SourceCheck } from './resolve.ts';
 import { applyHunks, formatPatch, parsePatch } from './text-patch.ts';
@@ -50,6 +52,7 @@ export async function quickRebase(
   const files = await patched(read, base, patch);
   if (!files) return null;
   const parts: string[] = [];
+  const conflicts: { path: string; hunk: string }[] = [];
   for (const f of files) {
     const theirs = await read(head, f.path).catch(() => null);
     if (theirs === null || !theirs.endsWith('\n')) return null;
@@ -58,11 +61,16 @@ export async function quickRebase(
     const mine = lineHunks(b, f.after.split('\n'));
     const near = ours.some((o) => mine.some((m) => m.start - o.end <= APART && o.start - m.end <= APART));
     const m = mergeLines(f.before, theirs, f.after);
-    // A conflict goes to git, which reports it with its hunk.
-    if (m.status !== 'merged') return null;
+    // Both sides changed a common line: git would call it a conflict too (it is stricter).
+    if (m.status !== 'merged') {
+      conflicts.push({ path: f.path, hunk: conflictText(f.before, theirs, f.after) });
+      continue;
+    }
     if (near && check && (await check(f.path, m.text)) !== null) return null;
     parts.push(formatPatch(f.path, theirs, m.text));
   }
+  if (conflicts.length > 0)
+    return { status: 'conflict', hunk: conflicts[0]!.hunk, files: conflicts.map((c) => c.path) };
   return { status: 'clean', patch: parts.join('') };
 }
 
@@ -83,11 +91,15 @@ export async function quickCompose(
     if (!files) return null;
     const next = new Map<string, string>();
     let changes = false;
+    let conflict: string | null = null;
     for (const f of files) {
       const now = cur.get(f.path) ?? (await read(head, f.path).catch(() => null));
       if (now === null || !now.endsWith('\n')) return null;
       const m = mergeLines(f.before, now, f.after);
-      if (m.status !== 'merged') return null;
+      if (m.status !== 'merged') {
+        conflict ??= conflictText(f.before, now, f.after);
+        continue;
+      }
       const b = f.before.split('\n');
       const ours = lineHunks(b, now.split('\n'));
       const mine = lineHunks(b, f.after.split('\n'));
@@ -95,6 +107,11 @@ export async function quickCompose(
       if (near && check && (await check(f.path, m.text)) !== null) return null;
       if (m.text !== now) changes = true;
       next.set(f.path, m.text);
+    }
+    if (conflict !== null) {
+      // This one stays out of the union; the others go on composing.
+      outcomes.push({ status: 'conflict', hunk: conflict });
+      continue;
     }
     if (!changes) {
       outcomes.push({ status: 'empty' });

@@ -73,6 +73,33 @@ function clash(p: Hunk, q: Hunk): boolean {
   return p.start < q.end && q.start < p.end;
 }
 
+/**
+ * The first region both sides changed, marked as git marks a conflict (the head's side, then
+ * the proposal's), with a little context: what a conflict is reported with. '' when none.
+ */
+export function conflictText(base: string, ours: string, theirs: string): string {
+  const b = base.split('\n');
+  const o = lineHunks(b, ours.split('\n'));
+  const t = lineHunks(b, theirs.split('\n')).filter((h) => !o.some((g) => same(g, h)));
+  for (const h of t) {
+    const g = o.find((x) => clash(x, h));
+    if (!g) continue;
+    const start = Math.min(g.start, h.start);
+    const end = Math.max(g.end, h.end);
+    const side = (x: Hunk) => [...b.slice(start, x.start), ...x.lines, ...b.slice(x.end, end)];
+    return [
+      ...b.slice(Math.max(0, start - 2), start),
+      '<<<<<<< head',
+      ...side(g),
+      '=======',
+      ...side(h),
+      '>>>>>>> proposal',
+      ...b.slice(end, end + 3),
+    ].join('\n');
+  }
+  return '';
+}
+
 export type LineMerge = { status: 'merged'; text: string } | { status: 'conflict'; line: number };
 
 /** Merge `ours` and `theirs`, both edits of `base`; identical changes on both sides count once. */

@@ -104,8 +104,21 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim().slice(0, 200) || 'ratchet improvement';
 }
 
+/** What the train spent, per kind of call: how long calls queued for it, and held it. */
+export interface TrainUse {
+  calls: number;
+  waitMs: number;
+  holdMs: number;
+}
+type TrainCall = 'merge' | 'mergeBatch' | 'exclusive';
+
 export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrainInput) {
   const chains = new Map<string, Promise<unknown>>();
+  const use: Record<TrainCall, TrainUse> = {
+    merge: { calls: 0, waitMs: 0, holdMs: 0 },
+    mergeBatch: { calls: 0, waitMs: 0, holdMs: 0 },
+    exclusive: { calls: 0, waitMs: 0, holdMs: 0 },
+  };
 
   async function withLock<T>(track: string, fn: () => Promise<T>): Promise<T> {
     const name = `merge:${track}`;
@@ -187,18 +200,34 @@ export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrai
     return { status: 'merged', commit };
   }
 
-  function serial<T>(track: string, fn: () => Promise<T>): Promise<T> {
+  function serial<T>(track: string, kind: TrainCall, fn: () => Promise<T>): Promise<T> {
     const prev = chains.get(track) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(() => withLock(track, fn));
+    const queued = clock.now();
+    const next = prev
+      .catch(() => {})
+      .then(async () => {
+        const start = clock.now();
+        try {
+          return await withLock(track, fn);
+        } finally {
+          const u = use[kind];
+          u.calls++;
+          u.waitMs += start - queued;
+          u.holdMs += clock.now() - start;
+        }
+      });
     chains.set(track, next);
     return next;
   }
 
   return {
-    merge: (w: Winner): Promise<MergeOutcome> => serial(w.proposal.track, () => mergeNow(w)),
-    mergeBatch: (b: BatchWinner): Promise<BatchMergeOutcome> => serial(b.track, () => mergeBatchNow(b)),
+    merge: (w: Winner): Promise<MergeOutcome> => serial(w.proposal.track, 'merge', () => mergeNow(w)),
+    mergeBatch: (b: BatchWinner): Promise<BatchMergeOutcome> =>
+      serial(b.track, 'mergeBatch', () => mergeBatchNow(b)),
     /** Run `fn` in the track's merge order, under its lock: the head does not move meanwhile. */
-    exclusive: <T>(track: string, fn: () => Promise<T>): Promise<T> => serial(track, fn),
+    exclusive: <T>(track: string, fn: () => Promise<T>): Promise<T> => serial(track, 'exclusive', fn),
+    /** Calls so far, and the time they queued for the train and held it (for benchmarks). */
+    use: (): Record<TrainCall, TrainUse> => structuredClone(use),
   };
 }
 export type MergeTrain = ReturnType<typeof createMergeTrain>;

@@ -8,6 +8,11 @@
  * ends the proposal as `conflict` (with the hunk) before it costs a run, as the merge train
  * would after it; one the head already holds, or one already proposed on the head, ends
  * as `stale` with the reason. Such a job is dropped and its experiment `cancelled`.
+ *
+ * A confirmation keeps its base, but it is not run for a proposal that can no longer merge:
+ * when the head moved and the patch conflicts with it, or the head already holds it, the
+ * merge train would end the proposal so after the run (`merge-train.ts`); with many workers,
+ * two winners changing the same constant are common, and that run was wasted.
  */
 import { type Experiment, patchHash } from '@ratchet/shared';
 import { ensureBaselineJobs } from './baselines.ts';
@@ -16,8 +21,10 @@ import { moveProposal } from './proposal-status.ts';
 
 /** The experiment to run (moved to the head, or as it was), or null when it must not run. */
 export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {
-  if (!deps.config.rebaseOnLease || exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId)
-    return exp;
+  if (!deps.config.rebaseOnLease) return exp;
+  if (exp.kind === 'candidate' && exp.stage === 'confirm' && exp.proposalId && !exp.batchId)
+    return stillMergeable(deps, exp);
+  if (exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId) return exp;
   const p = await deps.store.getProposal(exp.proposalId);
   if (!p || p.base !== exp.base || (p.status !== 'queued' && p.status !== 'reverify')) return exp;
   const head = await deps.frontier.head(exp.track);
@@ -55,4 +62,28 @@ export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Pro
   await deps.store.putExperiment(moved);
   await ensureBaselineJobs(deps, exp.track, head, cls);
   return moved;
+}
+
+/** A confirmation, or null when its proposal conflicts with the head or the head holds it. */
+async function stillMergeable(deps: Deps, exp: Experiment): Promise<Experiment | null> {
+  const p = await deps.store.getProposal(exp.proposalId!);
+  if (!p || p.base !== exp.base || p.status !== 'confirming') return exp;
+  const head = await deps.frontier.head(exp.track);
+  if (!head || head === p.base) return exp;
+  const at = head.slice(0, 7);
+  let r: Awaited<ReturnType<Deps['frontier']['rebase']>>;
+  try {
+    r = await deps.frontier.rebase(p.base, p.patch, head);
+  } catch {
+    return exp; // the merge train will meet the same trouble and report it
+  }
+  if (r.status === 'clean' && r.patch.trim() !== '') return exp;
+  const reason =
+    r.status === 'conflict'
+      ? `the head moved to ${at} and the patch conflicts with it; confirmation not run`
+      : `the head ${at} already holds this change; confirmation not run`;
+  const status = r.status === 'conflict' ? 'conflict' : 'stale';
+  await deps.store.putExperiment({ ...exp, status: 'cancelled', verdict: status, verdictReason: reason });
+  await moveProposal(deps, p.id, status, reason, r.status === 'conflict' ? { conflict: r.hunk } : {});
+  return null;
 }
