@@ -21,6 +21,48 @@ describe('noise', () => {
     expect(pooledNoise([[1], [2]]).df).toBe(0);
   });
 
+  /** Honest baselines: five commits, values from a fixed normal sequence of σ ≈ 0.0006. */
+  const z = [0.3, -1.1, 0.8, -0.2, 1.4, -0.7, 0.1, -1.6, 0.9, 0.5, -0.4, 1.2, -0.9, 0.0, 0.6];
+  const honest = [0, 1, 2, 3, 4].map((g) =>
+    z.slice(g * 3, g * 3 + 3).map((v) => 1.0 - g * 0.01 + 0.0006 * v),
+  );
+
+  it('barely moves when one baseline is 0.02 off: the forged sample leaves the pool', () => {
+    const clean = pooledNoise(honest);
+    const forged = honest.map((g, i) => (i === 0 ? [...g, g[0]! - 0.02] : g));
+    const n = pooledNoise(forged);
+    expect(n.outliers).toBe(1);
+    expect(n.sigma / clean.sigma).toBeGreaterThan(0.8);
+    expect(n.sigma / clean.sigma).toBeLessThan(1.25);
+    expect(n.df).toBe(clean.df);
+    expect(n.samples).toBe(16);
+  });
+
+  it('barely moves for a wild sample in a commit of two, or a lone commit of three or five', () => {
+    const clean = pooledNoise(honest);
+    const pair = pooledNoise([...honest, [0.95, 0.95 + 0.5]]);
+    expect(pair.sigma / clean.sigma).toBeLessThan(1.25);
+    expect(pair.outliers).toBe(2); // which of two is wild cannot be told: both leave
+    const three = pooledNoise([[1.0003, 0.9996, 500]]);
+    expect(three.sigma).toBeLessThan(0.001);
+    expect(three.df).toBe(1);
+    const first = pooledNoise([[1.0003, 0.9996, 1.0008, 0.9999, 0.98]]);
+    expect(first.sigma).toBeLessThan(0.001);
+    expect(first.df).toBe(3);
+  });
+
+  it('keeps every honest sample: the same σ as the classical pooled estimate', () => {
+    const n = pooledNoise(honest);
+    expect(n.outliers).toBe(0);
+    expect(n.df).toBe(10);
+    let ss = 0;
+    for (const g of honest) {
+      const m = g.reduce((a, b) => a + b, 0) / g.length;
+      for (const x of g) ss += (x - m) ** 2;
+    }
+    expect(n.sigma).toBeCloseTo(Math.sqrt(ss / 10), 12);
+  });
+
   it('has accurate normal and t quantiles', () => {
     expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
     expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
