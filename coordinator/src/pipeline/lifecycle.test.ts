@@ -24,8 +24,17 @@ const baselines: BaselineSample[] = [1.0, 1.001, 0.999].map((v, i) => ({
 }));
 const noise = { sigma: 0.001, df: 10, samples: 13 };
 
-function run(id: string, stage: 'screen' | 'confirm', valBpb: number, workerId = 'w1'): RunView {
-  return { id, stage, valBpb, workerId, steps: 100, tokensM: null, peakVramMb: null };
+function run(id: string, stage: RunView['stage'], valBpb: number, workerId = 'w1'): RunView {
+  return {
+    id,
+    stage,
+    valBpb,
+    workerId,
+    principal: `token:${workerId}`,
+    steps: 100,
+    tokensM: null,
+    peakVramMb: null,
+  };
 }
 function finished(id: string, over: Partial<FinishedRun> = {}): FinishedRun {
   return {
@@ -155,16 +164,119 @@ describe('a lone proposal, transition by transition', () => {
     expect(as).toContainEqual(expect.objectContaining({ type: 'queueRun', excludeWorkerId: null }));
   });
 
-  it('marks a screen its confirmation contradicts invalid and costs the screener its trust', () => {
+  describe('a screen and a confirmation that disagree', () => {
+    // Noise σ 0.001: the screen 0.99 and the confirmation 1.0 are 7σ apart (> 4·√2σ).
+    const screen = run('e1', 'screen', 0.99, 'honest');
+    const liarConfirm = run('e2', 'confirm', 1.0, 'liar');
+
+    it('sends the dispute to a third principal instead of blaming the screener', () => {
+      const as = nextStep(
+        state({ finished: finished('e2', { stage: 'confirm' }), runs: [screen, liarConfirm] }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust' }));
+      expect(as).not.toContainEqual(expect.objectContaining({ verdict: 'invalid' }));
+      expect(ending(as)).toMatchObject({ type: 'advance', status: 'confirming' });
+      expect((ending(as) as { reason: string }).reason).toContain('third principal');
+      expect(as).toContainEqual({
+        type: 'queueRun',
+        stage: 'arbitrate',
+        pinned: true,
+        seed: candidateSeed(42, 'p1', 2),
+        excludeWorkerId: null,
+        excludePrincipals: ['token:honest', 'token:liar'],
+      });
+    });
+
+    it('keeps waiting, queueing nothing more, when re-evaluated before the arbiter reports', () => {
+      const confirming = { ...state().proposal, status: 'confirming' as const };
+      expect(nextStep(state({ proposal: confirming, runs: [screen, liarConfirm] }), cfg)).toEqual([]);
+    });
+
+    it('when the arbiter agrees with the screen: the confirmation is invalid, its worker loses trust, the gain merges', () => {
+      const arbiter = run('e3', 'arbitrate', 0.9902, 'third');
+      const as = nextStep(
+        state({ finished: finished('e3', { stage: 'arbitrate' }), runs: [screen, liarConfirm, arbiter] }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e2', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(as).not.toContainEqual({ type: 'resetTrust', workerId: 'honest' });
+      expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['honest', 'third'] });
+      const merge = as.find((a) => a.type === 'merge');
+      expect(merge).toMatchObject({ decision: { verdict: 'accept', n: 2 } });
+      expect((merge as { runs: RunView[] }).runs.map((r) => r.id)).toEqual(['e1', 'e3']);
+    });
+
+    it('when the arbiter agrees with the confirmation: the screen is invalid, its worker loses trust, the patch is judged on the rest', () => {
+      const liarScreen = run('e1', 'screen', 0.99, 'liar');
+      const honestConfirm = run('e2', 'confirm', 1.0, 'honest');
+      const arbiter = run('e3', 'arbitrate', 0.9998, 'third');
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'arbitrate' }),
+          runs: [liarScreen, honestConfirm, arbiter],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(as).not.toContainEqual({ type: 'resetTrust', workerId: 'honest' });
+      expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['honest', 'third'] });
+      const end = ending(as) as { status: string; reason: string };
+      expect(end).toMatchObject({ type: 'end', status: 'discarded' });
+      expect(end.reason).toContain('the screen was wrong');
+      expect(as.find((a) => a.type === 'merge')).toBeUndefined();
+    });
+
+    it('when the arbiter agrees with neither: discarded, nobody blamed', () => {
+      const arbiter = run('e3', 'arbitrate', 1.02, 'third');
+      const as = nextStep(
+        state({ finished: finished('e3', { stage: 'arbitrate' }), runs: [screen, liarConfirm, arbiter] }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust' }));
+      expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    });
+
+    it('stays settled once the wrong side is invalid: later evaluations see only the runs that stand', () => {
+      const arbiter = run('e3', 'arbitrate', 0.9902, 'third');
+      const as = nextStep(state({ runs: [screen, arbiter] }), cfg);
+      expect(as.find((a) => a.type === 'merge')).toMatchObject({ decision: { verdict: 'accept' } });
+    });
+
+    it('gives a confirmation after a run was found invalid a seed no earlier run had', () => {
+      const as = nextStep(
+        state({
+          proposal: { ...state().proposal, runsQueued: 3 },
+          finished: finished('e1'),
+          runs: [run('e1', 'screen', 0.99, 'w7')],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', seed: candidateSeed(42, 'p1', 3) }),
+      );
+    });
+  });
+
+  it('waits for another principal, in words, while its base has only unverified baselines', () => {
     const as = nextStep(
-      state({ runs: [run('e1', 'screen', 0.99, 'liar'), run('e2', 'confirm', 1.0, 'honest')] }),
+      state({
+        baselines: [],
+        unverifiedBaselines: 3,
+        finished: finished('e1'),
+        runs: [run('e1', 'screen', 0.99)],
+      }),
       cfg,
     );
-    expect(as).toContainEqual(
-      expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
-    );
-    expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
-    expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    expect((ending(as) as { reason: string }).reason).toContain('another principal to verify');
+    expect(as).toContainEqual({ type: 'awaitBaseline' });
   });
 
   it('hands a confirmed winner to the merge train and credits both workers', () => {

@@ -16,6 +16,7 @@ import {
 import type { Principal } from '../auth/tokens.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
+import { mayRun } from './arbiter.ts';
 import { ensureBaselineJobsOnLease } from './baseline-check.ts';
 import { leaseBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
@@ -148,6 +149,11 @@ async function grant(
   if (exp.excludeWorkerId === w.id && (await otherLiveWorker(deps, w, cls))) {
     // A confirmation must not run on the worker whose screen it checks: let another take it.
     // With no other live worker of the class, nobody else could check it, so it runs here.
+    await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
+    return null;
+  }
+  if (!(await mayRun(deps, w, exp, cls))) {
+    // An arbitration or a baseline that needs another principal: it waits for one.
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }

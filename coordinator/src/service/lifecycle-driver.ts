@@ -14,6 +14,7 @@ import {
 } from '../pipeline/lifecycle.ts';
 import { pooledNoise, throughputOf } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
+import { isTrusted, principalOf, unverifiedBaselines } from './baseline-verify.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import { joinBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
@@ -36,9 +37,10 @@ export function finishedRun(e: Experiment): FinishedRun | null {
   return {
     id: e.id,
     status: e.status,
-    stage: e.stage === 'confirm' ? 'confirm' : 'screen',
+    stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
     seed: e.seed,
     excludeWorkerId: e.excludeWorkerId,
+    excludePrincipals: e.excludePrincipals ?? [],
     crash: e.crash,
     throughput: throughputOf(e),
   };
@@ -53,25 +55,22 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
     if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
     out.push(e);
   }
-  out.sort((a, b) =>
-    a.stage === b.stage ? (a.recordedAt ?? 0) - (b.recordedAt ?? 0) : a.stage === 'screen' ? -1 : 1,
-  );
-  return out.map((e) => ({
-    id: e.id,
-    stage: e.stage === 'confirm' ? 'confirm' : 'screen',
-    valBpb: e.metrics!.val_bpb,
-    workerId: e.workerId,
-    steps: e.metrics!.num_steps,
-    tokensM: e.metrics!.total_tokens_M,
-    peakVramMb: e.metrics!.peak_vram_mb,
-  }));
-}
-
-async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
-  if (!workerId) return false;
-  const w = await deps.store.getWorker(workerId);
-  if (w?.trusted) return true;
-  return (await deps.store.trust(workerId, cls)) >= deps.config.acceptance.trustThreshold;
+  // Screens first, then confirmations and arbitrations in the order they were recorded.
+  const rank = (e: Experiment) => (e.stage === 'screen' || e.stage === 'baseline' ? 0 : 1);
+  out.sort((a, b) => rank(a) - rank(b) || (a.recordedAt ?? 0) - (b.recordedAt ?? 0));
+  const views: RunView[] = [];
+  for (const e of out)
+    views.push({
+      id: e.id,
+      stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
+      valBpb: e.metrics!.val_bpb,
+      workerId: e.workerId,
+      principal: e.workerId ? await principalOf(deps, e.workerId) : null,
+      steps: e.metrics!.num_steps,
+      tokensM: e.metrics!.total_tokens_M,
+      peakVramMb: e.metrics!.peak_vram_mb,
+    });
+  return views;
 }
 
 export async function setVerdict(
@@ -103,7 +102,7 @@ export async function evaluate(
   const noise = pooledNoise(await deps.store.baselineGroups(p.track, cls));
   const actions = nextStep(
     {
-      proposal: p,
+      proposal: { ...p, runsQueued: p.experimentIds.length },
       cls,
       finished,
       runs,
@@ -112,6 +111,7 @@ export async function evaluate(
       bestGain: await deps.store.bestGain(p.track, cls),
       screenerTrusted: await isTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null, cls),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
+      unverifiedBaselines: (await unverifiedBaselines(deps, p.track, p.base, cls)).count,
     },
     lifecycleConfig(deps),
   );
@@ -204,13 +204,14 @@ async function queueRun(
     stage: a.stage,
     seed: a.seed,
     excludeWorkerId: a.excludeWorkerId,
+    excludePrincipals: a.excludePrincipals ?? [],
   });
   await deps.store.putExperiment(exp);
   await addExperimentId(deps, p.id, exp.id);
   const queue = a.pinned ? classQueueName(p.track, cls) : generalQueueName(p.track);
-  // Re-verifications (pinned screens) and confirmations jump ahead of fresh screens.
+  // Re-verifications (pinned screens), confirmations and arbitrations jump ahead of fresh screens.
   const priority =
-    a.stage === 'confirm' ? Priority.confirm : a.pinned ? Priority.reverify : Priority.candidate;
+    a.stage !== 'screen' ? Priority.confirm : a.pinned ? Priority.reverify : Priority.candidate;
   await deps.queues.add(queue, { experimentId: exp.id }, priority);
   return { ...p, experimentIds: [...p.experimentIds, exp.id] };
 }

@@ -5,6 +5,8 @@
  * The rules themselves are in `pipeline/lifecycle.ts`.
  */
 import type { Experiment, JobOutcome } from '@ratchet/shared';
+import type { BaselineStanding } from '../pipeline/baseline-trust.ts';
+import { recordBaseline } from './baseline-verify.ts';
 import { ensureBaselineJobs } from './baselines.ts';
 import { onBatchRun } from './batch-verdict.ts';
 import type { Deps } from './deps.ts';
@@ -22,30 +24,27 @@ export async function recordOutcome(deps: Deps, exp: Experiment, outcome: JobOut
     finishedAt: outcome.timings.reportedAt,
     recordedAt: deps.clock.now(),
   };
+  let standing: BaselineStanding | null = null;
   if (recorded.kind === 'baseline' && recorded.metrics && recorded.hardwareClass) {
     // The sample goes in before the run stops counting as pending, so that a concurrent
-    // ensureBaselineJobs never sees neither and schedules one replicate too many.
-    await deps.store.addBaselineSample(recorded.track, recorded.base, recorded.hardwareClass, {
-      valBpb: recorded.metrics.val_bpb,
-      steps: recorded.metrics.num_steps,
-      tokensM: recorded.metrics.total_tokens_M,
-      paramsM: recorded.metrics.num_params_M,
-      experimentId: recorded.id,
-      peakVramMb: recorded.metrics.peak_vram_mb,
-    });
+    // ensureBaselineJobs never sees neither and schedules one replicate too many. It counts
+    // only once verified (`baseline-verify.ts`); until then it is stored and shown.
+    standing = await recordBaseline(deps, recorded, recorded.hardwareClass);
   }
   await deps.store.putExperiment(recorded);
-  if (recorded.kind === 'baseline') await onBaseline(deps, recorded);
+  if (recorded.kind === 'baseline') await onBaseline(deps, recorded, standing);
   else if (recorded.batchId) await onBatchRun(deps, recorded);
   else if (recorded.proposalId && recorded.hardwareClass)
     await evaluate(deps, recorded.proposalId, recorded.hardwareClass, finishedRun(recorded));
   deps.events.experimentFinished?.({ experimentId: exp.id });
 }
 
-async function onBaseline(deps: Deps, e: Experiment) {
+async function onBaseline(deps: Deps, e: Experiment, standing: BaselineStanding | null) {
   const cls = e.hardwareClass!;
-  if (e.status === 'ok' && e.metrics) {
-    await setVerdict(deps, e.id, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);
+  if (e.status === 'ok' && e.metrics && standing) {
+    const what = `baseline of ${e.base.slice(0, 7)} on ${cls}`;
+    if (standing.counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${standing.reason}`);
+    else await setVerdict(deps, e.id, 'pending', `${what}: ${standing.reason}`);
   } else {
     await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
   }

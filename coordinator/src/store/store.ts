@@ -207,6 +207,40 @@ function storeOps(redis: Redis, prefix: string) {
         .sadd(k('blcommits', track, cls), commit)
         .exec();
     },
+    /**
+     * Every baseline reported for (track, commit, class), counted or not; the reported list
+     * including this one. Only `countBaselineSample` makes one count.
+     */
+    async addReportedBaseline(
+      track: string,
+      commit: string,
+      cls: string,
+      sample: BaselineSample,
+    ): Promise<BaselineSample[]> {
+      const key = k('blreported', track, commit, cls);
+      const res = await redis.multi().rpush(key, JSON.stringify(sample)).lrange(key, '0', '-1').exec();
+      return ((res?.[1]?.[1] as string[] | undefined) ?? []).map((r) => BaselineSample.parse(JSON.parse(r)));
+    },
+    async reportedBaselines(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
+      const raws = await redis.lrange(k('blreported', track, commit, cls), '0', '-1');
+      return raws.map((r) => BaselineSample.parse(JSON.parse(r)));
+    },
+    /** Make a reported baseline count (once, whoever calls); true for the call that did. */
+    async countBaselineSample(
+      track: string,
+      commit: string,
+      cls: string,
+      sample: BaselineSample,
+    ): Promise<boolean> {
+      if ((await redis.sadd(k('blcounted', track, commit, cls), sample.experimentId)) !== 1) return false;
+      await redis
+        .multi()
+        .rpush(k('blsamples', track, commit, cls), JSON.stringify(sample))
+        .sadd(k('blcommits', track, cls), commit)
+        .exec();
+      return true;
+    },
+    /** The baselines that count: what decisions and the noise estimate use. */
     async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
       const raws = await redis.lrange(k('blsamples', track, commit, cls), '0', '-1');
       return raws.map((r) => BaselineSample.parse(JSON.parse(r)));

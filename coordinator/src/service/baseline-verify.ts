@@ -1,0 +1,106 @@
+/**
+ * A reported baseline becomes a counted one (`pipeline/baseline-trust.ts` decides): every
+ * report is stored with who stands behind it; those that count are added to the samples that
+ * decisions and the noise estimate read. A report that does not count yet may count later,
+ * when another principal's baseline of the same commit agrees with it: each new report
+ * re-judges them all.
+ */
+import type { BaselineSample, Experiment } from '@ratchet/shared';
+import { type BaselineStanding, type RawBaseline, verifyBaselines } from '../pipeline/baseline-trust.ts';
+import { pooledNoise } from '../pipeline/stats.ts';
+import type { WorkerRecord } from '../store/store.ts';
+import type { Deps } from './deps.ts';
+
+/** The principal behind a worker's results: its token, or itself when the token is unknown. */
+export function principalOfWorker(w: Pick<WorkerRecord, 'id' | 'tokenId'>): string {
+  return w.tokenId ? `token:${w.tokenId}` : `worker:${w.id}`;
+}
+
+export async function principalOf(deps: Deps, workerId: string | null): Promise<string> {
+  if (!workerId) return 'unknown';
+  return principalOfWorker((await deps.store.getWorker(workerId)) ?? { id: workerId });
+}
+
+/** A trusted token, or trust earned on the class by consecutive validated results. */
+export async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
+  if (!workerId) return false;
+  const w = await deps.store.getWorker(workerId);
+  if (w?.trusted) return true;
+  return (await deps.store.trust(workerId, cls)) >= deps.config.acceptance.trustThreshold;
+}
+
+function raw(s: BaselineSample, trusted: boolean): RawBaseline {
+  return {
+    experimentId: s.experimentId,
+    valBpb: s.valBpb,
+    principal: s.principal ?? `run:${s.experimentId}`,
+    trusted,
+  };
+}
+
+/**
+ * Store the baseline `e` reported and re-judge every report of its (commit, class); the ones
+ * that now count are counted, and earlier reports that just became counted get their verdict.
+ * Returns the standing of `e`.
+ */
+export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Promise<BaselineStanding> {
+  const m = e.metrics!;
+  const sample: BaselineSample = {
+    valBpb: m.val_bpb,
+    steps: m.num_steps,
+    tokensM: m.total_tokens_M,
+    paramsM: m.num_params_M,
+    experimentId: e.id,
+    peakVramMb: m.peak_vram_mb,
+    principal: await principalOf(deps, e.workerId),
+    trusted: await isTrusted(deps, e.workerId, cls),
+    workerId: e.workerId,
+  };
+  const reported = await deps.store.addReportedBaseline(e.track, e.base, cls, sample);
+  const counted = await deps.store.getBaselineSamples(e.track, e.base, cls);
+  const ids = new Set(reported.map((r) => r.experimentId));
+  // Samples that count without a report (a merge's own runs, already verified) are references.
+  const refs = counted.filter((c) => !ids.has(c.experimentId)).map((c) => raw(c, true));
+  const noise = pooledNoise(await deps.store.baselineGroups(e.track, cls));
+  const standings = verifyBaselines(
+    [...refs, ...reported.map((r) => raw(r, r.trusted === true))],
+    noise,
+    deps.config.acceptance,
+  );
+  const byId = new Map(reported.map((r) => [r.experimentId, r]));
+  let mine: BaselineStanding = { experimentId: e.id, counted: false, reason: 'unverified' };
+  for (const s of standings) {
+    const r = byId.get(s.experimentId);
+    if (!r) continue;
+    if (s.experimentId === e.id) mine = s;
+    if (!s.counted) continue;
+    const now = await deps.store.countBaselineSample(e.track, e.base, cls, r);
+    if (now && s.experimentId !== e.id) {
+      const x = await deps.store.getExperiment(s.experimentId);
+      if (x)
+        await deps.store.putExperiment({
+          ...x,
+          verdict: 'baseline',
+          verdictReason: `baseline of ${e.base.slice(0, 7)} on ${cls}, ${s.reason}`,
+        });
+    }
+  }
+  return mine;
+}
+
+/** Reports of (commit, class) that do not count (yet), and the principals behind them. */
+export async function unverifiedBaselines(
+  deps: Deps,
+  track: string,
+  commit: string,
+  cls: string,
+): Promise<{ count: number; principals: string[] }> {
+  const counted = new Set(
+    (await deps.store.getBaselineSamples(track, commit, cls)).map((s) => s.experimentId),
+  );
+  const held = (await deps.store.reportedBaselines(track, commit, cls)).filter(
+    (r) => !counted.has(r.experimentId),
+  );
+  const principals = [...new Set(held.map((r) => r.principal).filter((p): p is string => !!p))];
+  return { count: held.length, principals: principals.slice(0, 20) };
+}
