@@ -38,7 +38,11 @@ describe('the research loop, end to end', () => {
     const url = (await coord.waitForLine(/listening on (http:\/\/\S+)/, 30_000))[1]!;
     const adminToken = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
     const admin = createClient(url, adminToken);
-    const { token } = await admin.tokens.create.mutate({ role: 'worker', name: 'e2e-workers' });
+    const { token } = await admin.tokens.create.mutate({
+      role: 'worker',
+      name: 'e2e-workers',
+      trusted: true,
+    });
 
     const workers = [1, 2].map((i) => {
       const p = spawnCli(

@@ -122,7 +122,7 @@ describe('the Ollama proposer', () => {
 
   it('prompts with the program, the frontier file and the shared history; credits merged gains to its strategy', async () => {
     const p = await setup();
-    const token = (await t!.admin.tokens.create.mutate({ role: 'worker', name: 'sim' })).token;
+    const token = (await t!.admin.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true })).token;
     const sim = createSimWorker({
       url: t!.url,
       token,
@@ -196,7 +196,7 @@ describe('folding mode', () => {
     ollama.script.push({ content: good('0.950000', 'lower QUALITY (folding)') });
     const plain = (await t.admin.tokens.create.mutate({ role: 'worker', name: 'plain' })).token;
     const folding = (
-      await t.admin.tokens.create.mutate({ role: 'worker', name: 'folding', canPropose: true })
+      await t.admin.tokens.create.mutate({ role: 'worker', name: 'folding', canPropose: true, trusted: true })
     ).token;
     const denied = createClient(t.url, plain).proposals.submit.mutate({
       track: 'standin',

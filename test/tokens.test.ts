@@ -158,7 +158,11 @@ describe('tokens for a volunteer pool', () => {
 
   it('keeps an audit trail of who proposed, ran and merged what', async () => {
     const { token: p } = await coord.admin.tokens.create.mutate({ role: 'proposer', name: 'alice' });
-    const { token: w } = await coord.admin.tokens.create.mutate({ role: 'worker', name: 'lab' });
+    const { token: w } = await coord.admin.tokens.create.mutate({
+      role: 'worker',
+      name: 'lab',
+      trusted: true,
+    });
     const sub = await createClient(coord.url, p).proposals.submit.mutate({
       track: 'standin',
       patch: qualityPatch('1.000000', '0.960000'),

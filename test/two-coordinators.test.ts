@@ -40,7 +40,7 @@ it('merges each winner once when two coordinators share Redis and the data dir',
   coords.push(await startCoordinatorProcess(env));
   coords.push(await startCoordinatorProcess(env));
   const [a, b] = coords.map((c) => createClient(c.url, env.RATCHET_ADMIN_TOKEN));
-  const { token } = await a!.tokens.create.mutate({ role: 'worker', name: 'sim' });
+  const { token } = await a!.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true });
   const base = (await a!.tracks.get.query({ id: 'standin' })).head;
   const git = (...args: string[]) =>
     execFileSync('git', ['--git-dir', join(dataDir, 'frontier.git'), ...args], { encoding: 'utf8' }).trim();
