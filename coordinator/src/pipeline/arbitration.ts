@@ -20,7 +20,7 @@ const f6 = (x: number) => x.toFixed(6);
 
 /** Principals behind `runs`, for keeping an arbitration away from them. */
 function principals(runs: readonly RunView[]): string[] {
-  return [...new Set(runs.map((r) => r.principal ?? null).filter((p): p is string => p !== null))];
+  return [...new Set(runs.map((r) => r.principal?.id ?? null).filter((p): p is string => p !== null))];
 }
 
 function workers(runs: readonly RunView[]): string[] {

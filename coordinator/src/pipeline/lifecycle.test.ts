@@ -30,7 +30,7 @@ function run(id: string, stage: RunView['stage'], valBpb: number, workerId = 'w1
     stage,
     valBpb,
     workerId,
-    principal: `token:${workerId}`,
+    principal: { id: workerId, name: workerId },
     steps: 100,
     tokensM: null,
     peakVramMb: null,
@@ -184,7 +184,7 @@ describe('a lone proposal, transition by transition', () => {
         pinned: true,
         seed: candidateSeed(42, 'p1', 2),
         excludeWorkerId: null,
-        excludePrincipals: ['token:honest', 'token:liar'],
+        excludePrincipals: ['honest', 'liar'],
       });
     });
 

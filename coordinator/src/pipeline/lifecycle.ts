@@ -38,8 +38,8 @@ export interface RunView {
   stage: RunStage;
   valBpb: number;
   workerId: string | null;
-  /** Who stands behind the run (its worker's token); null when unknown. */
-  principal?: string | null;
+  /** Who stands behind the run (the token that registered its worker); null: unknown. */
+  principal?: { id: string; name: string } | null;
   steps: number | null;
   tokensM: number | null;
   peakVramMb: number | null;

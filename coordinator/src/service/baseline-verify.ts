@@ -11,14 +11,18 @@ import { pooledNoise } from '../pipeline/stats.ts';
 import type { WorkerRecord } from '../store/store.ts';
 import type { Deps } from './deps.ts';
 
-/** The principal behind a worker's results: its token, or itself when the token is unknown. */
-export function principalOfWorker(w: Pick<WorkerRecord, 'id' | 'tokenId'>): string {
-  return w.tokenId ? `token:${w.tokenId}` : `worker:${w.id}`;
+/** The principal behind a worker's results: the token that registered it (`admin`: none). */
+export function principalOfWorker(w: Pick<WorkerRecord, 'tokenId'>): string {
+  return w.tokenId ?? 'admin';
 }
 
-export async function principalOf(deps: Deps, workerId: string | null): Promise<string> {
-  if (!workerId) return 'unknown';
-  return principalOfWorker((await deps.store.getWorker(workerId)) ?? { id: workerId });
+/** A worker's principal, and its token's name for words; null for an unknown worker. */
+export async function principalOf(
+  deps: Deps,
+  workerId: string | null,
+): Promise<{ id: string; name: string } | null> {
+  const w = workerId ? await deps.store.getWorker(workerId) : null;
+  return w ? { id: principalOfWorker(w), name: w.tokenName } : null;
 }
 
 /** A trusted token, or trust earned on the class by consecutive validated results. */
@@ -52,7 +56,7 @@ export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Pr
     paramsM: m.num_params_M,
     experimentId: e.id,
     peakVramMb: m.peak_vram_mb,
-    principal: await principalOf(deps, e.workerId),
+    principal: (await principalOf(deps, e.workerId))?.id ?? `worker:${e.workerId}`,
     trusted: await isTrusted(deps, e.workerId, cls),
     workerId: e.workerId,
   };

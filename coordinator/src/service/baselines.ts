@@ -9,6 +9,7 @@
  * the target counts: another is queued, for another principal than those waiting for one.
  */
 
+import { baselineSeed } from '../pipeline/seeds.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
 import { unverifiedBaselines } from './baseline-verify.ts';
@@ -60,7 +61,7 @@ export async function ensureBaselineJobs(
       proposalId: null,
       base: commit,
       hardwareClass: cls,
-      seed: deps.config.seed + 1000 + i,
+      seed: baselineSeed(deps.config.seed, commit, i),
       excludePrincipals: held.principals,
     });
     if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
