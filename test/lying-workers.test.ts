@@ -127,6 +127,17 @@ function report(name: string, f: Figures) {
 }
 
 describe('only real gains merge, even when a worker lies', () => {
+  it('honest volunteers only (the control): every real gain merges, no null patch does', async () => {
+    t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+    for (const name of ['vol-a', 'vol-b', 'vol-c']) await honest(t, name);
+    const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
+    const f = await figures(t, known, [CLASS_X]);
+    report('honest only', f);
+    expect(f.falseAccepts).toBe(0);
+    expect(f.lostGains).toBe(0);
+    expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
+  });
+
   it.each([
     ['0.02 better', -0.02],
     ['a wild outlier', 500],
