@@ -28,6 +28,8 @@ import {
 import { createLiarWorker, type LiarOptions, type LiarWorker } from './support/liar-worker.ts';
 
 const TRACK = KNOWN_TRACK_ID;
+/** Each scenario runs some 30–50 real Python jobs; a loaded machine takes minutes. */
+const SCENARIO_MS = 300_000;
 const CLASS_X = hardwareClassOf(TEST_CPU_PROFILE);
 const OTHER_PROFILE: HardwareProfile = { ...TEST_CPU_PROFILE, cpuModel: 'Other Test CPU', cpuCores: 8 };
 const knownLandscape = (c: Record<string, number>) => (c.QUALITY ?? 1) - (c.BONUS ?? 0) - (c.EXTRA ?? 0);
@@ -79,7 +81,7 @@ async function submit(tc: TestCoordinator, patches: KnownPatch[]): Promise<Map<s
   return out;
 }
 
-async function allFinal(tc: TestCoordinator, ids: string[], timeoutMs = 300_000): Promise<Proposal[]> {
+async function allFinal(tc: TestCoordinator, ids: string[], timeoutMs = 200_000): Promise<Proposal[]> {
   return waitFor(
     async () => {
       const ps = await Promise.all(ids.map((id) => tc.admin.proposals.get.query({ id })));
@@ -127,16 +129,20 @@ function report(name: string, f: Figures) {
 }
 
 describe('only real gains merge, even when a worker lies', () => {
-  it('honest volunteers only (the control): every real gain merges, no null patch does', async () => {
-    t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
-    for (const name of ['vol-a', 'vol-b', 'vol-c']) await honest(t, name);
-    const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
-    const f = await figures(t, known, [CLASS_X]);
-    report('honest only', f);
-    expect(f.falseAccepts).toBe(0);
-    expect(f.lostGains).toBe(0);
-    expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
-  });
+  it(
+    'honest volunteers only (the control): every real gain merges, no null patch does',
+    async () => {
+      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      for (const name of ['vol-a', 'vol-b', 'vol-c']) await honest(t, name);
+      const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
+      const f = await figures(t, known, [CLASS_X]);
+      report('honest only', f);
+      expect(f.falseAccepts).toBe(0);
+      expect(f.lostGains).toBe(0);
+      expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
+    },
+    SCENARIO_MS,
+  );
 
   it.each([
     ['0.02 better', -0.02],
@@ -158,78 +164,89 @@ describe('only real gains merge, even when a worker lies', () => {
       // Honest σ is 0.0006; one forged baseline counted raised it to about 0.009.
       expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
     },
+    SCENARIO_MS,
   );
 
-  it('a liar that lies only on confirmations: the honest screen’s gain survives, the liar loses trust', async () => {
-    t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
-    const store = t.c.deps.store;
-    // A third volunteer is registered but idle: screens cannot be confirmed by their own
-    // screener while another worker is live, and no arbiter runs until it starts.
-    const tokenC = await volunteerToken(t, 'vol-c');
-    const { createClient } = await import('@ratchet/worker');
-    await createClient(t.url, tokenC).workers.register.mutate({
-      name: 'vol-c-idle',
-      profile: TEST_CPU_PROFILE,
-    });
-    await honest(t, 'vol-a');
-    const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
-    // Every screen runs on the honest volunteer before the liar joins.
-    await waitFor(
-      async () => {
-        const exps = await t!.admin.experiments.list.query({ track: TRACK });
-        return exps.filter((e) => e.stage === 'screen' && e.status === 'ok').length >= known.size;
-      },
-      120_000,
-      'every screen',
-    );
-    const l = await liar(t, { shift: +0.02, lieOn: { confirm: true } });
-    l.start();
-    // The liar's confirmations contradict the honest screens of the real gains: they wait,
-    // in words, for a third principal.
-    const waiting = await waitFor(
-      async () => {
-        const ps = await Promise.all([...known.keys()].map((id) => t!.admin.proposals.get.query({ id })));
-        const w = ps.filter((p) => p.status === 'confirming' && p.verdictReason?.includes('third principal'));
-        return w.length === REAL_GAINS.length ? w : null;
-      },
-      120_000,
-      'the disputed gains to wait for an arbiter',
-    );
-    expect(waiting.every((p) => known.get(p.id)!.gain > 0)).toBe(true);
-    await honest(t, 'vol-c');
-    const f = await figures(t, known, [CLASS_X]);
-    report('confirmation liar', f);
-    expect(l.lies().confirm).toBeGreaterThanOrEqual(REAL_GAINS.length);
-    expect(f.falseAccepts).toBe(0);
-    expect(f.lostGains).toBe(0);
-    expect(f.arbitrations).toBeGreaterThanOrEqual(REAL_GAINS.length);
-    // The liar lost its trust; the honest screener kept and earned it.
-    const workers = await store.listWorkers();
-    const id = (name: string) => workers.find((w) => w.name === name)!.id;
-    expect(await store.trust(l.workerId!, CLASS_X)).toBe(0);
-    expect(await store.trust(id('vol-a'), CLASS_X)).toBeGreaterThanOrEqual(REAL_GAINS.length);
-    const exps = await t.admin.experiments.list.query({ track: TRACK });
-    const invalid = exps.filter((e) => e.verdict === 'invalid');
-    expect(invalid.length).toBeGreaterThanOrEqual(REAL_GAINS.length);
-    expect(invalid.filter((e) => e.workerId !== l.workerId).map((e) => [e.stage, e.verdictReason])).toEqual(
-      [],
-    );
-  });
+  it(
+    'a liar that lies only on confirmations: the honest screen’s gain survives, the liar loses trust',
+    async () => {
+      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      const store = t.c.deps.store;
+      // A third volunteer is registered but idle: screens cannot be confirmed by their own
+      // screener while another worker is live, and no arbiter runs until it starts.
+      const tokenC = await volunteerToken(t, 'vol-c');
+      const { createClient } = await import('@ratchet/worker');
+      await createClient(t.url, tokenC).workers.register.mutate({
+        name: 'vol-c-idle',
+        profile: TEST_CPU_PROFILE,
+      });
+      await honest(t, 'vol-a');
+      const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
+      // Every screen runs on the honest volunteer before the liar joins.
+      await waitFor(
+        async () => {
+          const exps = await t!.admin.experiments.list.query({ track: TRACK });
+          return exps.filter((e) => e.stage === 'screen' && e.status === 'ok').length >= known.size;
+        },
+        120_000,
+        'every screen',
+      );
+      const l = await liar(t, { shift: +0.02, lieOn: { confirm: true } });
+      l.start();
+      // The liar's confirmations contradict the honest screens of the real gains: they wait,
+      // in words, for a third principal.
+      const waiting = await waitFor(
+        async () => {
+          const ps = await Promise.all([...known.keys()].map((id) => t!.admin.proposals.get.query({ id })));
+          const w = ps.filter(
+            (p) => p.status === 'confirming' && p.verdictReason?.includes('third principal'),
+          );
+          return w.length === REAL_GAINS.length ? w : null;
+        },
+        120_000,
+        'the disputed gains to wait for an arbiter',
+      );
+      expect(waiting.every((p) => known.get(p.id)!.gain > 0)).toBe(true);
+      await honest(t, 'vol-c');
+      const f = await figures(t, known, [CLASS_X]);
+      report('confirmation liar', f);
+      expect(l.lies().confirm).toBeGreaterThanOrEqual(REAL_GAINS.length);
+      expect(f.falseAccepts).toBe(0);
+      expect(f.lostGains).toBe(0);
+      expect(f.arbitrations).toBeGreaterThanOrEqual(REAL_GAINS.length);
+      // The liar lost its trust; the honest screener kept and earned it.
+      const workers = await store.listWorkers();
+      const id = (name: string) => workers.find((w) => w.name === name)!.id;
+      expect(await store.trust(l.workerId!, CLASS_X)).toBe(0);
+      expect(await store.trust(id('vol-a'), CLASS_X)).toBeGreaterThanOrEqual(REAL_GAINS.length);
+      const exps = await t.admin.experiments.list.query({ track: TRACK });
+      const invalid = exps.filter((e) => e.verdict === 'invalid');
+      expect(invalid.length).toBeGreaterThanOrEqual(REAL_GAINS.length);
+      expect(invalid.filter((e) => e.workerId !== l.workerId).map((e) => [e.stage, e.verdictReason])).toEqual(
+        [],
+      );
+    },
+    SCENARIO_MS,
+  );
 
-  it('a liar on a class beside honest workers, and an honest-only class beside it', async () => {
-    t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
-    const l = await liar(t, { shift: -0.02 });
-    l.start();
-    await honest(t, 'x-1');
-    await honest(t, 'x-2');
-    await honest(t, 'y-1', OTHER_PROFILE);
-    await honest(t, 'y-2', OTHER_PROFILE);
-    const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
-    const f = await figures(t, known, [CLASS_X, hardwareClassOf(OTHER_PROFILE)]);
-    report('liar beside honest workers', f);
-    expect(l.jobs.length).toBeGreaterThan(0);
-    expect(f.falseAccepts).toBe(0);
-    expect(f.lostGains).toBe(0);
-    expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
-  });
+  it(
+    'a liar on a class beside honest workers, and an honest-only class beside it',
+    async () => {
+      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      const l = await liar(t, { shift: -0.02 });
+      l.start();
+      await honest(t, 'x-1');
+      await honest(t, 'x-2');
+      await honest(t, 'y-1', OTHER_PROFILE);
+      await honest(t, 'y-2', OTHER_PROFILE);
+      const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
+      const f = await figures(t, known, [CLASS_X, hardwareClassOf(OTHER_PROFILE)]);
+      report('liar beside honest workers', f);
+      expect(l.jobs.length).toBeGreaterThan(0);
+      expect(f.falseAccepts).toBe(0);
+      expect(f.lostGains).toBe(0);
+      expect(f.sigma[CLASS_X]).toBeLessThan(3 * KNOWN_SIGMA);
+    },
+    SCENARIO_MS,
+  );
 });
