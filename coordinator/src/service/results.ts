@@ -43,7 +43,12 @@ async function onBaseline(deps: Deps, e: Experiment, standing: BaselineStanding 
   const cls = e.hardwareClass!;
   if (e.status === 'ok' && e.metrics && standing) {
     const what = `baseline of ${e.base.slice(0, 7)} on ${cls}`;
-    if (standing.counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${standing.reason}`);
+    // Another principal's report may have verified it since: the counted samples decide.
+    const counted =
+      standing.counted ||
+      (await deps.store.getBaselineSamples(e.track, e.base, cls)).some((s) => s.experimentId === e.id);
+    const why = standing.counted ? standing.reason : "verified: another worker's baseline agrees";
+    if (counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${why}`);
     else await setVerdict(deps, e.id, 'pending', `${what}: ${standing.reason}`);
   } else {
     await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
