@@ -38,11 +38,10 @@ describe('the research loop, end to end', () => {
     const url = (await coord.waitForLine(/listening on (http:\/\/\S+)/, 30_000))[1]!;
     const adminToken = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
     const admin = createClient(url, adminToken);
-    const { token } = await admin.tokens.create.mutate({
-      role: 'worker',
-      name: 'e2e-workers',
-      trusted: true,
-    });
+    // One token per machine: results under one token never confirm each other.
+    const tokens = await Promise.all(
+      [1, 2].map(async (i) => (await admin.tokens.create.mutate({ role: 'worker', name: `e2e-${i}` })).token),
+    );
 
     const workers = [1, 2].map((i) => {
       const p = spawnCli(
@@ -57,7 +56,7 @@ describe('the research loop, end to end', () => {
           '--name',
           `e2e-${i}`,
         ],
-        { RATCHET_TOKEN: token },
+        { RATCHET_TOKEN: tokens[i - 1]! },
       );
       procs.push(p);
       return p;

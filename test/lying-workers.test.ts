@@ -100,6 +100,8 @@ interface Figures {
   baselineRuns: number;
   unverifiedBaselines: number;
   sigma: Record<string, number>;
+  /** What became of each lost gain and false accept: status and reason. */
+  wrong: string[];
 }
 
 /** What happened: false accepts, lost gains, the runs it cost and σ per class. */
@@ -121,6 +123,9 @@ async function figures(
     baselineRuns: exps.filter((e) => e.kind === 'baseline' && e.status === 'ok').length,
     unverifiedBaselines: exps.filter((e) => e.kind === 'baseline' && e.verdict === 'pending').length,
     sigma,
+    wrong: ps
+      .filter((p) => (p.status === 'merged') !== known.get(p.id)!.gain > 0)
+      .map((p) => `${known.get(p.id)!.description}: ${p.status}: ${p.verdictReason ?? ''}`),
   };
 }
 

@@ -122,6 +122,7 @@ describe('the Ollama proposer', () => {
 
   it('prompts with the program, the frontier file and the shared history; credits merged gains to its strategy', async () => {
     const p = await setup();
+    // Trusted: the only worker, it confirms its own screens.
     const token = (await t!.admin.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true })).token;
     const sim = createSimWorker({
       url: t!.url,
@@ -195,9 +196,16 @@ describe('folding mode', () => {
     ollama = await startFakeOllama();
     ollama.script.push({ content: good('0.950000', 'lower QUALITY (folding)') });
     const plain = (await t.admin.tokens.create.mutate({ role: 'worker', name: 'plain' })).token;
-    const folding = (
-      await t.admin.tokens.create.mutate({ role: 'worker', name: 'folding', canPropose: true, trusted: true })
-    ).token;
+    const folding =
+      // Trusted: alone in its class, an untrusted token's gains would wait for a second one.
+      (
+        await t.admin.tokens.create.mutate({
+          role: 'worker',
+          name: 'folding',
+          canPropose: true,
+          trusted: true,
+        })
+      ).token;
     const denied = createClient(t.url, plain).proposals.submit.mutate({
       track: 'standin',
       patch: qualityPatch('1.000000', '0.9'),

@@ -21,7 +21,7 @@ afterEach(async () => {
   t = null;
 });
 
-/** A lab's own (trusted) token: these tests are not about trust. */
+/** A worker token; trusted unless told (a lone untrusted token cannot merge on its own). */
 async function workerToken(tc: TestCoordinator, name = 'sim', trusted = true) {
   return (await tc.admin.tokens.create.mutate({ role: 'worker', name, trusted })).token;
 }

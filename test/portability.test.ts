@@ -44,6 +44,7 @@ describe('the portability matrix', () => {
     const track = await recordingTrack({ id: 'port', backends: ['cpu'] });
     dirs.push(track);
     tc = await startCoordinator({ RATCHET_TRACKS: track });
+    // Trusted: alpha is alone on its class and must confirm its own screens.
     const { token } = await tc.admin.tokens.create.mutate({ role: 'worker', name: 'classes', trusted: true });
     // A machine of class cpu-beta that runs the track, switched off for now.
     await createClient(tc.url, token).workers.register.mutate({

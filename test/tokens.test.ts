@@ -158,6 +158,7 @@ describe('tokens for a volunteer pool', () => {
 
   it('keeps an audit trail of who proposed, ran and merged what', async () => {
     const { token: p } = await coord.admin.tokens.create.mutate({ role: 'proposer', name: 'alice' });
+    // A lab machine: trusted, so that it may confirm its own screens alone.
     const { token: w } = await coord.admin.tokens.create.mutate({
       role: 'worker',
       name: 'lab',

@@ -40,7 +40,6 @@ it('merges each winner once when two coordinators share Redis and the data dir',
   coords.push(await startCoordinatorProcess(env));
   coords.push(await startCoordinatorProcess(env));
   const [a, b] = coords.map((c) => createClient(c.url, env.RATCHET_ADMIN_TOKEN));
-  const { token } = await a!.tokens.create.mutate({ role: 'worker', name: 'sim', trusted: true });
   const base = (await a!.tracks.get.query({ id: 'standin' })).head;
   const git = (...args: string[]) =>
     execFileSync('git', ['--git-dir', join(dataDir, 'frontier.git'), ...args], { encoding: 'utf8' }).trim();
@@ -48,6 +47,8 @@ it('merges each winner once when two coordinators share Redis and the data dir',
 
   for (const [i, c] of coords.entries()) {
     for (const n of [0, 1]) {
+      // One token per worker: results under one token never confirm each other.
+      const { token } = await a!.tokens.create.mutate({ role: 'worker', name: `sim-${i}${n}` });
       const w = createSimWorker({
         url: c.url,
         token,
