@@ -14,25 +14,22 @@ import { STANDIN_TRACK } from './harness.ts';
 export const KNOWN_SIGMA = 0.0006;
 export const KNOWN_TRACK_ID = 'known';
 
-// Each constant is its own hunk (blank lines between), so that patches of different
-// constants merge cleanly in any order.
+// Each constant sits seven lines from the next, so that patches of different constants
+// (three lines of context each) rebase onto each other cleanly, in any order.
+const KNOBS = [
+  'QUALITY = 1.000000',
+  'BONUS = 0.000000',
+  'EXTRA = 0.000000',
+  'NOOP_A = 0',
+  'NOOP_B = 0',
+  'NOOP_C = 0',
+  'NOOP_D = 0',
+];
 const TRAIN_PY = `# A known-answer stand-in for train.py.
 import os
 import random
 
-QUALITY = 1.000000
-
-BONUS = 0.000000
-
-EXTRA = 0.000000
-
-NOOP_A = 0
-
-NOOP_B = 0
-
-NOOP_C = 0
-
-NOOP_D = 0
+${KNOBS.map((k, i) => `${k}\n${Array.from({ length: 6 }, (_, j) => `# (${i}.${j})`).join('\n')}`).join('\n')}
 
 SIGMA = ${KNOWN_SIGMA}
 
