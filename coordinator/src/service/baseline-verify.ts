@@ -49,6 +49,9 @@ function raw(s: BaselineSample, trusted: boolean): RawBaseline {
  */
 export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Promise<BaselineStanding> {
   const m = e.metrics!;
+  const w = e.workerId ? await deps.store.getWorker(e.workerId) : null;
+  const trusted =
+    !!w && (w.trusted || (await deps.store.trust(w.id, cls)) >= deps.config.acceptance.trustThreshold);
   const sample: BaselineSample = {
     valBpb: m.val_bpb,
     steps: m.num_steps,
@@ -56,11 +59,16 @@ export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Pr
     paramsM: m.num_params_M,
     experimentId: e.id,
     peakVramMb: m.peak_vram_mb,
-    principal: (await principalOf(deps, e.workerId))?.id ?? `worker:${e.workerId}`,
-    trusted: await isTrusted(deps, e.workerId, cls),
+    principal: w ? principalOfWorker(w) : `worker:${e.workerId}`,
+    trusted,
     workerId: e.workerId,
   };
   const reported = await deps.store.addReportedBaseline(e.track, e.base, cls, sample);
+  if (reported.every((r) => r.trusted)) {
+    // Only trusted reports (the single-machine default): each counts as it comes.
+    await deps.store.countBaselineSample(e.track, e.base, cls, sample);
+    return { experimentId: e.id, counted: true, reason: 'from a trusted worker' };
+  }
   const counted = await deps.store.getBaselineSamples(e.track, e.base, cls);
   const ids = new Set(reported.map((r) => r.experimentId));
   // Samples that count without a report (a merge's own runs, already verified) are references.

@@ -45,3 +45,14 @@ export const BATCH_FREEZE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis
  * Returns 1 when taken over, 0 when the slot changed meanwhile.
  */
 export const SLOT_TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
+
+/**
+ * Make a reported baseline count, once whoever calls.
+ * KEYS[1] the set of counted experiment ids of (track, commit, class); KEYS[2] the counted
+ * samples; KEYS[3] the class's commits with samples. ARGV[1] the experiment id; ARGV[2] the
+ * sample's JSON; ARGV[3] the commit. Returns 1 when this call counted it, 0 otherwise.
+ */
+export const COUNT_BASELINE = `if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+return 1`;

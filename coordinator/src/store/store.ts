@@ -18,7 +18,7 @@ import { type BatchStore, createBatchStore } from './batches.ts';
 import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
 import { createRegistryStore, type RegistryStore } from './registry.ts';
-import { FINISH_LEASE } from './scripts.ts';
+import { COUNT_BASELINE, FINISH_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -218,7 +218,7 @@ function storeOps(redis: Redis, prefix: string) {
       sample: BaselineSample,
     ): Promise<BaselineSample[]> {
       const key = k('blreported', track, commit, cls);
-      const res = await redis.multi().rpush(key, JSON.stringify(sample)).lrange(key, '0', '-1').exec();
+      const res = await redis.pipeline().rpush(key, JSON.stringify(sample)).lrange(key, '0', '-1').exec();
       return ((res?.[1]?.[1] as string[] | undefined) ?? []).map((r) => BaselineSample.parse(JSON.parse(r)));
     },
     async reportedBaselines(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
@@ -232,13 +232,13 @@ function storeOps(redis: Redis, prefix: string) {
       cls: string,
       sample: BaselineSample,
     ): Promise<boolean> {
-      if ((await redis.sadd(k('blcounted', track, commit, cls), sample.experimentId)) !== 1) return false;
-      await redis
-        .multi()
-        .rpush(k('blsamples', track, commit, cls), JSON.stringify(sample))
-        .sadd(k('blcommits', track, cls), commit)
-        .exec();
-      return true;
+      const keys = [
+        k('blcounted', track, commit, cls),
+        k('blsamples', track, commit, cls),
+        k('blcommits', track, cls),
+      ];
+      const args = [sample.experimentId, JSON.stringify(sample), commit];
+      return (await redis.eval(COUNT_BASELINE, 3, ...keys, ...args)) === 1;
     },
     /** The baselines that count: what decisions and the noise estimate use. */
     async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
