@@ -264,6 +264,23 @@ describe('a lone proposal, transition by transition', () => {
     });
   });
 
+  it('parks a clear gain that a young noise estimate keeps from an accept until more baselines arrive', () => {
+    const runs = [0.9925, 0.9928, 0.9923, 0.9926].map((v, i) =>
+      run(`e${i}`, i === 0 ? 'screen' : 'confirm', v, `w${i}`),
+    );
+    const as = nextStep(
+      state({
+        baselines: baselines.slice(0, 2).map((b, i) => ({ ...b, valBpb: [1.0, 1.0003][i]! })),
+        noise: { sigma: 0.0003, df: 1, samples: 3 },
+        finished: finished('e3', { stage: 'confirm' }),
+        runs,
+      }),
+      cfg,
+    );
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    expect(as).toContainEqual({ type: 'awaitBaseline' });
+  });
+
   it('waits for another principal, in words, while its base has only unverified baselines', () => {
     const as = nextStep(
       state({

@@ -237,7 +237,10 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   const samples = s.runs.map((r) => r.valBpb);
   // A re-verification after a rebase: the earlier decision (on the old base) was an accept.
   const confirmedBefore = s.proposal.originalBase !== null && s.proposal.decision?.verdict === 'accept';
-  const d = decide({ candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore }, acc);
+  const d = decide(
+    { candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore, waitForNoise: true },
+    acc,
+  );
   const decision = record(d, s.cls, samples, baseValues);
   const scored = { baselineBpb: d.baselineMean, delta: latest.valBpb - (d.baselineMean ?? Number.NaN) };
 

@@ -93,6 +93,19 @@ describe('decide', () => {
     expect(d.margin).toBeCloseTo(0.02, 12);
   });
 
+  it('waits for baselines instead of rejecting a clear gain that only a young noise estimate blocks', () => {
+    const young = { sigma: 0.0003, df: 1, samples: 3 };
+    const ev = { candidate: [0.9925, 0.9928, 0.9923, 0.9926], baseline: [1.0, 1.0003], noise: young };
+    expect(decide(ev, cfg).verdict).toBe('reject'); // t(0.99, 1) = 31.8
+    const d = decide({ ...ev, waitForNoise: true }, cfg);
+    expect(d.verdict).toBe('wait');
+    expect(d.reason).toContain('young noise estimate');
+    // A null patch is not kept waiting, nor is anything once ν ≥ minNoiseDf.
+    expect(decide({ ...ev, candidate: [1.0, 1.0002], waitForNoise: true }, cfg).verdict).toBe('reject');
+    const grown = { ...ev, candidate: [0.9999, 0.9996], noise: { ...young, df: 4 }, waitForNoise: true };
+    expect(decide(grown, cfg).verdict).toBe('reject');
+  });
+
   it('accepts only when all samples beat the noise by the t rule', () => {
     const d = decide({ candidate: [0.97, 0.968], baseline, noise }, cfg);
     expect(d.verdict).toBe('accept');

@@ -186,6 +186,12 @@ export interface Evidence {
    * run on the new head that passes the t rule on its own re-verifies it.
    */
   confirmedBefore?: boolean;
+  /**
+   * Wait for more baselines rather than reject a clear gain that only a young noise estimate
+   * (ν < minNoiseDf: t(0.99, 1) is 31.8) keeps from being accepted. A proposal can wait; a
+   * batch run cannot, and is not asked to.
+   */
+  waitForNoise?: boolean;
 }
 
 export interface Decision {
@@ -274,6 +280,13 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
       ...base,
       verdict: 'replicate',
       reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate`,
+    };
+  }
+  if (ev.waitForNoise && ev.noise.df < cfg.minNoiseDf && delta < -cfg.marginFloor && t < -1) {
+    return {
+      ...base,
+      verdict: 'wait',
+      reason: `near the threshold with a young noise estimate: ${nums} vs −${tCrit.toFixed(2)}; waiting for baselines until ν ≥ ${cfg.minNoiseDf}`,
     };
   }
   return {
