@@ -10,12 +10,12 @@
  *   - from an untrusted one, it counts once a baseline of the same commit on the same class
  *     from another principal agrees with it within the noise; until then it is stored and
  *     shown, but no decision uses it.
- * "Agrees": |x − y| ≤ contradictK · √2 · σ, the bound that calls a screen contradicted by
- * its confirmation. σ is the class's noise when it has one (ν ≥ 1), else the spread of each
+ * "Agrees": within `agreementBound` (contradictK · √2 · σ, widened while σ is young), the
+ * bound that calls a screen contradicted by its confirmation. σ is the class's noise when it has one (ν ≥ 1), else the spread of each
  * principal's own replicates of this commit (a liar that shifts every number keeps an honest
  * spread, so its shift still shows), else only the σ floor: identical numbers agree.
  */
-import { type AcceptanceConfig, type PooledNoise, pooledNoise } from './stats.ts';
+import { type AcceptanceConfig, agreementBound, type PooledNoise, pooledNoise } from './stats.ts';
 
 export interface RawBaseline {
   experimentId: string;
@@ -37,15 +37,12 @@ export function agreementTolerance(
   classNoise: PooledNoise,
   cfg: AcceptanceConfig,
 ): number {
-  let sigma = classNoise.df >= 1 && Number.isFinite(classNoise.sigma) ? classNoise.sigma : Number.NaN;
-  if (!Number.isFinite(sigma)) {
-    const byPrincipal = new Map<string, number[]>();
-    for (const s of samples)
-      byPrincipal.set(s.principal, [...(byPrincipal.get(s.principal) ?? []), s.valBpb]);
-    const own = pooledNoise([...byPrincipal.values()]);
-    sigma = own.df >= 1 ? own.sigma : 0;
-  }
-  return cfg.contradictK * Math.SQRT2 * Math.max(sigma, cfg.sigmaFloor);
+  if (classNoise.df >= 1 && Number.isFinite(classNoise.sigma))
+    return agreementBound(classNoise.sigma, classNoise.df, cfg);
+  const byPrincipal = new Map<string, number[]>();
+  for (const s of samples) byPrincipal.set(s.principal, [...(byPrincipal.get(s.principal) ?? []), s.valBpb]);
+  const own = pooledNoise([...byPrincipal.values()]);
+  return own.df >= 1 ? agreementBound(own.sigma, own.df, cfg) : agreementBound(0, 0, cfg);
 }
 
 /** The standing of every baseline of one (commit, class), in the order given. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  agreementBound,
   DEFAULT_ACCEPTANCE as cfg,
   contradicts,
   decide,
@@ -61,6 +62,15 @@ describe('noise', () => {
       for (const x of g) ss += (x - m) ** 2;
     }
     expect(n.sigma).toBeCloseTo(Math.sqrt(ss / 10), 12);
+  });
+
+  it('widens the bound of agreement while the noise estimate is young, so honest runs rarely disagree', () => {
+    const classic = cfg.contradictK * 0.001 * Math.SQRT2;
+    expect(agreementBound(0.001, 1e9, cfg)).toBeCloseTo(classic, 9);
+    expect(agreementBound(0.001, 2, cfg) / classic).toBeGreaterThan(2);
+    // Two honest runs 3σ apart, judged with σ estimated at half the truth at ν = 2.
+    expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 2, samples: 4 }, cfg)).toBe(false);
+    expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 200, samples: 300 }, cfg)).toBe(true);
   });
 
   it('has accurate normal and t quantiles', () => {

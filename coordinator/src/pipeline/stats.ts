@@ -296,6 +296,17 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   };
 }
 
+/**
+ * How far apart two single runs may be and still agree: contradictK·σ·√2, widened while the
+ * noise estimate is young by t(0.975, ν)/z(0.975) — at ν = 2 a σ estimate is often half the
+ * truth, and honest runs would "disagree" one time in ten. ν unknown (< 1): as if large.
+ */
+export function agreementBound(sigma: number, df: number, cfg: AcceptanceConfig): number {
+  const s = Math.max(Number.isFinite(sigma) ? sigma : 0, cfg.sigmaFloor);
+  const widen = df >= 1 && Number.isFinite(df) ? tQuantile(0.975, df) / normalQuantile(0.975) : 1;
+  return cfg.contradictK * s * Math.SQRT2 * widen;
+}
+
 /** A confirmation that disagrees with its screen beyond the noise: the screen was not honest or not sound. */
 export function contradicts(
   screen: number,
@@ -304,8 +315,7 @@ export function contradicts(
   cfg: AcceptanceConfig,
 ): boolean {
   if (confirmations.length === 0) return false;
-  const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
-  return Math.abs(screen - mean(confirmations)) > cfg.contradictK * sigma * Math.SQRT2;
+  return Math.abs(screen - mean(confirmations)) > agreementBound(noise.sigma, noise.df, cfg);
 }
 
 export interface Throughput {
