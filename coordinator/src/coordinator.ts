@@ -17,6 +17,7 @@ import { createMergeTrain } from './pipeline/merge-train.ts';
 import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
+import { recordMergeRuns } from './service/baseline-verify.ts';
 import { type Deps, systemClock } from './service/deps.ts';
 import { onMerged } from './service/portability.ts';
 import { readTrackProgram } from './service/track-program.ts';
@@ -148,6 +149,7 @@ export async function createCoordinator(cfg: CoordinatorConfig): Promise<Coordin
       store,
       clock: systemClock,
       onMerged: (note) => onMerged(deps, note),
+      recordRuns: (track, commit, cls, runs) => recordMergeRuns(deps, track, commit, cls, runs),
     }),
   };
   const auth = withAuthCache(createAuth(store, adminToken));

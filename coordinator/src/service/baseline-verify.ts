@@ -42,62 +42,105 @@ function raw(s: BaselineSample, trusted: boolean): RawBaseline {
   };
 }
 
-/**
- * Store the baseline `e` reported and re-judge every report of its (commit, class); the ones
- * that now count are counted, and earlier reports that just became counted get their verdict.
- * Returns the standing of `e`.
- */
-export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Promise<BaselineStanding> {
-  const m = e.metrics!;
-  const w = e.workerId ? await deps.store.getWorker(e.workerId) : null;
+/** The sample a finished run gives its commit, with who stands behind it. */
+async function sampleOf(
+  deps: Deps,
+  run: Omit<BaselineSample, 'principal' | 'trusted' | 'workerId'>,
+  workerId: string | null,
+  cls: string,
+): Promise<BaselineSample> {
+  const w = workerId ? await deps.store.getWorker(workerId) : null;
   const trusted =
     !!w && (w.trusted || (await deps.store.trust(w.id, cls)) >= deps.config.acceptance.trustThreshold);
-  const sample: BaselineSample = {
-    valBpb: m.val_bpb,
-    steps: m.num_steps,
-    tokensM: m.total_tokens_M,
-    paramsM: m.num_params_M,
-    experimentId: e.id,
-    peakVramMb: m.peak_vram_mb,
-    principal: w ? principalOfWorker(w) : `worker:${e.workerId}`,
-    trusted,
-    workerId: e.workerId,
-  };
-  const reported = await deps.store.addReportedBaseline(e.track, e.base, cls, sample);
+  return { ...run, principal: w ? principalOfWorker(w) : `worker:${workerId}`, trusted, workerId };
+}
+
+/**
+ * Store a baseline of (track, commit, class) and re-judge every report of it; the ones that
+ * now count are counted, and earlier reports that just became counted get their verdict
+ * (all but `own`, whose caller sets it). Returns the standing of `sample`.
+ */
+async function report(
+  deps: Deps,
+  track: string,
+  commit: string,
+  cls: string,
+  sample: BaselineSample,
+  own: string | null,
+): Promise<BaselineStanding> {
+  const reported = await deps.store.addReportedBaseline(track, commit, cls, sample);
   if (reported.every((r) => r.trusted)) {
     // Only trusted reports (the single-machine default): each counts as it comes.
-    await deps.store.countBaselineSample(e.track, e.base, cls, sample);
-    return { experimentId: e.id, counted: true, reason: 'from a trusted worker' };
+    await deps.store.countBaselineSample(track, commit, cls, sample);
+    return { experimentId: sample.experimentId, counted: true, reason: 'from a trusted worker' };
   }
-  const counted = await deps.store.getBaselineSamples(e.track, e.base, cls);
+  const counted = await deps.store.getBaselineSamples(track, commit, cls);
   const ids = new Set(reported.map((r) => r.experimentId));
-  // Samples that count without a report (a merge's own runs, already verified) are references.
+  // Samples that count without a report (recorded before reports existed) are references.
   const refs = counted.filter((c) => !ids.has(c.experimentId)).map((c) => raw(c, true));
-  const noise = pooledNoise(await deps.store.baselineGroups(e.track, cls));
+  const noise = pooledNoise(await deps.store.baselineGroups(track, cls));
   const standings = verifyBaselines(
     [...refs, ...reported.map((r) => raw(r, r.trusted === true))],
     noise,
     deps.config.acceptance,
   );
   const byId = new Map(reported.map((r) => [r.experimentId, r]));
-  let mine: BaselineStanding = { experimentId: e.id, counted: false, reason: 'unverified' };
+  let mine: BaselineStanding = { experimentId: sample.experimentId, counted: false, reason: 'unverified' };
   for (const s of standings) {
     const r = byId.get(s.experimentId);
     if (!r) continue;
-    if (s.experimentId === e.id) mine = s;
+    if (s.experimentId === sample.experimentId) mine = s;
     if (!s.counted) continue;
-    const now = await deps.store.countBaselineSample(e.track, e.base, cls, r);
-    if (now && s.experimentId !== e.id) {
-      const x = await deps.store.getExperiment(s.experimentId);
-      if (x)
-        await deps.store.putExperiment({
-          ...x,
-          verdict: 'baseline',
-          verdictReason: `baseline of ${e.base.slice(0, 7)} on ${cls}, ${s.reason}`,
-        });
-    }
+    const now = await deps.store.countBaselineSample(track, commit, cls, r);
+    const x = now && s.experimentId !== own ? await deps.store.getExperiment(s.experimentId) : null;
+    // A merge's runs keep their own verdicts (keep); a baseline run shows that it counts.
+    if (x?.kind === 'baseline')
+      await deps.store.putExperiment({
+        ...x,
+        verdict: 'baseline',
+        verdictReason: `baseline of ${commit.slice(0, 7)} on ${cls}, ${s.reason}`,
+      });
   }
   return mine;
+}
+
+/** Store the baseline run `e` reported; returns its standing (its verdict is the caller's). */
+export async function recordBaseline(deps: Deps, e: Experiment, cls: string): Promise<BaselineStanding> {
+  const m = e.metrics!;
+  const run = {
+    valBpb: m.val_bpb,
+    steps: m.num_steps,
+    tokensM: m.total_tokens_M,
+    paramsM: m.num_params_M,
+    experimentId: e.id,
+    peakVramMb: m.peak_vram_mb,
+  };
+  return report(deps, e.track, e.base, cls, await sampleOf(deps, run, e.workerId, cls), e.id);
+}
+
+/**
+ * A merge's runs become baselines of its commit like any other report: a screen and a
+ * confirmation of two principals verify each other; a lone run of an untrusted worker (a
+ * re-verification, a batch's run) waits for another principal's baseline of the commit.
+ */
+export async function recordMergeRuns(
+  deps: Deps,
+  track: string,
+  commit: string,
+  cls: string,
+  runs: {
+    experimentId: string;
+    valBpb: number;
+    steps: number | null;
+    tokensM: number | null;
+    peakVramMb: number | null;
+  }[],
+): Promise<void> {
+  for (const r of runs) {
+    const e = await deps.store.getExperiment(r.experimentId);
+    const sample = await sampleOf(deps, { ...r, tokensM: r.tokensM ?? null }, e?.workerId ?? null, cls);
+    await report(deps, track, commit, cls, sample, null);
+  }
 }
 
 /** Reports of (commit, class) that do not count (yet), and the principals behind them. */
