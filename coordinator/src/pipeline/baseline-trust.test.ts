@@ -48,6 +48,11 @@ describe('baseline verification', () => {
     expect(counted([b('h1', 1.0), b('h2', 1.003)], young)).toEqual([false, false]);
   });
 
+  it('never counts a baseline 0.02 off while the class’s noise rests on one degree of freedom', () => {
+    const xs = [b('h1', 0.99), b('h2', 0.9906), b('liar', 0.97)];
+    expect(counted(xs, { sigma: 0.0006, df: 1, samples: 2 })).toEqual([true, true, false]);
+  });
+
   it('counts a principal’s own replicates as one voice: two workers of one token do not verify each other', () => {
     expect(counted([b('tok', 1.0), b('tok', 1.0)], known)).toEqual([false, false]);
   });

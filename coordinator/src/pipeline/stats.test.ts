@@ -68,6 +68,8 @@ describe('noise', () => {
     const classic = cfg.contradictK * 0.001 * Math.SQRT2;
     expect(agreementBound(0.001, 1e9, cfg)).toBeCloseTo(classic, 9);
     expect(agreementBound(0.001, 2, cfg) / classic).toBeGreaterThan(2);
+    // At most 2.5×: at ν = 1, a baseline forged 0.02 off still disagrees with σ 0.0006.
+    expect(agreementBound(0.0006, 1, cfg)).toBeLessThan(0.012);
     // Two honest runs 3σ apart, judged with σ estimated at half the truth at ν = 2.
     expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 2, samples: 4 }, cfg)).toBe(false);
     expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 200, samples: 300 }, cfg)).toBe(true);

@@ -296,14 +296,20 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   };
 }
 
+/** The most a young noise estimate widens the bound of agreement (t(0.975, 2)/z is 2.2). */
+const MAX_WIDEN = 2.5;
+
 /**
  * How far apart two single runs may be and still agree: contradictK·σ·√2, widened while the
- * noise estimate is young by t(0.975, ν)/z(0.975) — at ν = 2 a σ estimate is often half the
- * truth, and honest runs would "disagree" one time in ten. ν unknown (< 1): as if large.
+ * noise estimate is young by t(0.975, ν)/z(0.975), at most 2.5× — at ν = 2 a σ estimate is
+ * often half the truth, and honest runs would "disagree" one time in ten; at ν = 1 the
+ * t ratio (6.5) would let a baseline forged 0.02 (33σ) off agree. ν unknown (< 1): as if
+ * large.
  */
 export function agreementBound(sigma: number, df: number, cfg: AcceptanceConfig): number {
   const s = Math.max(Number.isFinite(sigma) ? sigma : 0, cfg.sigmaFloor);
-  const widen = df >= 1 && Number.isFinite(df) ? tQuantile(0.975, df) / normalQuantile(0.975) : 1;
+  const widen =
+    df >= 1 && Number.isFinite(df) ? Math.min(MAX_WIDEN, tQuantile(0.975, df) / normalQuantile(0.975)) : 1;
   return cfg.contradictK * s * Math.SQRT2 * widen;
 }
 
