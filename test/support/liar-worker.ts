@@ -106,7 +106,7 @@ export function createLiarWorker(o: LiarOptions) {
       lied: false,
       refused: null,
     };
-    if ((o.lieOn?.[stage] ?? !o.lieOn) && (o.lieWhen?.(job) ?? true)) {
+    if (o.shift !== 0 && (o.lieOn?.[stage] ?? !o.lieOn) && (o.lieWhen?.(job) ?? true)) {
       job.reported = truth + o.shift;
       job.lied = true;
     }
