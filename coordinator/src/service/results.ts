@@ -43,13 +43,17 @@ async function onBaseline(deps: Deps, e: Experiment, standing: BaselineStanding 
   const cls = e.hardwareClass!;
   if (e.status === 'ok' && e.metrics && standing) {
     const what = `baseline of ${e.base.slice(0, 7)} on ${cls}`;
-    // Another principal's report may have verified it since: the counted samples decide.
-    const counted =
-      standing.counted ||
+    const isCounted = async () =>
       (await deps.store.getBaselineSamples(e.track, e.base, cls)).some((s) => s.experimentId === e.id);
-    const why = standing.counted ? standing.reason : "verified: another worker's baseline agrees";
-    if (counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${why}`);
-    else await setVerdict(deps, e.id, 'pending', `${what}: ${standing.reason}`);
+    const verified = `${what}, verified: another worker's baseline agrees`;
+    if (standing.counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${standing.reason}`);
+    else if (await isCounted()) await setVerdict(deps, e.id, 'baseline', verified);
+    else {
+      await setVerdict(deps, e.id, 'pending', `${what}: ${standing.reason}`);
+      // Another principal's report may count it meanwhile and mark it before our write:
+      // look once more after it (that report marks it itself if it counts it later).
+      if (await isCounted()) await setVerdict(deps, e.id, 'baseline', verified);
+    }
   } else {
     await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
   }
