@@ -125,7 +125,11 @@ async function figures(
     sigma,
     wrong: ps
       .filter((p) => (p.status === 'merged') !== known.get(p.id)!.gain > 0)
-      .map((p) => `${known.get(p.id)!.description}: ${p.status}: ${p.verdictReason ?? ''}`),
+      .map(
+        (p) =>
+          `${known.get(p.id)!.description}: ${p.status} on ${p.base.slice(0, 7)} (rebased ${p.rebases}×): ${p.verdictReason ?? ''}; ` +
+          `runs ${JSON.stringify(p.decision?.candidateSamples ?? [])} vs baselines ${JSON.stringify(p.decision?.baselineSamples ?? [])}`,
+      ),
   };
 }
 
