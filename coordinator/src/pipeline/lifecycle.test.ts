@@ -322,8 +322,15 @@ describe('a lone proposal, transition by transition', () => {
         throttleRequeues: 0,
       },
       runs: [run('e3', 'screen', 0.99)],
+      screenerTrusted: true,
     });
     expect(types(nextStep(rebased, cfg))).toContain('merge');
+    // An untrusted worker's lone run on the new head is confirmed by another principal first.
+    const untrusted = nextStep({ ...rebased, screenerTrusted: false }, cfg);
+    expect(types(untrusted)).not.toContain('merge');
+    expect(untrusted).toContainEqual(
+      expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludeWorkerId: 'w1' }),
+    );
   });
 
   it('keeps a rebased winner re-verifiable by one run while it waits for baselines of the new head', () => {

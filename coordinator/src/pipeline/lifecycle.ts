@@ -238,7 +238,16 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   // A re-verification after a rebase: the earlier decision (on the old base) was an accept.
   const confirmedBefore = s.proposal.originalBase !== null && s.proposal.decision?.verdict === 'accept';
   const d = decide(
-    { candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore, waitForNoise: true },
+    {
+      candidate: samples,
+      baseline: baseValues,
+      noise: s.noise,
+      // One run re-verifies a rebased winner only when a trusted worker ran it: an untrusted
+      // one is confirmed by another principal like any screen (a liar's lone re-verification
+      // run, 0.02 better, merged a null patch).
+      confirmedBefore: confirmedBefore && s.screenerTrusted,
+      waitForNoise: true,
+    },
     acc,
   );
   const decision = record(d, s.cls, samples, baseValues);
