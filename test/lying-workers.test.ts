@@ -231,7 +231,9 @@ describe('only real gains merge, even when a worker lies', () => {
       // The liar lost its trust; the honest screener kept and earned it.
       const workers = await store.listWorkers();
       const id = (name: string) => workers.find((w) => w.name === name)!.id;
-      expect(await store.trust(l.workerId!, CLASS_X)).toBe(0);
+      // (It may earn some back later with honest screens of re-verifications.)
+      expect((await store.counters()).trust_resets ?? 0).toBeGreaterThanOrEqual(REAL_GAINS.length);
+      expect(await store.trust(l.workerId!, CLASS_X)).toBeLessThan(REAL_GAINS.length);
       expect(await store.trust(id('vol-a'), CLASS_X)).toBeGreaterThanOrEqual(REAL_GAINS.length);
       const exps = await t.admin.experiments.list.query({ track: TRACK });
       const invalid = exps.filter((e) => e.verdict === 'invalid');
