@@ -238,9 +238,8 @@ describe('only real gains merge, even when a worker lies', () => {
       const exps = await t.admin.experiments.list.query({ track: TRACK });
       const invalid = exps.filter((e) => e.verdict === 'invalid');
       expect(invalid.length).toBeGreaterThanOrEqual(REAL_GAINS.length);
-      expect(invalid.filter((e) => e.workerId !== l.workerId).map((e) => [e.stage, e.verdictReason])).toEqual(
-        [],
-      );
+      // Only the lying confirmations were found wrong: no honest screen was blamed.
+      expect(invalid.filter((e) => e.stage !== 'confirm').map((e) => [e.stage, e.verdictReason])).toEqual([]);
     },
     SCENARIO_MS,
   );
