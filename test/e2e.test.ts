@@ -116,10 +116,13 @@ describe('the research loop, end to end', () => {
       '0.0',
       'discard',
     ]);
-    // Baseline replicates of the base until the class's noise estimate has ν ≥ 4 (five runs
-    // of one commit); the merge commit may have begun its own.
+    // Baseline replicates of the base until the class's noise estimate has ν ≥ 4: five runs of
+    // one commit, or four when the winner's two runs (baselines of its merge commit, once
+    // verified) counted first; the merge commit may have begun its own.
     const baseRows = rows.filter((r) => r[4] === 'baseline' && r[0] === b.base.slice(0, 7));
-    expect(baseRows.map((r) => r[1])).toEqual(Array(5).fill('1.000000'));
+    expect(baseRows.length).toBeGreaterThanOrEqual(4);
+    expect(baseRows.length).toBeLessThanOrEqual(5);
+    expect(new Set(baseRows.map((r) => r[1]))).toEqual(new Set(['1.000000']));
     // The untrusted screener's winner was confirmed by the other worker.
     const winnerRuns = rows.filter((r) => r[4] === 'lower QUALITY to 0.95');
     expect(winnerRuns.map((r) => r[9])).toEqual(['screen', 'confirm']);

@@ -41,7 +41,12 @@ afterAll(async () => {
 describe('folding mode', () => {
   it('waits for an idle owner, gives the job back when the owner returns, finishes when left alone', async () => {
     await setIdleMs(1_000);
-    const { token } = await coord.admin.tokens.create.mutate({ role: 'worker', name: 'volunteer' });
+    // Trusted: alone in its class, an untrusted token's baselines would wait for a second one.
+    const { token } = await coord.admin.tokens.create.mutate({
+      role: 'worker',
+      name: 'volunteer',
+      trusted: true,
+    });
     const lines: string[] = [];
     const w = await startAgent(coord.url, token, {
       log: (m) => lines.push(m),

@@ -34,7 +34,7 @@ beforeAll(async () => {
   fakeTools = await fakeToolsDir({ nvidiaSmi: nvidiaSmiOutput(4) });
   dirs.push(gpuTrack, missing, cpuTrack, fakeTools);
   tc = await startCoordinator({ RATCHET_TRACKS: `${gpuTrack},${missing},${cpuTrack}` });
-  workerToken = (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'box' })).token;
+  workerToken = (await tc.admin.tokens.create.mutate({ role: 'worker', name: 'box', trusted: true })).token;
 });
 
 afterAll(async () => {

@@ -83,6 +83,8 @@ describe('hostile input', () => {
       'val_bpb 1e309': ok(0).replace('"val_bpb":0', '"val_bpb":1e309'),
       'val_bpb -1e308': ok(-1e308),
       'val_bpb 1e308': ok(1e308),
+      'total_tokens_M 1e308': ok(1.5).replace('"total_tokens_M":null', '"total_tokens_M":1e308'),
+      'num_steps -5': ok(1.5).replace('"num_steps":5', '"num_steps":-5'),
       'a 20 KB log tail': ok(1.5, 'x'.repeat(20_000)),
     };
     for (const [what, body] of Object.entries(bodies)) {

@@ -68,14 +68,12 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promi
 describe('the acceptance pipeline', () => {
   it('never merges the fabricated gains of a lying worker', async () => {
     t = await startCoordinator();
-    const token = await workerToken(t, 'liar', false);
-    const honestToken = await workerToken(t, 'honest', false);
-    // An honest worker of the same class is registered (so confirmations must go elsewhere
-    // than the screener), but only the liar runs at first: it measures the baselines honestly
-    // and screens every candidate.
-    const honest = createClient(t.url, honestToken);
-    await honest.workers.register.mutate({ name: 'honest-idle', profile: SIM_PROFILE });
-    const liar = sim(t, token, 'liar', { lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.03) });
+    // Three volunteers, each with a token of its own, none trusted. Only the liar runs at
+    // first: it measures the baselines honestly and screens every candidate; its baselines
+    // wait for another principal's to agree.
+    const liar = sim(t, await workerToken(t, 'liar', false), 'liar', {
+      lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.03),
+    });
     const small = await t.admin.proposals.submit.mutate({
       track: 'standin',
       patch: qualityPatch('1.000000', '1.00000'),
@@ -91,10 +89,12 @@ describe('the acceptance pipeline', () => {
       30_000,
       'the screens',
     );
-    sim(t, honestToken, 'honest');
+    sim(t, await workerToken(t, 'honest', false), 'honest');
+    sim(t, await workerToken(t, 'third', false), 'third');
     const [a, b] = await Promise.all([final(t, small.proposal.id), final(t, huge.proposal.id)]);
     expect(a.status).toBe('discarded');
-    expect(a.verdictReason).toContain('contradicted');
+    // The screen and the confirmation disagreed; a third principal sided with the confirmation.
+    expect(a.verdictReason).toContain('the screen was wrong');
     expect(b.status).toBe('quarantined');
     const track = await t.admin.tracks.get.query({ id: 'standin' });
     expect(
@@ -103,12 +103,12 @@ describe('the acceptance pipeline', () => {
       ),
     ).toEqual([]);
     expect(track.head).toBe(a.base);
-    // The confirmation ran on the other worker, never on the screener.
+    // The confirmation and the arbitration ran on other workers than the screener.
     const exps = await t.admin.experiments.list.query({ track: 'standin' });
-    const confirm = exps.find((e) => e.proposalId === a.id && e.stage === 'confirm');
-    const screen = exps.find((e) => e.proposalId === a.id && e.stage === 'screen');
-    expect(confirm?.workerId).not.toBe(screen?.workerId);
-    expect(screen?.verdict).toBe('invalid');
+    const mine = (stage: string) => exps.find((e) => e.proposalId === a.id && e.stage === stage);
+    expect(mine('confirm')?.workerId).not.toBe(mine('screen')?.workerId);
+    expect([mine('screen')?.workerId, mine('confirm')?.workerId]).not.toContain(mine('arbitrate')?.workerId);
+    expect(mine('screen')?.verdict).toBe('invalid');
   });
 
   it('merges two winners found on the same base: the second after rebase and re-verification', async () => {

@@ -17,6 +17,7 @@ import { createMergeTrain } from './pipeline/merge-train.ts';
 import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
+import { recordMergeRuns } from './service/baseline-verify.ts';
 import { type Deps, systemClock } from './service/deps.ts';
 import { onMerged } from './service/portability.ts';
 import { finishPendingOutcomes, reconcileAtStart } from './service/reconcile.ts';
@@ -160,6 +161,7 @@ export async function createCoordinator(
       store,
       clock: systemClock,
       onMerged: (note) => onMerged(deps, note),
+      recordRuns: (track, commit, cls, runs) => recordMergeRuns(deps, track, commit, cls, runs),
     }),
   };
   const auth = withAuthCache(createAuth(store, adminToken));

@@ -13,7 +13,7 @@ export const DashExperiment = z.object({
   id: z.string(),
   track: z.string(),
   kind: z.enum(['baseline', 'candidate']),
-  stage: z.enum(['baseline', 'screen', 'confirm']),
+  stage: z.enum(['baseline', 'screen', 'confirm', 'arbitrate']),
   /** A batch re-verification: several winners run as one patch. */
   batch: z.boolean(),
   members: z.array(z.string()),

@@ -53,6 +53,26 @@ describe('the run-log contract', () => {
     expect(p).toMatchObject({ status: 'crash', reason: 'nan' });
   });
 
+  it('reports a metric beyond any real run as unknown, and the API refuses one', () => {
+    const log = '---\nval_bpb: 1.0\ntotal_tokens_M: 1e308\nnum_steps: -5\nnum_params_M: 50.0\n';
+    const p = parseRunLog(log, { exitCode: 0 });
+    expect(p).toMatchObject({
+      status: 'ok',
+      metrics: { total_tokens_M: null, num_steps: null, num_params_M: 50 },
+    });
+    expect(JobOutcome.safeParse(asOutcome(p)).success).toBe(true);
+    const forged = asOutcome(p) as { metrics: Record<string, unknown> };
+    for (const [k, v] of [
+      ['total_tokens_M', 1e308],
+      ['num_steps', 1e300],
+      ['training_seconds', -1],
+      ['peak_vram_mb', 1e200],
+    ] as const) {
+      const bad = { ...forged, metrics: { ...forged.metrics, [k]: v } };
+      expect(JobOutcome.safeParse(bad).success, k).toBe(false);
+    }
+  });
+
   it('reports no step rather than one past 2^53', () => {
     const pr = parseProgress(`step ${'9'.repeat(30)} (14.0%) | loss: 3.2`);
     expect(pr?.step).toBeNull();

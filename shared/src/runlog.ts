@@ -37,16 +37,34 @@ export const MAX_VAL_BPB = 1000;
 /** A crash message fits the wire schema's 2,000 characters with room to spare. */
 const MAX_MESSAGE = 1000;
 
+/**
+ * The largest value each other metric may take: far beyond any real run (a year of
+ * training, 100 TB of memory, 10^14 tokens or parameters), so that a forged number — the
+ * throughput figures decide which runs count as throttled — is refused at the API, and a
+ * run log that prints one reports it as unknown.
+ */
+export const METRIC_MAX = {
+  training_seconds: 3.2e7,
+  total_seconds: 3.2e7,
+  peak_vram_mb: 1e8,
+  mfu_percent: 1e4,
+  total_tokens_M: 1e8,
+  num_steps: 1e12,
+  num_params_M: 1e8,
+  depth: 1e6,
+} as const;
+const bounded = (max: number) => z.number().min(0).max(max).nullable();
+
 export const RunMetrics = z.object({
   val_bpb: z.number().positive().max(MAX_VAL_BPB),
-  training_seconds: z.number().nullable(),
-  total_seconds: z.number().nullable(),
-  peak_vram_mb: z.number().nullable(),
-  mfu_percent: z.number().nullable(),
-  total_tokens_M: z.number().nullable(),
-  num_steps: z.number().nullable(),
-  num_params_M: z.number().nullable(),
-  depth: z.number().nullable(),
+  training_seconds: bounded(METRIC_MAX.training_seconds),
+  total_seconds: bounded(METRIC_MAX.total_seconds),
+  peak_vram_mb: bounded(METRIC_MAX.peak_vram_mb),
+  mfu_percent: bounded(METRIC_MAX.mfu_percent),
+  total_tokens_M: bounded(METRIC_MAX.total_tokens_M),
+  num_steps: bounded(METRIC_MAX.num_steps),
+  num_params_M: bounded(METRIC_MAX.num_params_M),
+  depth: bounded(METRIC_MAX.depth),
 });
 export type RunMetrics = z.infer<typeof RunMetrics>;
 
@@ -170,9 +188,9 @@ export function parseRunLog(raw: string, opts: ParseOptions = {}): RunParse {
     const shown = (summary.get('val_bpb') ?? '').slice(0, 100);
     return { status: 'crash', reason: 'nan', message: `invalid val_bpb: ${shown}`, extra };
   }
-  const num = (k: KnownMetricKey): number | null => {
+  const num = (k: Exclude<KnownMetricKey, 'val_bpb'>): number | null => {
     const v = known.get(k);
-    return v === undefined || v === null || !Number.isFinite(v) ? null : v;
+    return v === undefined || v === null || !Number.isFinite(v) || v < 0 || v > METRIC_MAX[k] ? null : v;
   };
   return {
     status: 'ok',

@@ -240,10 +240,15 @@ export const Experiment = z.object({
   attempts: z.number().int().nonnegative(),
   /** Times a worker gave it back for infrastructure reasons (a failing checkout, fetch or cache). */
   infraReleases: z.number().int().nonnegative().optional(),
-  /** Candidates: the first run (screen) or a replicate (confirm). */
-  stage: z.enum(['baseline', 'screen', 'confirm']).default('screen'),
+  /**
+   * Candidates: the first run (screen), a replicate (confirm), or a third principal's run
+   * settling a screen and a confirmation that disagree (arbitrate).
+   */
+  stage: z.enum(['baseline', 'screen', 'confirm', 'arbitrate']).default('screen'),
   /** A confirmation of an untrusted screen must run on another worker. */
   excludeWorkerId: Id.nullable().default(null),
+  /** Principals (worker tokens) that must not run it: an arbitration's parties. */
+  excludePrincipals: z.array(z.string().max(200)).max(20).optional(),
   /** A run of a re-verification batch (the `Batch` record holds its state). */
   batchId: Id.nullable().default(null),
   /** A batch's run, and the proposals it served (a copy of the batch's members, for reports). */
@@ -263,6 +268,11 @@ export const BaselineSample = z.object({
   paramsM: z.number().nullable().optional(),
   experimentId: Id,
   peakVramMb: z.number().nullable(),
+  /** Who stands behind it: the registering token's id (the worker's id when unknown). */
+  principal: z.string().max(200).nullable().optional(),
+  /** Its worker was trusted on the class when it reported (`pipeline/baseline-trust.ts`). */
+  trusted: z.boolean().optional(),
+  workerId: Id.nullable().optional(),
 });
 export type BaselineSample = z.infer<typeof BaselineSample>;
 

@@ -24,13 +24,13 @@ const baselines: BaselineSample[] = [1.0, 1.001, 0.999].map((v, i) => ({
 }));
 const noise = { sigma: 0.001, df: 10, samples: 13 };
 
-function run(id: string, stage: 'screen' | 'confirm', valBpb: number, workerId = 'w1'): RunView {
+function run(id: string, stage: RunView['stage'], valBpb: number, workerId = 'w1'): RunView {
   return {
     id,
     stage,
     valBpb,
     workerId,
-    principal: { id: `tok-${workerId}`, name: workerId },
+    principal: { id: workerId, name: workerId },
     steps: 100,
     tokensM: null,
     peakVramMb: null,
@@ -164,16 +164,136 @@ describe('a lone proposal, transition by transition', () => {
     expect(as).toContainEqual(expect.objectContaining({ type: 'queueRun', excludeWorkerId: null }));
   });
 
-  it('marks a screen its confirmation contradicts invalid and costs the screener its trust', () => {
+  describe('a screen and a confirmation that disagree', () => {
+    // Noise σ 0.001: the screen 0.99 and the confirmation 1.0 are 7σ apart (> 4·√2σ).
+    const screen = run('e1', 'screen', 0.99, 'honest');
+    const liarConfirm = run('e2', 'confirm', 1.0, 'liar');
+
+    it('sends the dispute to a third principal instead of blaming the screener', () => {
+      const as = nextStep(
+        state({ finished: finished('e2', { stage: 'confirm' }), runs: [screen, liarConfirm] }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust' }));
+      expect(as).not.toContainEqual(expect.objectContaining({ verdict: 'invalid' }));
+      expect(ending(as)).toMatchObject({ type: 'advance', status: 'confirming' });
+      expect((ending(as) as { reason: string }).reason).toContain('third principal');
+      expect(as).toContainEqual({
+        type: 'queueRun',
+        stage: 'arbitrate',
+        pinned: true,
+        seed: candidateSeed(42, 'p1', 2),
+        excludeWorkerId: null,
+        excludePrincipals: ['honest', 'liar'],
+      });
+    });
+
+    it('keeps waiting, queueing nothing more, when re-evaluated before the arbiter reports', () => {
+      const confirming = { ...state().proposal, status: 'confirming' as const };
+      expect(nextStep(state({ proposal: confirming, runs: [screen, liarConfirm] }), cfg)).toEqual([]);
+    });
+
+    it('when the arbiter agrees with the screen: the confirmation is invalid, its worker loses trust, the gain merges', () => {
+      const arbiter = run('e3', 'arbitrate', 0.9902, 'third');
+      const as = nextStep(
+        state({ finished: finished('e3', { stage: 'arbitrate' }), runs: [screen, liarConfirm, arbiter] }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e2', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(as).not.toContainEqual({ type: 'resetTrust', workerId: 'honest' });
+      expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['honest', 'third'] });
+      const merge = as.find((a) => a.type === 'merge');
+      expect(merge).toMatchObject({ decision: { verdict: 'accept', n: 2 } });
+      expect((merge as { runs: RunView[] }).runs.map((r) => r.id)).toEqual(['e1', 'e3']);
+    });
+
+    it('when the arbiter agrees with the confirmation: the screen is invalid, its worker loses trust, the patch is judged on the rest', () => {
+      const liarScreen = run('e1', 'screen', 0.99, 'liar');
+      const honestConfirm = run('e2', 'confirm', 1.0, 'honest');
+      const arbiter = run('e3', 'arbitrate', 0.9998, 'third');
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'arbitrate' }),
+          runs: [liarScreen, honestConfirm, arbiter],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(as).not.toContainEqual({ type: 'resetTrust', workerId: 'honest' });
+      expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['honest', 'third'] });
+      const end = ending(as) as { status: string; reason: string };
+      expect(end).toMatchObject({ type: 'end', status: 'discarded' });
+      expect(end.reason).toContain('the screen was wrong');
+      expect(as.find((a) => a.type === 'merge')).toBeUndefined();
+    });
+
+    it('when the arbiter agrees with neither: discarded, nobody blamed', () => {
+      const arbiter = run('e3', 'arbitrate', 1.02, 'third');
+      const as = nextStep(
+        state({ finished: finished('e3', { stage: 'arbitrate' }), runs: [screen, liarConfirm, arbiter] }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust' }));
+      expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    });
+
+    it('stays settled once the wrong side is invalid: later evaluations see only the runs that stand', () => {
+      const arbiter = run('e3', 'arbitrate', 0.9902, 'third');
+      const as = nextStep(state({ runs: [screen, arbiter] }), cfg);
+      expect(as.find((a) => a.type === 'merge')).toMatchObject({ decision: { verdict: 'accept' } });
+    });
+
+    it('gives a confirmation after a run was found invalid a seed no earlier run had', () => {
+      const as = nextStep(
+        state({
+          proposal: { ...state().proposal, runsQueued: 3 },
+          finished: finished('e1'),
+          runs: [run('e1', 'screen', 0.99, 'w7')],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', seed: candidateSeed(42, 'p1', 3) }),
+      );
+    });
+  });
+
+  it('parks a clear gain that a young noise estimate keeps from an accept until more baselines arrive', () => {
+    const runs = [0.9925, 0.9928, 0.9923, 0.9926].map((v, i) =>
+      run(`e${i}`, i === 0 ? 'screen' : 'confirm', v, `w${i}`),
+    );
     const as = nextStep(
-      state({ runs: [run('e1', 'screen', 0.99, 'liar'), run('e2', 'confirm', 1.0, 'honest')] }),
+      state({
+        baselines: baselines.slice(0, 2).map((b, i) => ({ ...b, valBpb: [1.0, 1.0003][i]! })),
+        noise: { sigma: 0.0003, df: 1, samples: 3 },
+        finished: finished('e3', { stage: 'confirm' }),
+        runs,
+      }),
       cfg,
     );
-    expect(as).toContainEqual(
-      expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    expect(as).toContainEqual({ type: 'awaitBaseline' });
+  });
+
+  it('waits for another principal, in words, while its base has only unverified baselines', () => {
+    const as = nextStep(
+      state({
+        baselines: [],
+        unverifiedBaselines: 3,
+        finished: finished('e1'),
+        runs: [run('e1', 'screen', 0.99)],
+      }),
+      cfg,
     );
-    expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
-    expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    expect((ending(as) as { reason: string }).reason).toContain('another principal to verify');
+    expect(as).toContainEqual({ type: 'awaitBaseline' });
   });
 
   it('hands a confirmed winner to the merge train and credits both workers', () => {
@@ -202,8 +322,15 @@ describe('a lone proposal, transition by transition', () => {
         throttleRequeues: 0,
       },
       runs: [run('e3', 'screen', 0.99)],
+      screenerTrusted: true,
     });
     expect(types(nextStep(rebased, cfg))).toContain('merge');
+    // An untrusted worker's lone run on the new head is confirmed by another principal first.
+    const untrusted = nextStep({ ...rebased, screenerTrusted: false }, cfg);
+    expect(types(untrusted)).not.toContain('merge');
+    expect(untrusted).toContainEqual(
+      expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludeWorkerId: 'w1' }),
+    );
   });
 
   it('keeps a rebased winner re-verifiable by one run while it waits for baselines of the new head', () => {

@@ -8,6 +8,9 @@
  *   queued → running → (crashed | patch_failed | discarded | quarantined | awaiting_baseline
  *                       | confirming | merge)
  *   confirming → running → … the same, on all samples
+ *   confirming → (confirmation contradicts the screen) → confirming, a third principal's
+ *                arbitration queued → the side it agrees with stands, the other is invalid
+ *                and loses its trust; judged on the runs that stand (`arbitration.ts`)
  *   merge → merged | conflict | stale | reverify (rebased onto the moved head; joins a batch)
  *   reverify → (batch run) → merged | reverify alone | conflict | stale
  *
@@ -22,10 +25,10 @@ import {
   type ProposalStatus,
   type Verdict,
 } from '@ratchet/shared';
+import { arbitrate } from './arbitration.ts';
 import { candidateSeed } from './seeds.ts';
 import {
   type AcceptanceConfig,
-  contradicts,
   type Decision,
   decide,
   implausible,
@@ -38,7 +41,7 @@ import {
 /** A finished, counted candidate run (ok, on the proposal's current base and this class). */
 export interface RunView {
   id: string;
-  stage: 'screen' | 'confirm';
+  stage: RunStage;
   valBpb: number;
   workerId: string | null;
   /**
@@ -51,13 +54,17 @@ export interface RunView {
   peakVramMb: number | null;
 }
 
+/** A candidate run: the first, a replicate, or a third principal's run settling a dispute. */
+export type RunStage = 'screen' | 'confirm' | 'arbitrate';
+
 /** The run that has just finished, whatever its outcome. */
 export interface FinishedRun {
   id: string;
   status: 'ok' | 'crash' | 'patch_failed';
-  stage: 'screen' | 'confirm';
+  stage: RunStage;
   seed: number;
   excludeWorkerId: string | null;
+  excludePrincipals?: string[];
   crash: { reason: string; message: string } | null;
   throughput: Throughput;
 }
@@ -91,16 +98,18 @@ export type Action =
   /** One more candidate run: a confirmation or a re-run, pinned to the class when `pinned`. */
   | {
       type: 'queueRun';
-      stage: 'screen' | 'confirm';
+      stage: RunStage;
       pinned: boolean;
       seed: number;
       excludeWorkerId: string | null;
+      /** Principals that must not run it (an arbitration's parties). */
+      excludePrincipals?: string[];
     }
   /** An implausible number: never merged, and its worker's trust is reset. */
   | { type: 'quarantine'; experimentId: string; workerId: string | null; reason: string }
   /** Screen and confirmation agreed: both workers earn trust. */
   | { type: 'bumpTrust'; workerIds: string[] }
-  /** A contradicted screen costs its worker its trust. */
+  /** A run found wrong (by arbitration) costs its worker its trust. */
   | { type: 'resetTrust'; workerId: string }
   /** Park until baselines of the proposal's base on its class arrive. */
   | { type: 'awaitBaseline' }
@@ -128,6 +137,8 @@ export interface CandidateState {
     originalBase: string | null;
     decision: DecisionRecord | null;
     throttleRequeues: number;
+    /** Candidate runs queued so far, whatever became of them: each new run's seed index. */
+    runsQueued?: number;
   };
   cls: string;
   /** The run that just finished, or null when re-evaluated (e.g. a baseline arrived). */
@@ -141,6 +152,8 @@ export interface CandidateState {
   screenerTrusted: boolean;
   /** Every allowed baseline run of the base on the class crashed. */
   baselineExhausted: boolean;
+  /** Baselines of the base on the class reported but not verified yet (`baseline-trust.ts`). */
+  unverifiedBaselines?: number;
 }
 
 function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
@@ -178,6 +191,7 @@ function onUncomparable(s: CandidateState, f: FinishedRun, cfg: LifecycleConfig)
       pinned: true,
       seed: f.seed,
       excludeWorkerId: f.excludeWorkerId,
+      ...(f.excludePrincipals?.length ? { excludePrincipals: f.excludePrincipals } : {}),
     },
   ];
 }
@@ -185,8 +199,9 @@ function onUncomparable(s: CandidateState, f: FinishedRun, cfg: LifecycleConfig)
 /**
  * The transition of one candidate proposal after a run of it finished (or its baselines
  * arrived): crash → crashed; throttled → run again; implausible → quarantined; screen
- * contradicted → discarded; no baseline yet → awaiting_baseline; then the t rule on all
- * samples: reject → discarded, replicate → confirming, accept → merge.
+ * contradicted → arbitration (`arbitration.ts`); no baseline yet → awaiting_baseline; then
+ * the t rule on the samples that stand: reject → discarded, replicate → confirming, accept →
+ * merge.
  */
 export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   if (!OPEN_PROPOSAL_STATUSES.includes(s.proposal.status)) return [];
@@ -208,19 +223,19 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       ];
   }
 
+  const arb = arbitrate(s, cfg);
+  if (arb.kind === 'settled') return arb.actions;
+  if (arb.kind === 'judged') {
+    const rest = nextStep({ ...s, finished: null, runs: arb.runs }, cfg).map(
+      (a): Action =>
+        a.type === 'end' || a.type === 'advance' ? { ...a, reason: `${arb.why}; ${a.reason ?? ''}` } : a,
+    );
+    return [...arb.actions, ...rest];
+  }
   const screen = s.runs.find((r) => r.stage === 'screen');
   const confirms = s.runs.filter((r) => r.stage === 'confirm');
   const actions: Action[] = [];
   if (screen && confirms.length > 0) {
-    const conf = confirms.map((c) => c.valBpb);
-    if (contradicts(screen.valBpb, conf, s.noise, acc)) {
-      const reason = `screen ${screen.valBpb.toFixed(6)} contradicted by confirmation ${mean(conf).toFixed(6)}`;
-      return [
-        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason },
-        ...(screen.workerId ? [{ type: 'resetTrust', workerId: screen.workerId } as const] : []),
-        { type: 'end', status: 'discarded', reason },
-      ];
-    }
     // Trust is earned only when another principal agrees: a principal cannot vouch for itself.
     if (latest.stage === 'confirm' && independent(screen, [latest])) {
       const ids = [screen.workerId, latest.workerId].filter((x): x is string => x !== null);
@@ -231,11 +246,33 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   const samples = s.runs.map((r) => r.valBpb);
   // A re-verification after a rebase: the earlier decision (on the old base) was an accept.
   const confirmedBefore = s.proposal.originalBase !== null && s.proposal.decision?.verdict === 'accept';
-  const d = decide({ candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore }, acc);
+  const d = decide(
+    {
+      candidate: samples,
+      baseline: baseValues,
+      noise: s.noise,
+      // One run re-verifies a rebased winner only when a trusted worker ran it: an untrusted
+      // one is confirmed by another principal like any screen (a liar's lone re-verification
+      // run, 0.02 better, merged a null patch).
+      confirmedBefore: confirmedBefore && s.screenerTrusted,
+      waitForNoise: true,
+    },
+    acc,
+  );
   const decision = record(d, s.cls, samples, baseValues);
   const scored = { baselineBpb: d.baselineMean, delta: latest.valBpb - (d.baselineMean ?? Number.NaN) };
 
   if (d.verdict === 'wait') {
+    const held = s.unverifiedBaselines ?? 0;
+    if (held > 0 && d.m === 0) {
+      const reason = `waiting for another principal to verify the baselines of ${s.proposal.base.slice(0, 7)} on ${s.cls}: ${held} baseline(s) from untrusted workers not yet confirmed by another worker`;
+      return [
+        ...actions,
+        { type: 'setVerdict', experimentId: latest.id, verdict: 'pending', reason },
+        { type: 'advance', status: 'awaiting_baseline', reason, fields: confirmedBefore ? {} : { decision } },
+        { type: 'awaitBaseline' },
+      ];
+    }
     if (s.baselineExhausted) {
       const reason = `no baseline: every baseline run of ${s.proposal.base.slice(0, 7)} on ${s.cls} crashed`;
       return [
@@ -276,7 +313,9 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
     type: 'queueRun',
     stage: 'confirm',
     pinned: true,
-    seed: candidateSeed(cfg.seed, s.proposal.id, s.runs.length),
+    // Never a seed an earlier run of the proposal had (the screen's included), even when runs
+    // found invalid no longer count.
+    seed: candidateSeed(cfg.seed, s.proposal.id, Math.max(s.runs.length, s.proposal.runsQueued ?? 0)),
     // An untrusted screener's principal must not confirm its own screen (leasing keeps every
     // worker of that principal off it).
     excludeWorkerId: s.screenerTrusted ? null : (screen?.workerId ?? null),
@@ -288,8 +327,10 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       confirm,
     ];
   }
-  // An accept on the numbers of one untrusted principal alone waits for a second principal.
-  if (!confirmedBefore && !s.screenerTrusted && screen && !independent(screen, confirms)) {
+  // An accept on the numbers of one untrusted principal alone waits for a second principal
+  // (a confirmation's or an arbiter's).
+  const others = s.runs.filter((r) => r.stage !== 'screen');
+  if (!confirmedBefore && !s.screenerTrusted && screen && !independent(screen, others)) {
     const reason = `${waitingForPrincipal(s.cls, screen)}; ${d.reason}`;
     return [...actions, { type: 'advance', status: 'confirming', reason, fields: { decision } }, confirm];
   }

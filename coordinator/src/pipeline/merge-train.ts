@@ -32,6 +32,12 @@ export interface MergeTrainInput {
     cls: string;
     at: number;
   }) => Promise<void>;
+  /**
+   * Records a merge's runs as baselines of its commit (`service/baseline-verify.ts`: an
+   * untrusted worker's lone run waits for another principal's baseline to agree). Default:
+   * they count at once.
+   */
+  recordRuns?: (track: string, commit: string, cls: string, runs: Winner['runs']) => Promise<void>;
 }
 
 export interface Winner {
@@ -112,7 +118,7 @@ export interface TrainUse {
 }
 type TrainCall = 'merge' | 'mergeBatch' | 'exclusive';
 
-export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrainInput) {
+export function createMergeTrain({ frontier, store, clock, onMerged, recordRuns }: MergeTrainInput) {
   const chains = new Map<string, Promise<unknown>>();
   const use: Record<TrainCall, TrainUse> = {
     merge: { calls: 0, waitMs: 0, holdMs: 0 },
@@ -176,15 +182,17 @@ export function createMergeTrain({ frontier, store, clock, onMerged }: MergeTrai
   async function advanced(track: string, commit: string, d: DecisionRecord, runs: Winner['runs']) {
     const info = await store.requireTrack(track);
     await store.putTrack({ ...info, head: commit });
-    for (const r of runs) {
-      await store.addBaselineSample(track, commit, d.hardwareClass, {
-        valBpb: r.valBpb,
-        steps: r.steps,
-        tokensM: r.tokensM,
-        experimentId: r.experimentId,
-        peakVramMb: r.peakVramMb,
-      });
-    }
+    if (recordRuns) await recordRuns(track, commit, d.hardwareClass, runs);
+    else
+      for (const r of runs) {
+        await store.addBaselineSample(track, commit, d.hardwareClass, {
+          valBpb: r.valBpb,
+          steps: r.steps,
+          tokensM: r.tokensM,
+          experimentId: r.experimentId,
+          peakVramMb: r.peakVramMb,
+        });
+      }
     if (d.delta !== null) await store.noteGain(track, d.hardwareClass, -d.delta);
     await onMerged?.({ track, commit, parent: info.head, cls: d.hardwareClass, at: clock.now() });
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  agreementBound,
   DEFAULT_ACCEPTANCE as cfg,
   contradicts,
   decide,
@@ -19,6 +20,59 @@ describe('noise', () => {
     expect(n.sigma).toBeCloseTo(Math.sqrt(0.001 / 3), 12);
     expect(n.samples).toBe(6);
     expect(pooledNoise([[1], [2]]).df).toBe(0);
+  });
+
+  /** Honest baselines: five commits, values from a fixed normal sequence of σ ≈ 0.0006. */
+  const z = [0.3, -1.1, 0.8, -0.2, 1.4, -0.7, 0.1, -1.6, 0.9, 0.5, -0.4, 1.2, -0.9, 0.0, 0.6];
+  const honest = [0, 1, 2, 3, 4].map((g) =>
+    z.slice(g * 3, g * 3 + 3).map((v) => 1.0 - g * 0.01 + 0.0006 * v),
+  );
+
+  it('barely moves when one baseline is 0.02 off: the forged sample leaves the pool', () => {
+    const clean = pooledNoise(honest);
+    const forged = honest.map((g, i) => (i === 0 ? [...g, g[0]! - 0.02] : g));
+    const n = pooledNoise(forged);
+    expect(n.outliers).toBe(1);
+    expect(n.sigma / clean.sigma).toBeGreaterThan(0.8);
+    expect(n.sigma / clean.sigma).toBeLessThan(1.25);
+    expect(n.df).toBe(clean.df);
+    expect(n.samples).toBe(16);
+  });
+
+  it('barely moves for a wild sample in a commit of two, or a lone commit of three or five', () => {
+    const clean = pooledNoise(honest);
+    const pair = pooledNoise([...honest, [0.95, 0.95 + 0.5]]);
+    expect(pair.sigma / clean.sigma).toBeLessThan(1.25);
+    expect(pair.outliers).toBe(2); // which of two is wild cannot be told: both leave
+    const three = pooledNoise([[1.0003, 0.9996, 500]]);
+    expect(three.sigma).toBeLessThan(0.001);
+    expect(three.df).toBe(1);
+    const first = pooledNoise([[1.0003, 0.9996, 1.0008, 0.9999, 0.98]]);
+    expect(first.sigma).toBeLessThan(0.001);
+    expect(first.df).toBe(3);
+  });
+
+  it('keeps every honest sample: the same σ as the classical pooled estimate', () => {
+    const n = pooledNoise(honest);
+    expect(n.outliers).toBe(0);
+    expect(n.df).toBe(10);
+    let ss = 0;
+    for (const g of honest) {
+      const m = g.reduce((a, b) => a + b, 0) / g.length;
+      for (const x of g) ss += (x - m) ** 2;
+    }
+    expect(n.sigma).toBeCloseTo(Math.sqrt(ss / 10), 12);
+  });
+
+  it('widens the bound of agreement while the noise estimate is young, so honest runs rarely disagree', () => {
+    const classic = cfg.contradictK * 0.001 * Math.SQRT2;
+    expect(agreementBound(0.001, 1e9, cfg)).toBeCloseTo(classic, 9);
+    expect(agreementBound(0.001, 2, cfg) / classic).toBeGreaterThan(2);
+    // At most 2.5×: at ν = 1, a baseline forged 0.02 off still disagrees with σ 0.0006.
+    expect(agreementBound(0.0006, 1, cfg)).toBeLessThan(0.012);
+    // Two honest runs 3σ apart, judged with σ estimated at half the truth at ν = 2.
+    expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 2, samples: 4 }, cfg)).toBe(false);
+    expect(contradicts(1.0, [1.003], { sigma: 0.0005, df: 200, samples: 300 }, cfg)).toBe(true);
   });
 
   it('has accurate normal and t quantiles', () => {
@@ -49,6 +103,19 @@ describe('decide', () => {
     const d = decide({ candidate: [0.97], baseline, noise }, cfg);
     expect(d.verdict).toBe('replicate');
     expect(d.margin).toBeCloseTo(0.02, 12);
+  });
+
+  it('waits for baselines instead of rejecting a clear gain that only a young noise estimate blocks', () => {
+    const young = { sigma: 0.0003, df: 1, samples: 3 };
+    const ev = { candidate: [0.9925, 0.9928, 0.9923, 0.9926], baseline: [1.0, 1.0003], noise: young };
+    expect(decide(ev, cfg).verdict).toBe('reject'); // t(0.99, 1) = 31.8
+    const d = decide({ ...ev, waitForNoise: true }, cfg);
+    expect(d.verdict).toBe('wait');
+    expect(d.reason).toContain('young noise estimate');
+    // A null patch is not kept waiting, nor is anything once ν ≥ minNoiseDf.
+    expect(decide({ ...ev, candidate: [1.0, 1.0002], waitForNoise: true }, cfg).verdict).toBe('reject');
+    const grown = { ...ev, candidate: [0.9999, 0.9996], noise: { ...young, df: 4 }, waitForNoise: true };
+    expect(decide(grown, cfg).verdict).toBe('reject');
   });
 
   it('accepts only when all samples beat the noise by the t rule', () => {

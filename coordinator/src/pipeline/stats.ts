@@ -3,7 +3,8 @@
  *
  * Noise: baseline runs of the same commit on the same (track, class) with different seeds
  * give a pooled standard deviation across commits: σ² = Σ_g Σ_i (x_gi − x̄_g)² / Σ_g (n_g − 1),
- * with ν = Σ_g (n_g − 1) degrees of freedom.
+ * with ν = Σ_g (n_g − 1) degrees of freedom, over the samples that are not outliers (more than
+ * OUTLIER_K median-based scales from their commit's median; see `pooledNoise`).
  *
  * The rule (one-sided Welch-style t with the pooled class σ): with n candidate samples of mean
  * c̄ and m baseline samples of mean b̄ on the same (track, base, class),
@@ -18,20 +19,68 @@ export interface PooledNoise {
   sigma: number;
   df: number;
   samples: number;
+  /** Samples left out as outliers (far from their commit's median). */
+  outliers?: number;
 }
 
-export function pooledNoise(groups: readonly (readonly number[])[]): PooledNoise {
+/** The median of a sorted array. */
+function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
+/** The lower of the two middle values of a sorted array of even length. */
+function lowMedian(sorted: readonly number[]): number {
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+const byValue = (a: number, b: number) => a - b;
+
+/** σ per unit of median absolute deviation, for normal noise. */
+const MAD_TO_SIGMA = 1.4826;
+/** A sample further than this many robust σ from its commit's median is an outlier. */
+export const OUTLIER_K = 5;
+
+/**
+ * Pooled noise, robust to outliers: a first, median-based scale (the low median of every
+ * sample's distance to its commit's median, the median's own zero left out) marks samples
+ * further than `outlierK` scales from their commit's median; the classical pooled σ runs on
+ * the rest. With honest normal noise almost nothing is left out (|z| ≳ 5), so σ and ν are the
+ * classical ones; one wild sample (a broken run, a forged baseline) leaves the pool instead of
+ * inflating σ for every later decision on the class. The low median of the distances keeps a
+ * lone commit of three samples, one wild, from taking the wild distance as its scale.
+ */
+export function pooledNoise(
+  groups: readonly (readonly number[])[],
+  outlierK: number = OUTLIER_K,
+): PooledNoise {
+  const medians = groups.map((g) => median([...g].sort(byValue)));
+  const dists: number[] = [];
+  groups.forEach((g, i) => {
+    if (g.length < 2) return;
+    const d = g.map((x) => Math.abs(x - medians[i]!)).sort(byValue);
+    // An odd group's median is one of its samples: its zero distance says nothing.
+    dists.push(...d.slice(g.length % 2));
+  });
+  const scale = MAD_TO_SIGMA * lowMedian(dists.sort(byValue));
   let ss = 0;
   let df = 0;
   let samples = 0;
-  for (const g of groups) {
+  let outliers = 0;
+  groups.forEach((g, i) => {
     samples += g.length;
-    if (g.length < 2) continue;
-    const m = mean(g);
-    for (const x of g) ss += (x - m) ** 2;
-    df += g.length - 1;
-  }
-  return { sigma: df > 0 ? Math.sqrt(ss / df) : Number.NaN, df, samples };
+    const kept =
+      g.length < 2 || !Number.isFinite(scale)
+        ? g
+        : g.filter((x) => Math.abs(x - medians[i]!) <= outlierK * scale);
+    outliers += g.length - kept.length;
+    if (kept.length < 2) return;
+    const m = mean(kept);
+    for (const x of kept) ss += (x - m) ** 2;
+    df += kept.length - 1;
+  });
+  return { sigma: df > 0 ? Math.sqrt(ss / df) : Number.NaN, df, samples, outliers };
 }
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
@@ -137,6 +186,12 @@ export interface Evidence {
    * run on the new head that passes the t rule on its own re-verifies it.
    */
   confirmedBefore?: boolean;
+  /**
+   * Wait for more baselines rather than reject a clear gain that only a young noise estimate
+   * (ν < minNoiseDf: t(0.99, 1) is 31.8) keeps from being accepted. A proposal can wait; a
+   * batch run cannot, and is not asked to.
+   */
+  waitForNoise?: boolean;
 }
 
 export interface Decision {
@@ -227,11 +282,35 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
       reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate`,
     };
   }
+  if (ev.waitForNoise && ev.noise.df < cfg.minNoiseDf && delta < -cfg.marginFloor && t < -1) {
+    return {
+      ...base,
+      verdict: 'wait',
+      reason: `near the threshold with a young noise estimate: ${nums} vs −${tCrit.toFixed(2)}; waiting for baselines until ν ≥ ${cfg.minNoiseDf}`,
+    };
+  }
   return {
     ...base,
     verdict: 'reject',
     reason: `not confirmed: ${nums}, needs < −${tCrit.toFixed(2)} and gain > ${cfg.marginFloor}`,
   };
+}
+
+/** The most a young noise estimate widens the bound of agreement (t(0.975, 2)/z is 2.2). */
+const MAX_WIDEN = 2.5;
+
+/**
+ * How far apart two single runs may be and still agree: contradictK·σ·√2, widened while the
+ * noise estimate is young by t(0.975, ν)/z(0.975), at most 2.5× — at ν = 2 a σ estimate is
+ * often half the truth, and honest runs would "disagree" one time in ten; at ν = 1 the
+ * t ratio (6.5) would let a baseline forged 0.02 (33σ) off agree. ν unknown (< 1): as if
+ * large.
+ */
+export function agreementBound(sigma: number, df: number, cfg: AcceptanceConfig): number {
+  const s = Math.max(Number.isFinite(sigma) ? sigma : 0, cfg.sigmaFloor);
+  const widen =
+    df >= 1 && Number.isFinite(df) ? Math.min(MAX_WIDEN, tQuantile(0.975, df) / normalQuantile(0.975)) : 1;
+  return cfg.contradictK * s * Math.SQRT2 * widen;
 }
 
 /** A confirmation that disagrees with its screen beyond the noise: the screen was not honest or not sound. */
@@ -242,8 +321,7 @@ export function contradicts(
   cfg: AcceptanceConfig,
 ): boolean {
   if (confirmations.length === 0) return false;
-  const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
-  return Math.abs(screen - mean(confirmations)) > cfg.contradictK * sigma * Math.SQRT2;
+  return Math.abs(screen - mean(confirmations)) > agreementBound(noise.sigma, noise.df, cfg);
 }
 
 export interface Throughput {

@@ -4,11 +4,15 @@
  * (ν < minNoiseDf) a commit gets minBaselineSamples runs, and more until ν reaches
  * minNoiseDf — on a frontier that does not move, no other commit would ever add to ν, and
  * the t rule's critical value would stay huge. Afterwards two, which keeps refreshing the
- * estimate as the frontier moves.
+ * estimate as the frontier moves. A reported baseline that does not count yet (an untrusted
+ * worker's, not yet verified by another principal's: `baseline-verify.ts`) is not a replicate
+ * the target counts: another is queued, for another principal than those waiting for one.
  */
 
+import { baselineSeed } from '../pipeline/seeds.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
+import { unverifiedBaselines } from './baseline-verify.ts';
 import type { Deps } from './deps.ts';
 import { newExperiment } from './proposals.ts';
 
@@ -46,7 +50,10 @@ export async function ensureBaselineJobs(
   const target = await baselineTarget(deps, track, cls, have);
   // Crashed baselines are retried, but only twice beyond the target: a head that always
   // crashes on a class must not fill its queue.
-  const maxClaims = target + 2;
+  // Unverified reports earn as many more, up to twice the target: a class whose only worker
+  // is untrusted stops there, waiting for another principal.
+  const held = await unverifiedBaselines(deps, track, commit, cls);
+  const maxClaims = target + 2 + Math.min(held.count, 2 * target);
   for (let i = claims.length; have + pending < target && i < maxClaims; i++) {
     const exp = newExperiment(deps, {
       track,
@@ -54,7 +61,8 @@ export async function ensureBaselineJobs(
       proposalId: null,
       base: commit,
       hardwareClass: cls,
-      seed: deps.config.seed + 1000 + i,
+      seed: baselineSeed(deps.config.seed, commit, i),
+      excludePrincipals: held.principals,
     });
     if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
     await deps.store.putExperiment(exp);
@@ -71,6 +79,8 @@ export async function baselineExhausted(
   cls: string,
 ): Promise<boolean> {
   if ((await deps.store.getBaselineSamples(track, commit, cls)).length > 0) return false;
+  // Reports that wait for verification did not crash: wait with them.
+  if ((await deps.store.reportedBaselines(track, commit, cls)).length > 0) return false;
   const claims = await deps.store.baselineClaims(track, commit, cls);
   if (claims.length < (await baselineTarget(deps, track, cls, 0)) + 2) return false;
   for (const id of claims) {

@@ -18,6 +18,7 @@ import type { Principal } from '../auth/tokens.ts';
 import { waitingForPrincipal } from '../pipeline/lifecycle.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
+import { mayRun } from './arbiter.ts';
 import { ensureBaselineJobsOnLease } from './baseline-check.ts';
 import { leaseBatch } from './batches.ts';
 import {
@@ -156,6 +157,11 @@ async function grant(
   if (await confirmsItself(deps, exp, w, cls)) {
     // A confirmation never runs under the principal whose screen it checks: it waits for
     // another principal, however long that takes (service/principals.ts).
+    await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
+    return null;
+  }
+  if (!(await mayRun(deps, w, exp, cls))) {
+    // An arbitration or a baseline that needs another principal: it waits for one.
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }

@@ -14,6 +14,7 @@ import {
 } from '../pipeline/lifecycle.ts';
 import { pooledNoise, throughputOf } from '../pipeline/stats.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
+import { unverifiedBaselines } from './baseline-verify.ts';
 import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
 import { joinBatch } from './batches.ts';
 import type { Deps } from './deps.ts';
@@ -37,9 +38,10 @@ export function finishedRun(e: Experiment): FinishedRun | null {
   return {
     id: e.id,
     status: e.status,
-    stage: e.stage === 'confirm' ? 'confirm' : 'screen',
+    stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
     seed: e.seed,
     excludeWorkerId: e.excludeWorkerId,
+    excludePrincipals: e.excludePrincipals ?? [],
     crash: e.crash,
     throughput: throughputOf(e),
   };
@@ -54,9 +56,9 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
     if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
     out.push(e);
   }
-  out.sort((a, b) =>
-    a.stage === b.stage ? (a.recordedAt ?? 0) - (b.recordedAt ?? 0) : a.stage === 'screen' ? -1 : 1,
-  );
+  // Screens first, then confirmations and arbitrations in the order they were recorded.
+  const rank = (e: Experiment) => (e.stage === 'screen' || e.stage === 'baseline' ? 0 : 1);
+  out.sort((a, b) => rank(a) - rank(b) || (a.recordedAt ?? 0) - (b.recordedAt ?? 0));
   const principals = new Map<string, RunView['principal']>();
   for (const e of out) {
     if (e.workerId && !principals.has(e.workerId))
@@ -64,7 +66,7 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   }
   return out.map((e) => ({
     id: e.id,
-    stage: e.stage === 'confirm' ? 'confirm' : 'screen',
+    stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
     valBpb: e.metrics!.val_bpb,
     workerId: e.workerId,
     principal: (e.workerId && principals.get(e.workerId)) || null,
@@ -113,7 +115,7 @@ export async function evaluate(
   const noise = pooledNoise(await deps.store.baselineGroups(p.track, cls));
   const actions = nextStep(
     {
-      proposal: p,
+      proposal: { ...p, runsQueued: p.experimentIds.length },
       cls,
       finished,
       runs,
@@ -122,6 +124,7 @@ export async function evaluate(
       bestGain: await deps.store.bestGain(p.track, cls),
       screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
+      unverifiedBaselines: (await unverifiedBaselines(deps, p.track, p.base, cls)).count,
     },
     lifecycleConfig(deps),
   );
@@ -214,13 +217,14 @@ async function queueRun(
     stage: a.stage,
     seed: a.seed,
     excludeWorkerId: a.excludeWorkerId,
+    excludePrincipals: a.excludePrincipals ?? [],
   });
   await deps.store.putExperiment(exp);
   await addExperimentId(deps, p.id, exp.id);
   const queue = a.pinned ? classQueueName(p.track, cls) : generalQueueName(p.track);
-  // Re-verifications (pinned screens) and confirmations jump ahead of fresh screens.
+  // Re-verifications (pinned screens), confirmations and arbitrations jump ahead of fresh screens.
   const priority =
-    a.stage === 'confirm' ? Priority.confirm : a.pinned ? Priority.reverify : Priority.candidate;
+    a.stage !== 'screen' ? Priority.confirm : a.pinned ? Priority.reverify : Priority.candidate;
   await deps.queues.add(queue, { experimentId: exp.id }, priority);
   return { ...p, experimentIds: [...p.experimentIds, exp.id] };
 }

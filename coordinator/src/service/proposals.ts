@@ -23,7 +23,7 @@ export interface SubmitResult {
 export function newExperiment(
   deps: Deps,
   fields: Pick<Experiment, 'track' | 'kind' | 'proposalId' | 'base' | 'hardwareClass'> &
-    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'seed'>>,
+    Partial<Pick<Experiment, 'stage' | 'excludeWorkerId' | 'excludePrincipals' | 'seed'>>,
 ): Experiment {
   return {
     id: newId('e'),

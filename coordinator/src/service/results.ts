@@ -5,6 +5,8 @@
  * The rules themselves are in `pipeline/lifecycle.ts`.
  */
 import type { Experiment, JobOutcome } from '@ratchet/shared';
+import type { BaselineStanding } from '../pipeline/baseline-trust.ts';
+import { recordBaseline } from './baseline-verify.ts';
 import { ensureBaselineJobs } from './baselines.ts';
 import { onBatchRun } from './batch-verdict.ts';
 import type { Deps } from './deps.ts';
@@ -22,31 +24,47 @@ export async function recordOutcome(deps: Deps, exp: Experiment, outcome: JobOut
     finishedAt: outcome.timings.reportedAt,
     recordedAt: deps.clock.now(),
   };
+  let standing: BaselineStanding | null = null;
   if (recorded.kind === 'baseline' && recorded.metrics && recorded.hardwareClass) {
     // The sample goes in before the run stops counting as pending, so that a concurrent
-    // ensureBaselineJobs never sees neither and schedules one replicate too many.
-    await deps.store.addBaselineSample(recorded.track, recorded.base, recorded.hardwareClass, {
-      valBpb: recorded.metrics.val_bpb,
-      steps: recorded.metrics.num_steps,
-      tokensM: recorded.metrics.total_tokens_M,
-      paramsM: recorded.metrics.num_params_M,
-      experimentId: recorded.id,
-      peakVramMb: recorded.metrics.peak_vram_mb,
-    });
+    // ensureBaselineJobs never sees neither and schedules one replicate too many. It counts
+    // only once verified (`baseline-verify.ts`); until then it is stored and shown.
+    standing = await recordBaseline(deps, recorded, recorded.hardwareClass);
   }
   await deps.store.putExperiment(recorded);
   deps.events.step?.('record:written');
-  if (recorded.kind === 'baseline') await onBaseline(deps, recorded);
+  if (recorded.kind === 'baseline') await onBaseline(deps, recorded, standing);
   else if (recorded.batchId) await onBatchRun(deps, recorded);
   else if (recorded.proposalId && recorded.hardwareClass)
     await evaluate(deps, recorded.proposalId, recorded.hardwareClass, finishedRun(recorded));
   deps.events.experimentFinished?.({ experimentId: exp.id });
 }
 
-export async function onBaseline(deps: Deps, e: Experiment) {
+/**
+ * A finished baseline's verdict, then what waited for it. `standing` is its baseline's
+ * standing as just recorded; when the hand-over resumes after a crash it is read back.
+ */
+export async function onBaseline(deps: Deps, e: Experiment, standing?: BaselineStanding | null) {
   const cls = e.hardwareClass!;
-  if (e.status === 'ok' && e.metrics) {
-    await setVerdict(deps, e.id, 'baseline', `baseline of ${e.base.slice(0, 7)} on ${cls}`);
+  if (e.status === 'ok' && e.metrics && standing === undefined) {
+    const counted = (await deps.store.getBaselineSamples(e.track, e.base, cls)).some(
+      (s) => s.experimentId === e.id,
+    );
+    standing = { experimentId: e.id, counted, reason: counted ? 'counted' : 'not verified yet' };
+  }
+  if (e.status === 'ok' && e.metrics && standing) {
+    const what = `baseline of ${e.base.slice(0, 7)} on ${cls}`;
+    const isCounted = async () =>
+      (await deps.store.getBaselineSamples(e.track, e.base, cls)).some((s) => s.experimentId === e.id);
+    const verified = `${what}, verified: another worker's baseline agrees`;
+    if (standing.counted) await setVerdict(deps, e.id, 'baseline', `${what}, ${standing.reason}`);
+    else if (await isCounted()) await setVerdict(deps, e.id, 'baseline', verified);
+    else {
+      await setVerdict(deps, e.id, 'pending', `${what}: ${standing.reason}`);
+      // Another principal's report may count it meanwhile and mark it before our write:
+      // look once more after it (that report marks it itself if it counts it later).
+      if (await isCounted()) await setVerdict(deps, e.id, 'baseline', verified);
+    }
   } else {
     await setVerdict(deps, e.id, 'crash', `baseline ${e.status}: ${e.crash?.message ?? ''}`);
   }

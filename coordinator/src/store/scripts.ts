@@ -123,14 +123,12 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1`;
 
 /**
- * Add a baseline sample once per experiment: a recording repeated after a crash (or a merge
- * redone) must not count one run twice in the noise estimate.
- * KEYS[1] the (track, commit, class) sample list; KEYS[2] the (track, class) commit set;
- * KEYS[3] the experiment ids sampled in that list. ARGV[1] the sample (JSON); ARGV[2] the
- * commit; ARGV[3] the experiment id. Returns 1 when added, 0 when it was there already.
+ * Make a reported baseline count, once whoever calls.
+ * KEYS[1] the set of counted experiment ids of (track, commit, class); KEYS[2] the counted
+ * samples; KEYS[3] the class's commits with samples. ARGV[1] the experiment id; ARGV[2] the
+ * sample's JSON; ARGV[3] the commit. Returns 1 when this call counted it, 0 otherwise.
  */
-export const ADD_BASELINE_SAMPLE = `
-if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
+export const COUNT_BASELINE = `if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
 return 1`;

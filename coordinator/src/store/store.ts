@@ -19,7 +19,7 @@ import { type BatchStore, createBatchStore } from './batches.ts';
 import { createLockStore, type LockStore } from './locks.ts';
 import type { Redis } from './redis.ts';
 import { createRegistryStore, type RegistryStore } from './registry.ts';
-import { ACCEPT_OUTCOME, ADD_BASELINE_SAMPLE, CLAIM_OUTCOME, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
+import { ACCEPT_OUTCOME, CLAIM_OUTCOME, COUNT_BASELINE, FINISH_LEASE, GRANT_LEASE } from './scripts.ts';
 
 export const TokenRecord = z.object({
   role: z.enum(['admin', 'proposer', 'worker', 'viewer']),
@@ -223,15 +223,49 @@ function storeOps(redis: Redis, prefix: string) {
       return raw === null ? null : JSON.parse(raw);
     },
     // ---- baselines: samples per (track, commit, class); the class's commits, for pooled noise
-    /** Once per experiment (ADD_BASELINE_SAMPLE in scripts.ts). */
+    /** A baseline that counts at once (a trusted report): once per experiment (COUNT_BASELINE). */
     async addBaselineSample(track: string, commit: string, cls: string, sample: BaselineSample) {
       const keys = [
+        k('blcounted', track, commit, cls),
         k('blsamples', track, commit, cls),
         k('blcommits', track, cls),
-        k('blsampled', track, commit, cls),
       ];
-      await redis.eval(ADD_BASELINE_SAMPLE, 3, ...keys, JSON.stringify(sample), commit, sample.experimentId);
+      await redis.eval(COUNT_BASELINE, 3, ...keys, sample.experimentId, JSON.stringify(sample), commit);
     },
+    /**
+     * Every baseline reported for (track, commit, class), counted or not; the reported list
+     * including this one. Only `countBaselineSample` makes one count.
+     */
+    async addReportedBaseline(
+      track: string,
+      commit: string,
+      cls: string,
+      sample: BaselineSample,
+    ): Promise<BaselineSample[]> {
+      const key = k('blreported', track, commit, cls);
+      const res = await redis.pipeline().rpush(key, JSON.stringify(sample)).lrange(key, '0', '-1').exec();
+      return ((res?.[1]?.[1] as string[] | undefined) ?? []).map((r) => BaselineSample.parse(JSON.parse(r)));
+    },
+    async reportedBaselines(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
+      const raws = await redis.lrange(k('blreported', track, commit, cls), '0', '-1');
+      return raws.map((r) => BaselineSample.parse(JSON.parse(r)));
+    },
+    /** Make a reported baseline count (once, whoever calls); true for the call that did. */
+    async countBaselineSample(
+      track: string,
+      commit: string,
+      cls: string,
+      sample: BaselineSample,
+    ): Promise<boolean> {
+      const keys = [
+        k('blcounted', track, commit, cls),
+        k('blsamples', track, commit, cls),
+        k('blcommits', track, cls),
+      ];
+      const args = [sample.experimentId, JSON.stringify(sample), commit];
+      return (await redis.eval(COUNT_BASELINE, 3, ...keys, ...args)) === 1;
+    },
+    /** The baselines that count: what decisions and the noise estimate use. */
     async getBaselineSamples(track: string, commit: string, cls: string): Promise<BaselineSample[]> {
       const raws = await redis.lrange(k('blsamples', track, commit, cls), '0', '-1');
       return raws.map((r) => BaselineSample.parse(JSON.parse(r)));

@@ -1,0 +1,113 @@
+/**
+ * When a screen and its confirmation disagree beyond the noise, one of them is wrong — a
+ * broken machine or a liar — and which one cannot be told from two numbers. Blaming the
+ * screen, as a first answer would, lets a liar who confirms kill every real gain and cost
+ * the honest screener its trust. So the disagreement goes to a third worker, of a principal
+ * not yet involved (preferably trusted: `service/arbiter.ts` leases it): the side the arbiter
+ * agrees with stands, the other side's runs are invalid and their workers lose their trust,
+ * and the proposal is judged on the runs that stand. Pure.
+ *
+ *   confirming ─(confirmation contradicts screen)→ confirming, arbitration queued
+ *     ─(arbiter agrees with the screen)→ confirmations invalid, judged on screen + arbiter
+ *     ─(arbiter agrees with the confirmations)→ screen invalid, judged on them + arbiter
+ *     ─(arbiter agrees with neither)→ discarded, nobody blamed
+ */
+import type { Action, CandidateState, LifecycleConfig, RunView } from './lifecycle.ts';
+import { candidateSeed } from './seeds.ts';
+import { contradicts, mean } from './stats.ts';
+
+const f6 = (x: number) => x.toFixed(6);
+
+/** Principals behind `runs`, for keeping an arbitration away from them. */
+function principals(runs: readonly RunView[]): string[] {
+  return [...new Set(runs.map((r) => r.principal?.id ?? null).filter((p): p is string => p !== null))];
+}
+
+function workers(runs: readonly RunView[]): string[] {
+  return [...new Set(runs.map((r) => r.workerId).filter((w): w is string => w !== null))];
+}
+
+export type Arbitration =
+  /** Nothing to arbitrate: go on with the usual rule. */
+  | { kind: 'none' }
+  /** Actions that settle this step (an arbitration queued, awaited, or inconclusive). */
+  | { kind: 'settled'; actions: Action[] }
+  /** A side was found wrong: these actions, then the rule on the runs that stand. */
+  | { kind: 'judged'; actions: Action[]; runs: RunView[]; why: string };
+
+/** What to do about a screen contradicted by its confirmations, if it is. */
+export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration {
+  const acc = cfg.acceptance;
+  const screen = s.runs.find((r) => r.stage === 'screen');
+  const confirms = s.runs.filter((r) => r.stage === 'confirm');
+  const arbiter = s.runs.find((r) => r.stage === 'arbitrate');
+  if (!screen || confirms.length === 0) return { kind: 'none' };
+  const conf = confirms.map((c) => c.valBpb);
+  if (!contradicts(screen.valBpb, conf, s.noise, acc)) return { kind: 'none' };
+  const dispute = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} disagree beyond the noise`;
+
+  if (!arbiter) {
+    const latest = s.runs[s.runs.length - 1]!;
+    // Re-evaluated while the arbitration is queued (a baseline arrived): keep waiting.
+    if (s.finished?.id !== latest.id) return { kind: 'settled', actions: [] };
+    const reason = `${dispute}; waiting for a worker of a third principal on ${s.cls} to arbitrate`;
+    return {
+      kind: 'settled',
+      actions: [
+        { type: 'setVerdict', experimentId: latest.id, verdict: 'pending', reason },
+        { type: 'advance', status: 'confirming', reason },
+        {
+          type: 'queueRun',
+          stage: 'arbitrate',
+          pinned: true,
+          seed: candidateSeed(cfg.seed, s.proposal.id, Math.max(s.runs.length, s.proposal.runsQueued ?? 0)),
+          excludeWorkerId: null,
+          excludePrincipals: principals([screen, ...confirms]),
+        },
+      ],
+    };
+  }
+
+  const a = arbiter.valBpb;
+  const agreesScreen = !contradicts(a, [screen.valBpb], s.noise, acc);
+  const agreesConfirm = !contradicts(a, conf, s.noise, acc);
+  const dS = Math.abs(a - screen.valBpb);
+  const dC = Math.abs(a - mean(conf));
+  const full = `${dispute}; arbiter ${f6(a)}`;
+  if (agreesScreen && (!agreesConfirm || dS < dC)) {
+    const why = `${full} agrees with the screen: the confirmation was wrong`;
+    return {
+      kind: 'judged',
+      why,
+      runs: s.runs.filter((r) => r.stage !== 'confirm'),
+      actions: [
+        ...confirms.map(
+          (c): Action => ({ type: 'setVerdict', experimentId: c.id, verdict: 'invalid', reason: why }),
+        ),
+        ...workers(confirms).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+        { type: 'bumpTrust', workerIds: workers([screen, arbiter]) },
+      ],
+    };
+  }
+  if (agreesConfirm) {
+    const why = `${full} agrees with the confirmation: the screen was wrong`;
+    return {
+      kind: 'judged',
+      why,
+      runs: s.runs.filter((r) => r.stage !== 'screen'),
+      actions: [
+        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason: why },
+        ...workers([screen]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+        { type: 'bumpTrust', workerIds: workers([...confirms, arbiter]) },
+      ],
+    };
+  }
+  const reason = `${full} agrees with neither: no two runs agree, nobody is blamed`;
+  return {
+    kind: 'settled',
+    actions: [
+      ...s.runs.map((r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'discard', reason })),
+      { type: 'end', status: 'discarded', reason },
+    ],
+  };
+}

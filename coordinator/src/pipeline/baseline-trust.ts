@@ -1,0 +1,78 @@
+/**
+ * Which baselines count. Pure.
+ *
+ * A baseline is the reference every candidate of its commit is judged against, and its
+ * spread is the class's noise: one forged baseline could make every null patch look like a
+ * gain, or every real gain look like noise. So a baseline is verified like a candidate:
+ *   - from a trusted principal (a trusted token, or a worker that earned trust on the
+ *     class), it counts at once — the single-machine default, one trusted local worker,
+ *     works as before;
+ *   - from an untrusted one, it counts once a baseline of the same commit on the same class
+ *     from another principal agrees with it within the noise; until then it is stored and
+ *     shown, but no decision uses it.
+ * "Agrees": within `agreementBound` (contradictK · √2 · σ, widened while σ is young), the
+ * bound that calls a screen contradicted by its confirmation. σ is the class's noise when it has one (ν ≥ 1), else the spread of each
+ * principal's own replicates of this commit (a liar that shifts every number keeps an honest
+ * spread, so its shift still shows), else only the σ floor: identical numbers agree.
+ */
+import { type AcceptanceConfig, agreementBound, type PooledNoise, pooledNoise } from './stats.ts';
+
+export interface RawBaseline {
+  experimentId: string;
+  valBpb: number;
+  /** Who stands behind the number: the registering token, or the worker when unknown. */
+  principal: string;
+  trusted: boolean;
+}
+
+export interface BaselineStanding {
+  experimentId: string;
+  counted: boolean;
+  reason: string;
+}
+
+/** The tolerance within which two principals' baselines of one commit agree. */
+export function agreementTolerance(
+  samples: readonly RawBaseline[],
+  classNoise: PooledNoise,
+  cfg: AcceptanceConfig,
+): number {
+  if (classNoise.df >= 1 && Number.isFinite(classNoise.sigma))
+    return agreementBound(classNoise.sigma, classNoise.df, cfg);
+  const byPrincipal = new Map<string, number[]>();
+  for (const s of samples) byPrincipal.set(s.principal, [...(byPrincipal.get(s.principal) ?? []), s.valBpb]);
+  const own = pooledNoise([...byPrincipal.values()]);
+  return own.df >= 1 ? agreementBound(own.sigma, own.df, cfg) : agreementBound(0, 0, cfg);
+}
+
+/** The standing of every baseline of one (commit, class), in the order given. */
+export function verifyBaselines(
+  samples: readonly RawBaseline[],
+  classNoise: PooledNoise,
+  cfg: AcceptanceConfig,
+): BaselineStanding[] {
+  const tol = agreementTolerance(samples, classNoise, cfg);
+  return samples.map((s) => {
+    if (s.trusted) return { experimentId: s.experimentId, counted: true, reason: 'from a trusted worker' };
+    const others = samples.filter((o) => o.principal !== s.principal);
+    if (others.length === 0)
+      return {
+        experimentId: s.experimentId,
+        counted: false,
+        reason:
+          "unverified: from an untrusted worker; counts once another worker's baseline of this commit agrees",
+      };
+    const nearest = Math.min(...others.map((o) => Math.abs(o.valBpb - s.valBpb)));
+    if (nearest <= tol)
+      return {
+        experimentId: s.experimentId,
+        counted: true,
+        reason: `verified: another worker's baseline agrees within ${nearest.toFixed(6)} (tolerance ${tol.toFixed(6)})`,
+      };
+    return {
+      experimentId: s.experimentId,
+      counted: false,
+      reason: `unverified: ${nearest.toFixed(6)} from the nearest baseline of another worker, beyond the tolerance ${tol.toFixed(6)}`,
+    };
+  });
+}
