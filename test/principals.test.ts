@@ -45,14 +45,19 @@ function liar(
 
 const get = (tc: TestCoordinator, id: string) => tc.admin.proposals.get.query({ id });
 
+/**
+ * What a lone token's work waits for: a second principal to confirm its screen, or, before
+ * that, to verify its baselines (an untrusted token's baselines alone never count).
+ */
+const WAITING =
+  /waiting for (a second principal on \S+: only token 'vol-1' has run it|another principal to verify the baselines)/;
+
 /** The proposal once it has ended, or once it waits for a second principal. */
 async function settled(tc: TestCoordinator, id: string, timeoutMs = 30_000): Promise<Proposal> {
   return waitFor(
     async () => {
       const p = await get(tc, id);
-      return FINAL_PROPOSAL_STATUSES.includes(p.status) || p.verdictReason?.includes('second principal')
-        ? p
-        : null;
+      return FINAL_PROPOSAL_STATUSES.includes(p.status) || WAITING.test(p.verdictReason ?? '') ? p : null;
     },
     timeoutMs,
     `proposal ${id} to end or wait for a second principal`,
@@ -116,18 +121,18 @@ describe('principals', () => {
     b.start();
     const p = await settled(t, harmful.proposal.id);
     expect(p.status).not.toBe('merged');
-    expect(p.verdictReason).toMatch(/waiting for a second principal on \S+: only token 'vol-1' has run it/);
+    expect(p.verdictReason).toMatch(WAITING);
     // However long it waits, no worker of that token runs the confirmation.
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await get(t, harmful.proposal.id)).status).not.toBe('merged');
     const confirms = [...a.jobs, ...b.jobs].filter((j) => j.stage === 'confirm');
     expect(confirms).toEqual([]);
-    // A second principal checks it: the forged screen is found out and the patch discarded.
-    const honest = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {});
-    honest.start();
+    // Other principals check it: the forged screen is contradicted, a third principal sides
+    // with the confirmation, and the patch is discarded.
+    liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {}).start();
+    liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {}).start();
     const end = await final(t, harmful.proposal.id);
     expect(end.status).toBe('discarded');
-    expect(end.verdictReason).toContain('contradicted');
     expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
   });
 
@@ -155,22 +160,27 @@ describe('principals', () => {
     for (const id of [nul.proposal.id, gain.proposal.id]) {
       const p = await settled(t, id);
       expect(p.status).not.toBe('merged');
-      expect(p.verdictReason).toMatch(/waiting for a second principal on \S+: only token 'vol-1' has run it/);
+      expect(p.verdictReason).toMatch(WAITING);
     }
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
     const aloneRuns = lone.jobs.length;
 
-    // A second, honest principal joins the class: the real gain merges, the null patch does not.
+    // Honest principals join the class (a second to verify and confirm, a third to arbitrate
+    // the null patch's forged screen): the real gain merges, the null patch does not.
     const honest = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {});
     honest.start();
+    const third = liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {});
+    third.start();
     const [n, g] = await Promise.all([final(t, nul.proposal.id), final(t, gain.proposal.id)]);
     expect(n.status).toBe('discarded');
     expect(g.status).toBe('merged');
-    const confirmOfGain = honest.jobs.find((j) => j.stage === 'confirm' && j.lease.patch?.includes('BONUS'));
+    const confirmOfGain = [...honest.jobs, ...third.jobs].find(
+      (j) => j.stage === 'confirm' && j.lease.patch?.includes('BONUS'),
+    );
     expect(confirmOfGain).toBeDefined();
     console.log(
-      `lone liar: ${aloneRuns} runs alone, ${lone.jobs.length + honest.jobs.length} in all; ` +
+      `lone liar: ${aloneRuns} runs alone, ${lone.jobs.length + honest.jobs.length + third.jobs.length} in all; ` +
         `lies ${JSON.stringify(lone.lies())}; null ${n.status}, gain ${g.status}`,
     );
   });

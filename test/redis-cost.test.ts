@@ -78,7 +78,9 @@ it('a lease and a completion each stay within their Redis command budget', async
     // many do depends on the machine's speed, so the median is what is held to the budget).
     const sorted = [...leases].sort((a, b) => a - b);
     expect(sorted[2]).toBeLessThanOrEqual(46);
-    expect(Math.max(...completions)).toBeLessThanOrEqual(75);
+    // Since then the completion accepts its outcome atomically before finishing the job, and a
+    // baseline is kept as a report before it counts: 78 measured on a trusted worker.
+    expect(Math.max(...completions)).toBeLessThanOrEqual(80);
   } finally {
     m.close();
   }
