@@ -7,21 +7,9 @@
  */
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { nodeBundle } from './node-bundle.ts';
 
 const root = join(import.meta.dirname, '..');
 const outdir = process.argv[2] ?? join(root, 'dist');
-await build({
-  entryPoints: [join(root, 'cli/src/main.ts')],
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  outdir,
-  // Some CommonJS dependencies call require(); ESM output has none of its own.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+await build({ ...nodeBundle([join(root, 'cli/src/main.ts')], outdir), splitting: true });
 process.stdout.write(`built ${join(outdir, 'main.js')}\n`);

@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { nodeBundle } from '../../scripts/node-bundle.ts';
 import { ROOT, TSX_LOADER } from './harness.ts';
 
 export interface CoordinatorProcess {
@@ -24,18 +25,7 @@ async function compiledMain(): Promise<string> {
   compiled ??= (async () => {
     const { build } = await import('esbuild');
     const outdir = await mkdtemp(join(tmpdir(), 'ratchet-coordinator-js-'));
-    await build({
-      entryPoints: [join(ROOT, 'test/support/coordinator-main.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      outdir,
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      logLevel: 'warning',
-    });
+    await build(nodeBundle([join(ROOT, 'test/support/coordinator-main.ts')], outdir));
     return join(outdir, 'coordinator-main.js');
   })();
   return compiled;
