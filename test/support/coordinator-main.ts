@@ -2,6 +2,10 @@
  * A coordinator in its own process (for several replicas, and so that its CPU and RSS can
  * be read from /proc). Configured from the environment like the real one; prints one JSON line
  * `{ url, adminToken, pid }` on stdout once it listens, and exits on SIGTERM.
+ *
+ * With RATCHET_DEBUG_MEMORY=1 (and node started with --expose-gc), each SIGUSR2 forces a full
+ * GC and prints one more JSON line: `{ memory: process.memoryUsage() }` taken after it (the
+ * soak bench's samples). Off unless asked; the production CLI has no such hook.
  */
 import { createCoordinator, loadConfig } from '@ratchet/coordinator';
 
@@ -11,3 +15,11 @@ process.stdout.write(`${JSON.stringify({ url, adminToken: c.adminToken, pid: pro
 process.on('SIGTERM', () => {
   void c.close().finally(() => process.exit(0));
 });
+if (process.env.RATCHET_DEBUG_MEMORY === '1') {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('RATCHET_DEBUG_MEMORY=1 needs node --expose-gc');
+  process.on('SIGUSR2', () => {
+    gc();
+    process.stdout.write(`${JSON.stringify({ memory: process.memoryUsage() })}\n`);
+  });
+}
