@@ -79,21 +79,6 @@ const info = new Redis(redis.url);
 const store = await connectStore(redis.url, 'soak');
 const fleet = await startFleet(coord.url, coord.adminToken, SIM_PROFILE);
 
-/** Forces a GC in the coordinator; its process.memoryUsage() after it. */
-function memoryAfterGc(): Promise<NodeJS.MemoryUsage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no memory sample within 60 s')), 60_000);
-    const onLine = (l: string) => {
-      if (!l.includes('"memory"')) return;
-      clearTimeout(timer);
-      coord.lines.off('line', onLine);
-      resolve((JSON.parse(l) as { memory: NodeJS.MemoryUsage }).memory);
-    };
-    coord.lines.on('line', onLine);
-    coord.child.kill('SIGUSR2');
-  });
-}
-
 async function redisUsedMb(): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await info.info('memory'))?.[1] ?? 0) / MB;
 }
@@ -131,7 +116,7 @@ try {
     const at = start + k * sampleS * 1000;
     if (at > end) break;
     await sleep(Math.max(0, at - performance.now()));
-    const m = await memoryAfterGc();
+    const { memory: m } = await coord.memoryAfterGc();
     const now = performance.now();
     const cpu1 = cpuSeconds(coord.pid);
     const s: Sample = {

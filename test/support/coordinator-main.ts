@@ -5,8 +5,12 @@
  *
  * With RATCHET_DEBUG_MEMORY=1 (and node started with --expose-gc), each SIGUSR2 forces a full
  * GC and prints one more JSON line: `{ memory: process.memoryUsage() }` taken after it (the
- * soak bench's samples). Off unless asked; the production CLI has no such hook.
+ * soak bench's samples). With RATCHET_DEBUG_HEAP_DIR set too, it also writes a heap snapshot
+ * there and names it in the line (`snapshot`). Off unless asked; the production CLI has no
+ * such hook.
  */
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createCoordinator, loadConfig } from '@ratchet/coordinator';
 
 const c = await createCoordinator(loadConfig(process.env));
@@ -20,6 +24,9 @@ if (process.env.RATCHET_DEBUG_MEMORY === '1') {
   if (!gc) throw new Error('RATCHET_DEBUG_MEMORY=1 needs node --expose-gc');
   process.on('SIGUSR2', () => {
     gc();
-    process.stdout.write(`${JSON.stringify({ memory: process.memoryUsage() })}\n`);
+    const memory = process.memoryUsage();
+    const dir = process.env.RATCHET_DEBUG_HEAP_DIR;
+    const snapshot = dir ? writeHeapSnapshot(join(dir, `coordinator-${Date.now()}.heapsnapshot`)) : null;
+    process.stdout.write(`${JSON.stringify({ memory, snapshot })}\n`);
   });
 }

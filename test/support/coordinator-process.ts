@@ -13,6 +13,11 @@ export interface CoordinatorProcess {
   pid: number;
   /** The child's stdout after its first line, line by line (debug hooks print there). */
   lines: ReturnType<typeof createInterface>;
+  /**
+   * With RATCHET_DEBUG_MEMORY=1 and --expose-gc: force a full GC in the coordinator and read its
+   * process.memoryUsage() after it (and the heap snapshot it wrote, with RATCHET_DEBUG_HEAP_DIR).
+   */
+  memoryAfterGc(timeoutMs?: number): Promise<{ memory: NodeJS.MemoryUsage; snapshot: string | null }>;
   close(): Promise<void>;
 }
 
@@ -72,6 +77,22 @@ export async function startCoordinatorProcess(
     child,
     ...info,
     lines,
+    memoryAfterGc(timeoutMs = 120_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lines.off('line', onLine);
+          reject(new Error(`no memory sample within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onLine = (l: string) => {
+          if (!l.startsWith('{"memory"')) return;
+          clearTimeout(timer);
+          lines.off('line', onLine);
+          resolve(JSON.parse(l) as { memory: NodeJS.MemoryUsage; snapshot: string | null });
+        };
+        lines.on('line', onLine);
+        child.kill('SIGUSR2');
+      });
+    },
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
