@@ -65,7 +65,9 @@ describe('tRPC over Fastify', () => {
   it('answers errors with the same codes', async () => {
     t = await startCoordinator();
     const anon = createClient(t.url, 'rt_w_nope');
-    expect(errorCode(await anon.health.query().catch((e: unknown) => e))).toBe(ErrorCodes.UNAUTHENTICATED);
+    const refused = await anon.health.query().catch((e: unknown) => e);
+    expect(errorCode(refused)).toBe(ErrorCodes.UNAUTHENTICATED);
+    expect((refused as { data?: { httpStatus?: number } }).data?.httpStatus).toBe(401);
     const { w } = await idleWorker(t);
     expect(
       errorCode(await w.workers.lease.mutate({ workerId: 'w_missing', waitMs: 0 }).catch((e: unknown) => e)),
