@@ -43,7 +43,7 @@ interface Sample {
 }
 
 /** Least-squares slope of y on x and its standard error. */
-export function fit(xs: number[], ys: number[]): { slope: number; se: number } {
+export function leastSquares(xs: number[], ys: number[]): { slope: number; se: number } {
   const k = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / k;
   const my = ys.reduce((a, b) => a + b, 0) / k;
@@ -154,7 +154,7 @@ try {
   const half = samples.slice(Math.floor(samples.length / 2));
   const xs = half.map((s) => s.min / 60);
   const verdict = (name: string, ys: number[]) => {
-    const { slope, se } = fit(xs, ys);
+    const { slope, se } = leastSquares(xs, ys);
     const grows = slope >= 1 && slope > 2 * se;
     return `${name}: ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} ± ${se.toFixed(2)} MB/hour (${ys[0]!.toFixed(1)} → ${ys.at(-1)!.toFixed(1)} MB) — ${grows ? 'GROWS' : 'no growth'}`;
   };
