@@ -182,6 +182,10 @@ export async function startFleet(url: string, adminToken: string, profile: Hardw
     async stopIdle() {
       idleStop?.abort();
     },
+    /** How many jobs the long-polling workers have leased so far. */
+    leasedCount(): number {
+      return received.size;
+    },
     async receivedAt(expId: string, timeoutMs: number): Promise<number> {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {

@@ -5,8 +5,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { ErrorCodes, formatResultsTsv, isRatchetError } from '@ratchet/shared';
-import { type CreateFastifyContextOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { registerTrpc } from './api/fastify-trpc.ts';
 import { createApiGuard, metricsAllowed, principalOf } from './api/guard.ts';
 import { appRouter } from './api/router.ts';
 import type { Context } from './api/trpc.ts';
@@ -134,17 +135,15 @@ export function buildApp(a: AppDeps): FastifyInstance {
   void app.register(async (api) => {
     // Token and size checks happen before any body is read.
     api.addHook('onRequest', createApiGuard(a.auth));
-    await api.register(fastifyTRPCPlugin, {
+    registerTrpc(api, {
       prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        createContext: async ({ req }: CreateFastifyContextOptions): Promise<Context> => ({
-          principal: principalOf(req),
-          deps: a.deps,
-          auth: a.auth,
-          signal: a.signal,
-        }),
-      },
+      router: appRouter,
+      createContext: async ({ req }: CreateFastifyContextOptions): Promise<Context> => ({
+        principal: principalOf(req),
+        deps: a.deps,
+        auth: a.auth,
+        signal: a.signal,
+      }),
     });
   });
 

@@ -58,28 +58,40 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 
-const mapErrors = t.middleware(async ({ next }) => {
-  const res = await next();
-  // Only a RatchetError is translated; any other error (tRPC's own BAD_REQUEST for input
-  // that fails its schema, PARSE_ERROR for bad JSON) keeps its code, so it stays a 4xx.
-  if (!res.ok && isRatchetError(res.error.cause)) throw toTrpcError(res.error.cause);
+/**
+ * Only a RatchetError is translated; any other error (tRPC's own BAD_REQUEST for input that
+ * fails its schema, PARSE_ERROR for bad JSON) keeps its code, so it stays a 4xx.
+ */
+function mapError<R extends { ok: boolean; error?: { cause?: unknown } }>(res: R): R {
+  if (!res.ok && isRatchetError(res.error?.cause)) throw toTrpcError(res.error.cause);
   return res;
-});
+}
 
+/**
+ * The caller's role check and the error translation in one middleware: each middleware is one
+ * more suspended async frame (and its promises) for as long as a call runs, and a lease long
+ * poll runs for its whole wait.
+ */
 export function roleProcedure(role: Role) {
-  return t.procedure.use(mapErrors).use(({ ctx, next }) => {
+  return t.procedure.use(async ({ ctx, next }) => {
     let principal: Principal;
     try {
       principal = ctx.auth.require(ctx.principal, role);
     } catch (e) {
       throw toTrpcError(e);
     }
-    return next({ ctx: { ...ctx, principal } });
+    return mapError(await next({ ctx: { ...ctx, principal } }));
   });
 }
 
 /** Any valid token, whatever its role. */
-export const authedProcedure = t.procedure.use(mapErrors).use(({ ctx, next }) => {
-  if (!ctx.principal) throw toTrpcError(ctx.auth.require(null, 'worker'));
-  return next({ ctx: { ...ctx, principal: ctx.principal } });
+export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  if (!ctx.principal) {
+    try {
+      ctx.auth.require(null, 'worker');
+    } catch (e) {
+      throw toTrpcError(e);
+    }
+  }
+  return mapError(await next({ ctx: { ...ctx, principal: ctx.principal! } }));
 });
