@@ -122,24 +122,31 @@ function ref(workerId: string, l: Lease) {
   return { workerId, experimentId: l.experimentId, leaseToken: l.leaseToken };
 }
 
+/**
+ * A candidate leased and finished on a coordinator that is killed at `step` of its
+ * complete(); the completion call fails, and a second coordinator starts on the same state.
+ */
+async function crashInsideComplete(ttlMs: number, step: string) {
+  env = restartable(ttlMs);
+  const one = await env.start();
+  const { admin, token } = await setUp(one.url, one.c.adminToken);
+  const p = await admin.proposals.submit.mutate({
+    track: 'standin',
+    patch: qualityPatch('1.000000', '0.900000'),
+    description: 'x',
+  });
+  const { w, workerId, lease } = await candidateLease(one.url, token);
+  const done = { ...ref(workerId, lease), outcome: okOutcome(0.9) };
+  one.crashAt(step);
+  await expect(w.workers.complete.mutate(done)).rejects.toThrow();
+  expect(one.crashed()).toBe(true);
+  await one.c.close();
+  return { p, token, lease, done, two: await env.start() };
+}
+
 describe('a coordinator that dies inside complete()', () => {
   it('records the result once when the worker retries after the restart', async () => {
-    env = restartable(3_000);
-    const one = await env.start();
-    const { admin, token } = await setUp(one.url, one.c.adminToken);
-    const p = await admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.900000'),
-      description: 'x',
-    });
-    const { w, workerId, lease } = await candidateLease(one.url, token);
-    const done = { ...ref(workerId, lease), outcome: okOutcome(0.9) };
-    one.crashAt('complete:job-finished');
-    await expect(w.workers.complete.mutate(done)).rejects.toThrow();
-    expect(one.crashed()).toBe(true);
-    await one.c.close();
-
-    const two = await env.start();
+    const { p, token, lease, done, two } = await crashInsideComplete(3_000, 'complete:job-finished');
     const w2 = createClient(two.url, token);
     await completeRetrying(w2, done);
     await completeRetrying(w2, done);
@@ -153,28 +160,12 @@ describe('a coordinator that dies inside complete()', () => {
     expect(proposal.status).not.toBe('queued');
     // Recorded once: one run of the proposal, and nothing of it left to lease.
     expect(proposal.experimentIds.filter((id) => id === lease.experimentId)).toHaveLength(1);
-    const again = (await w2.workers.lease.mutate({ workerId, waitMs: 0 })).lease;
+    const again = (await w2.workers.lease.mutate({ workerId: done.workerId, waitMs: 0 })).lease;
     expect(again?.experimentId).not.toBe(lease.experimentId);
   }, 60_000);
 
   it('records an accepted result at the restart even when the worker never retries', async () => {
-    env = restartable(2_000);
-    const one = await env.start();
-    const { admin, token } = await setUp(one.url, one.c.adminToken);
-    const p = await admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.900000'),
-      description: 'x',
-    });
-    const { w, workerId, lease } = await candidateLease(one.url, token);
-    one.crashAt('complete:accepted');
-    await expect(
-      w.workers.complete.mutate({ ...ref(workerId, lease), outcome: okOutcome(0.9) }),
-    ).rejects.toThrow();
-    expect(one.crashed()).toBe(true);
-    await one.c.close();
-
-    const two = await env.start();
+    const { p, lease, two } = await crashInsideComplete(2_000, 'complete:accepted');
     const admin2 = createClient(two.url, two.c.adminToken);
     const exp = await waitFor(
       async () => {
@@ -194,23 +185,7 @@ describe('a coordinator that dies inside complete()', () => {
   }, 60_000);
 
   it('hands a recorded run to its proposal after a crash between recording and judging it', async () => {
-    env = restartable(2_000);
-    const one = await env.start();
-    const { admin, token } = await setUp(one.url, one.c.adminToken);
-    const p = await admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.900000'),
-      description: 'x',
-    });
-    const { w, workerId, lease } = await candidateLease(one.url, token);
-    one.crashAt('record:written');
-    await expect(
-      w.workers.complete.mutate({ ...ref(workerId, lease), outcome: okOutcome(0.9) }),
-    ).rejects.toThrow();
-    expect(one.crashed()).toBe(true);
-    await one.c.close();
-
-    const two = await env.start();
+    const { p, lease, two } = await crashInsideComplete(2_000, 'record:written');
     const admin2 = createClient(two.url, two.c.adminToken);
     const moved = await waitFor(
       async () => {

@@ -27,7 +27,6 @@ async function counting(prefix: string) {
       return m.count() - n0;
     },
     close: m.close,
-    lines: m.lines,
   };
 }
 
@@ -107,7 +106,6 @@ it('a long poll renewed on an empty queue costs Redis almost nothing', async () 
     const renewals: number[] = [];
     for (let i = 0; i < 5; i++)
       renewals.push(await m.during(() => c.workers.lease.mutate({ workerId, waitMs: 300 })));
-    if (process.env.RATCHET_MONITOR_LOG) console.log(renewals, m.lines().join('\n'));
     // Measured: 50 per renewal when each one took from its three queues before and after its
     // wait (a script of 7 commands each); 8 now (the worker record, the liveness counters,
     // the track list), plus the once-a-second baseline check and the per-process sweep.

@@ -10,7 +10,6 @@ export async function monitorPrefix(prefix: string, url = process.env.REDIS_URL 
   const sock = connect(Number(u.port || 6379), u.hostname);
   let count = 0;
   let buf = '';
-  const lines: string[] = [];
   const needle = `"${prefix}`;
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
@@ -27,18 +26,13 @@ export async function monitorPrefix(prefix: string, url = process.env.REDIS_URL 
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('+OK')) resolve();
-        else if (line.includes(needle)) {
-          count++;
-          if (process.env.RATCHET_MONITOR_LOG) lines.push(line);
-        }
+        else if (line.includes(needle)) count++;
         nl = buf.indexOf('\n');
       }
     });
   });
   return {
     count: () => count,
-    /** The commands seen, when RATCHET_MONITOR_LOG is set (for finding where a cost comes from). */
-    lines: () => lines,
     close: () => sock.destroy(),
   };
 }
