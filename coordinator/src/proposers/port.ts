@@ -28,7 +28,7 @@ export async function trackHistory(
 ): Promise<ProposerHistory> {
   const out: ProposerHistory = { items: [], inFlight: [] };
   const window = Math.max(200, limit);
-  const ids = (await deps.store.proposalIds(track)).slice(-window).reverse();
+  const ids = (await deps.store.proposalIds(track, window)).reverse();
   const fresh = await deps.store.getProposals(ids.filter((id) => !ended?.has(id)));
   const isOpen = (status: string) => (OPEN_PROPOSAL_STATUSES as readonly string[]).includes(status);
   const lastIds = fresh.filter((p) => !isOpen(p.status)).flatMap((p) => p.experimentIds.slice(-1));

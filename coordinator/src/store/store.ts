@@ -417,8 +417,9 @@ function storeOps(redis: Redis, prefix: string) {
       const raws = await redis.mget(ids.map((id) => k('proposal', id)));
       return raws.filter((r): r is string => r !== null).map((r) => Proposal.parse(JSON.parse(r)));
     },
-    async proposalIds(track: string): Promise<string[]> {
-      return redis.zrange(k('proposals', track), '0', '-1');
+    /** A track's proposal ids, oldest first; with `newest`, only the newest that many. */
+    async proposalIds(track: string, newest?: number): Promise<string[]> {
+      return redis.zrange(k('proposals', track), newest === undefined ? '0' : String(-newest), '-1');
     },
     async getProgressMany(ids: string[]): Promise<(Progress | null)[]> {
       if (ids.length === 0) return [];
