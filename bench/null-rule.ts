@@ -4,6 +4,8 @@
  * setting: σ known to the simulation, baselines of one head (5 runs while the noise estimate
  * is young, so ν = 4), a screen, then confirmations up to the rule's maximum.
  *   node --import tsx bench/null-rule.ts
+ *   GAIN=0.009 …        real gains of 0.009 instead (the rule's power and its runs per patch)
+ *   ALPHA=… CORROBORATE_ALPHA=… BASELINES=…   other settings, side by side (1: no corroboration)
  * It prints the rate with fresh baselines for every patch (what α bounds), and the spread of
  * the number merged out of BATCH patches that all share one head's baselines, as in the
  * bench's null-patch run, where one unlucky draw of the baselines raises every patch's odds.
@@ -15,7 +17,15 @@ const SIGMA = 0.003;
 const BASELINES = Number(process.env.BASELINES ?? 5);
 const BATCH = Number(process.env.BATCH ?? 1200);
 const HEADS = Number(process.env.HEADS ?? 400);
-const cfg = { acceptance: DEFAULT_ACCEPTANCE, seed: 1, maxThrottleRequeues: 3 };
+/** A real gain instead of a null patch (GAIN=0.006): the share merged is the rule's power. */
+const GAIN = Number(process.env.GAIN ?? 0);
+/** The rule's α per look and the corroboration's α (1: off), to compare settings. */
+const acceptance = {
+  ...DEFAULT_ACCEPTANCE,
+  alpha: Number(process.env.ALPHA ?? DEFAULT_ACCEPTANCE.alpha),
+  corroborateAlpha: Number(process.env.CORROBORATE_ALPHA ?? DEFAULT_ACCEPTANCE.corroborateAlpha),
+};
+const cfg = { acceptance, seed: 1, maxThrottleRequeues: 3 };
 
 let s = 12345;
 const rnd = () => {
@@ -38,6 +48,9 @@ function head() {
   };
 }
 
+/** Candidate runs spent on the patches so far. */
+let spent = 0;
+
 /** One null patch through the rule: true when it would merge. */
 function merges(h: ReturnType<typeof head>): boolean {
   const runs: RunView[] = [];
@@ -46,7 +59,7 @@ function merges(h: ReturnType<typeof head>): boolean {
     runs.push({
       id: `r${runs.length}`,
       stage: runs.length === 0 ? 'screen' : 'confirm',
-      valBpb: 1 + SIGMA * gauss(),
+      valBpb: 1 - GAIN + SIGMA * gauss(),
       workerId: `w${runs.length}`,
       // Every run from another lab token: the rule alone, independence granted.
       principal: { id: `t${runs.length}`, name: `lab-${runs.length}` },
@@ -68,8 +81,11 @@ function merges(h: ReturnType<typeof head>): boolean {
       },
       cfg,
     );
-    if (actions.some((a) => a.type === 'merge')) return true;
-    if (!actions.some((a) => a.type === 'queueRun')) return false;
+    const merged = actions.some((a) => a.type === 'merge');
+    if (merged || !actions.some((a) => a.type === 'queueRun')) {
+      spent += runs.length;
+      return merged;
+    }
     status = 'confirming';
   }
 }
@@ -77,6 +93,7 @@ function merges(h: ReturnType<typeof head>): boolean {
 let fresh = 0;
 const N = HEADS * BATCH;
 for (let i = 0; i < N; i++) if (merges(head())) fresh++;
+const runsEach = spent / N;
 const perHead: number[] = [];
 for (let i = 0; i < HEADS; i++) {
   const h = head();
@@ -88,7 +105,7 @@ perHead.sort((a, b) => a - b);
 const at = (q: number) => perHead[Math.min(perHead.length - 1, Math.floor(q * perHead.length))]!;
 const mean = perHead.reduce((a, b) => a + b, 0) / perHead.length;
 console.log(
-  `null patches merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${DEFAULT_ACCEPTANCE.alpha} per test)`,
+  `${GAIN > 0 ? `real gains of ${GAIN} (${(GAIN / SIGMA).toFixed(1)}σ)` : 'null patches'} merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${acceptance.alpha} per look, corroboration α ${acceptance.corroborateAlpha}), ${runsEach.toFixed(2)} candidate runs each`,
 );
 console.log(
   `out of ${BATCH} sharing one head's ${BASELINES} baselines (${HEADS} heads): mean ${mean.toFixed(2)}, median ${at(0.5)}, ` +

@@ -71,8 +71,12 @@ describe('the acceptance pipeline', () => {
     // Three volunteers, each with a token of its own, none trusted. Only the liar runs at
     // first: it measures the baselines honestly and screens every candidate; its baselines
     // wait for another principal's to agree.
+    // Its lie on the small patch (−0.08, 40σ) stays beyond the bound of agreement even at
+    // the youngest noise estimate (at most 14σ̂), so the confirmation contradicts it; a
+    // smaller lie that slips within the bound is caught by corroboration instead
+    // (`lifecycle.test.ts`).
     const liar = sim(t, await workerToken(t, 'liar', false), 'liar', {
-      lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.03),
+      lie: (l) => (l.patch?.includes('1.0000001') ? -0.4 : -0.08),
     });
     const small = await t.admin.proposals.submit.mutate({
       track: 'standin',

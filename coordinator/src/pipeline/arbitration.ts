@@ -10,7 +10,10 @@
  *   confirming ─(confirmation contradicts screen)→ confirming, arbitration queued
  *     ─(arbiter agrees with the screen)→ confirmations invalid, judged on screen + arbiter
  *     ─(arbiter agrees with the confirmations)→ screen invalid, judged on them + arbiter
- *     ─(arbiter agrees with neither)→ discarded, nobody blamed
+ *     ─(arbiter agrees with neither)→ discarded, nobody blamed; while ν is young, wait for
+ *                                      baselines and judge again
+ *   (dispute gone once the noise estimate grew; the arbiter disagrees with both)
+ *     → the arbiter's run invalid, its worker loses its trust, judged on screen + confirmations
  */
 import type { Action, CandidateState, LifecycleConfig, RunView } from './lifecycle.ts';
 import { candidateSeed } from './seeds.ts';
@@ -43,7 +46,22 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
   const arbiter = s.runs.find((r) => r.stage === 'arbitrate');
   if (!screen || confirms.length === 0) return { kind: 'none' };
   const conf = confirms.map((c) => c.valBpb);
-  if (!contradicts(screen.valBpb, conf, s.noise, acc)) return { kind: 'none' };
+  if (!contradicts(screen.valBpb, conf, s.noise, acc)) {
+    // No dispute (or no longer: a young noise estimate called one that a grown one does not):
+    // an arbiter that disagrees with both runs it was to judge between is the odd one out.
+    if (!arbiter || !contradicts(arbiter.valBpb, [screen.valBpb, ...conf], s.noise, acc))
+      return { kind: 'none' };
+    const why = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} agree within the noise; arbiter ${f6(arbiter.valBpb)} does not: the arbitration was wrong`;
+    return {
+      kind: 'judged',
+      why,
+      runs: s.runs.filter((r) => r.id !== arbiter.id),
+      actions: [
+        { type: 'setVerdict', experimentId: arbiter.id, verdict: 'invalid', reason: why },
+        ...workers([arbiter]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+      ],
+    };
+  }
   const dispute = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} disagree beyond the noise`;
 
   if (!arbiter) {
@@ -99,6 +117,20 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
         { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason: why },
         ...workers([screen]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
         { type: 'bumpTrust', workerIds: workers([...confirms, arbiter]) },
+      ],
+    };
+  }
+  if (s.noise.df < acc.minNoiseDf) {
+    // At ν = 1 one close pair of baselines can put σ̂ at a tenth of the truth, and two honest
+    // runs then "disagree": judged again on a grown estimate, the dispute may not stand, and
+    // an arbiter far from both is then the one found wrong (above).
+    const reason = `${full} agrees with neither while the noise estimate is young (ν=${s.noise.df}); waiting for baselines to judge it again`;
+    return {
+      kind: 'settled',
+      actions: [
+        { type: 'setVerdict', experimentId: arbiter.id, verdict: 'pending', reason },
+        { type: 'advance', status: 'awaiting_baseline', reason },
+        { type: 'awaitBaseline' },
       ],
     };
   }

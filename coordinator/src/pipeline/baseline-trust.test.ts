@@ -53,6 +53,22 @@ describe('baseline verification', () => {
     expect(counted(xs, { sigma: 0.0006, df: 1, samples: 2 })).toEqual([true, true, false]);
   });
 
+  it('never counts a baseline 0.02 off when one unlucky pair made the young σ estimate 2.5× the truth', () => {
+    // Seen in the lying-workers test: the first head's two honest baselines, 0.999061 and
+    // 1.001164, gave σ̂ 0.00149 at ν = 1 (honest σ is 0.0006); widened for the young
+    // estimate, the bound of agreement was 0.021, and the liar's 0.97992 and 0.97934 counted.
+    const xs = [b('h1', 0.999061, true), b('h2', 1.001164, true), b('liar', 0.979922), b('liar', 0.97934)];
+    expect(counted(xs, { sigma: 0.001487, df: 1, samples: 2 })).toEqual([true, true, false, false]);
+    // Honest baselines still agree within that bound.
+    expect(counted([...xs, b('h3', 1.0042)], { sigma: 0.001487, df: 1, samples: 2 })).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+    ]);
+  });
+
   it('counts a principal’s own replicates as one voice: two workers of one token do not verify each other', () => {
     expect(counted([b('tok', 1.0), b('tok', 1.0)], known)).toEqual([false, false]);
   });

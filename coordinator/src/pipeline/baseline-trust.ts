@@ -10,12 +10,23 @@
  *   - from an untrusted one, it counts once a baseline of the same commit on the same class
  *     from another principal agrees with it within the noise; until then it is stored and
  *     shown, but no decision uses it.
- * "Agrees": within `agreementBound` (contradictK · √2 · σ, widened while σ is young), the
- * bound that calls a screen contradicted by its confirmation. σ is the class's noise when it has one (ν ≥ 1), else the spread of each
- * principal's own replicates of this commit (a liar that shifts every number keeps an honest
- * spread, so its shift still shows), else only the σ floor: identical numbers agree.
+ * "Agrees": within contradictK · √2 · σ, the bound that calls a screen contradicted by its
+ * confirmation, but never widened while σ is young. σ is the class's noise when it has one
+ * (ν ≥ 1), else the spread of each principal's own replicates of this commit (a liar that
+ * shifts every number keeps an honest spread, so its shift still shows), else only the σ
+ * floor: identical numbers agree.
+ *
+ * Why not widened: at ν = 1 one unlucky honest pair puts σ̂ at 2.5× the truth, and the widened
+ * bound (14σ̂) let a liar's baselines 0.02 (33σ) off count for good. A screen wrongly called
+ * contradicted costs an arbitration; an honest baseline wrongly held only waits for the next
+ * report of its commit, which re-judges it (and `baselines.ts` queues more while reports of
+ * several principals disagree).
  */
-import { type AcceptanceConfig, agreementBound, type PooledNoise, pooledNoise } from './stats.ts';
+import { type AcceptanceConfig, type PooledNoise, pooledNoise } from './stats.ts';
+
+function bound(sigma: number, cfg: AcceptanceConfig): number {
+  return cfg.contradictK * Math.SQRT2 * Math.max(Number.isFinite(sigma) ? sigma : 0, cfg.sigmaFloor);
+}
 
 export interface RawBaseline {
   experimentId: string;
@@ -37,12 +48,11 @@ export function agreementTolerance(
   classNoise: PooledNoise,
   cfg: AcceptanceConfig,
 ): number {
-  if (classNoise.df >= 1 && Number.isFinite(classNoise.sigma))
-    return agreementBound(classNoise.sigma, classNoise.df, cfg);
+  if (classNoise.df >= 1 && Number.isFinite(classNoise.sigma)) return bound(classNoise.sigma, cfg);
   const byPrincipal = new Map<string, number[]>();
   for (const s of samples) byPrincipal.set(s.principal, [...(byPrincipal.get(s.principal) ?? []), s.valBpb]);
   const own = pooledNoise([...byPrincipal.values()]);
-  return own.df >= 1 ? agreementBound(own.sigma, own.df, cfg) : agreementBound(0, 0, cfg);
+  return bound(own.df >= 1 ? own.sigma : 0, cfg);
 }
 
 /** The standing of every baseline of one (commit, class), in the order given. */

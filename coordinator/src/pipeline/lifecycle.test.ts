@@ -243,6 +243,30 @@ describe('a lone proposal, transition by transition', () => {
       expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
     });
 
+    it('when the arbiter agrees with neither while the noise estimate is young: waits for baselines, ends nothing', () => {
+      // Seen in the lying-workers test: two honest runs 0.0015 apart "disagreed" at ν = 1 and
+      // the liar, arbitrating, agreed with neither: the real gain was discarded.
+      const arbiter = run('e3', 'arbitrate', 0.974, 'liar');
+      const s = state({
+        noise: { sigma: 0.0001, df: 1, samples: 4 },
+        finished: finished('e3', { stage: 'arbitrate' }),
+        runs: [run('e1', 'screen', 0.9931, 'honest'), run('e2', 'confirm', 0.9946, 'other'), arbiter],
+      });
+      const as = nextStep(s, cfg);
+      expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+      expect(types(as)).toContain('awaitBaseline');
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust' }));
+      // Judged again on a grown estimate: the honest runs agree, the arbiter is found wrong
+      // and the gain merges on the two.
+      const later = nextStep({ ...s, finished: null, noise: { sigma: 0.0007, df: 8, samples: 14 } }, cfg);
+      expect(later).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e3', verdict: 'invalid' }),
+      );
+      expect(later).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      const merge = later.find((a) => a.type === 'merge') as { runs: RunView[] } | undefined;
+      expect(merge?.runs.map((r) => r.id)).toEqual(['e1', 'e2']);
+    });
+
     it('stays settled once the wrong side is invalid: later evaluations see only the runs that stand', () => {
       const arbiter = run('e3', 'arbitrate', 0.9902, 'third');
       const as = nextStep(state({ runs: [screen, arbiter] }), cfg);
@@ -493,5 +517,73 @@ describe('independence is counted in principals, not worker IDs', () => {
       cfg,
     );
     expect(types(as)).not.toContain('merge');
+  });
+});
+
+describe("an untrusted screen chooses what to confirm; other principals' runs carry the gain", () => {
+  const by = (id: string, stage: 'screen' | 'confirm', valBpb: number, token: string) => ({
+    ...run(id, stage, valBpb, `w-${token}`),
+    principal: { id: `tok-${token}`, name: token },
+  });
+  // A young noise estimate (ν = 3) widens the bound of agreement to 9σ: a screen 0.03 better
+  // than the honest confirmation does not contradict it, and pooled with it passes the rule.
+  const young = { sigma: 0.0032, df: 3, samples: 7 };
+  const baseAt1 = [1.0, 1.0, 1.0].map((v, i) => ({ ...baselines[0]!, valBpb: v, experimentId: `b${i}` }));
+
+  it("does not merge a liar's screen that an honest confirmation does not bear out", () => {
+    const s = state({
+      noise: young,
+      baselines: baseAt1,
+      finished: finished('e2', { stage: 'confirm' }),
+      runs: [by('e1', 'screen', 0.97, 'liar'), by('e2', 'confirm', 0.999, 'honest')],
+    });
+    const as = nextStep(s, cfg);
+    expect(types(as)).not.toContain('merge');
+    expect(ending(as)).toMatchObject({ type: 'advance', status: 'confirming' });
+    expect((ending(as) as { reason: string }).reason).toContain('the gain rests on the screen');
+    expect(as).toContainEqual(
+      expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludeWorkerId: 'w-liar' }),
+    );
+    // At the most replicates it is discarded, every run with it, even where the pooled rule
+    // accepts: 30 baselines, an old noise estimate, a screen 5.6σ better (within the bound of
+    // agreement) and three confirmations at the baseline pool to t −2.6 < −2.36.
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      ...baselines[0]!,
+      valBpb: 1.0,
+      experimentId: `m${i}`,
+    }));
+    const full = nextStep(
+      {
+        ...s,
+        noise: { sigma: 0.001, df: 100, samples: 130 },
+        baselines: many,
+        runs: [
+          by('e1', 'screen', 0.9944, 'liar'),
+          by('e2', 'confirm', 1.0, 'honest'),
+          by('e3', 'confirm', 1.0, 'third'),
+          by('e4', 'confirm', 1.0, 'honest'),
+        ],
+      },
+      cfg,
+    );
+    expect(ending(full)).toMatchObject({ type: 'end', status: 'discarded' });
+    expect(full.filter((a) => a.type === 'setVerdict').map((a) => 'verdict' in a && a.verdict)).toEqual([
+      'discard',
+      'discard',
+      'discard',
+      'discard',
+    ]);
+  });
+
+  it('merges a real gain that the other principal measured too', () => {
+    const as = nextStep(
+      state({
+        noise: young,
+        baselines: baseAt1,
+        runs: [by('e1', 'screen', 0.97, 'vol-1'), by('e2', 'confirm', 0.975, 'vol-2')],
+      }),
+      cfg,
+    );
+    expect(types(as)).toContain('merge');
   });
 });

@@ -29,6 +29,7 @@ import { arbitrate } from './arbitration.ts';
 import { candidateSeed } from './seeds.ts';
 import {
   type AcceptanceConfig,
+  corroborated,
   type Decision,
   decide,
   implausible,
@@ -333,6 +334,38 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   if (!confirmedBefore && !s.screenerTrusted && screen && !independent(screen, others)) {
     const reason = `${waitingForPrincipal(s.cls, screen)}; ${d.reason}`;
     return [...actions, { type: 'advance', status: 'confirming', reason, fields: { decision } }, confirm];
+  }
+  // The screen chose what to confirm; it cannot carry the gain. The runs after it (of other
+  // principals, when the screener is untrusted) must bear the gain out on their own: pooled
+  // with its own selected screen, a null patch passed the rule 2.2% of the time at α 0.01,
+  // and a liar's screen 0.03 better passed with an honest confirmation at the baseline.
+  if (!confirmedBefore && screen) {
+    const theirs = others.filter((r) => s.screenerTrusted || independent(screen, [r])).map((r) => r.valBpb);
+    const c = corroborated(theirs, baseValues, s.noise, acc);
+    if (!c.ok) {
+      const who = s.screenerTrusted ? 'the runs after the screen' : 'the runs of other principals';
+      const why = `the gain rests on the screen: ${who} alone (${theirs.length}) give Δ ${c.delta.toFixed(6)}, t ${c.t.toFixed(2)}, needs < −${c.tCrit.toFixed(2)} (α=${acc.corroborateAlpha})`;
+      if (s.runs.length < acc.maxReplicates)
+        return [
+          ...actions,
+          {
+            type: 'advance',
+            status: 'confirming',
+            reason: `${why}; one more confirmation`,
+            fields: { decision },
+          },
+          confirm,
+        ];
+      return [
+        ...actions.map(
+          (a): Action => (a.type === 'setVerdict' ? { ...a, verdict: 'discard', reason: why } : a),
+        ),
+        ...s.runs
+          .filter((r) => r.id !== latest.id)
+          .map((r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'discard', reason: why })),
+        { type: 'end', status: 'discarded', reason: why, fields: { decision } },
+      ];
+    }
   }
   return [...actions, { type: 'merge', decision, runs: s.runs }];
 }

@@ -150,6 +150,11 @@ export interface AcceptanceConfig {
   minNoiseDf: number;
   /** Screen vs confirmation differing by more than this many σ·√2 marks the screen invalid. */
   contradictK: number;
+  /**
+   * One-sided false-accept rate of the runs of other principals alone, when the screen's
+   * principal is untrusted: its screen may choose what to confirm, never carry the gain.
+   */
+  corroborateAlpha: number;
   /** A result whose steps fall below this fraction of the class's baseline is throttled. */
   throttleFraction: number;
   /** Consecutive validated results after which a worker is trusted on a class. */
@@ -170,6 +175,7 @@ export const DEFAULT_ACCEPTANCE: AcceptanceConfig = {
   minBaselineSamples: 3,
   minNoiseDf: 4,
   contradictK: 4,
+  corroborateAlpha: 0.05,
   throttleFraction: 0.5,
   trustThreshold: 10,
   implausibleSigmas: 30,
@@ -322,6 +328,26 @@ export function contradicts(
 ): boolean {
   if (confirmations.length === 0) return false;
   return Math.abs(screen - mean(confirmations)) > agreementBound(noise.sigma, noise.df, cfg);
+}
+
+/**
+ * Whether runs of other principals than an untrusted screener's show the gain on their own:
+ * their mean beats the baselines by more than the margin floor, with one-sided t below
+ * −t(1−corroborateAlpha, ν). Pooled with a liar's screen, an honest null confirmation
+ * passes the rule (a screen 0.03 better and a confirmation at the baseline average to a
+ * 0.015 gain) whenever a young noise estimate widens the bound of agreement past the lie.
+ */
+export function corroborated(
+  others: readonly number[],
+  baseline: readonly number[],
+  noise: PooledNoise,
+  cfg: AcceptanceConfig,
+): { ok: boolean; delta: number; t: number; tCrit: number } {
+  const sigma = Math.max(Number.isFinite(noise.sigma) ? noise.sigma : 0, cfg.sigmaFloor);
+  const delta = others.length > 0 && baseline.length > 0 ? mean(others) - mean(baseline) : Number.NaN;
+  const t = delta / (sigma * Math.sqrt(1 / others.length + 1 / baseline.length));
+  const tCrit = tQuantile(1 - cfg.corroborateAlpha, Math.max(noise.df, 1));
+  return { ok: Number.isFinite(t) && t < -tCrit && -delta > cfg.marginFloor, delta, t, tCrit };
 }
 
 export interface Throughput {

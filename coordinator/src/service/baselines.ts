@@ -6,7 +6,9 @@
  * the t rule's critical value would stay huge. Afterwards two, which keeps refreshing the
  * estimate as the frontier moves. A reported baseline that does not count yet (an untrusted
  * worker's, not yet verified by another principal's: `baseline-verify.ts`) is not a replicate
- * the target counts: another is queued, for another principal than those waiting for one.
+ * the target counts: another is queued, for another principal than the one waiting for one.
+ * When reports of several principals wait (they disagree with each other, none verified),
+ * anyone may run the next: keeping them all away could leave no worker to break the tie.
  */
 
 import { baselineSeed } from '../pipeline/seeds.ts';
@@ -62,7 +64,7 @@ export async function ensureBaselineJobs(
       base: commit,
       hardwareClass: cls,
       seed: baselineSeed(deps.config.seed, commit, i),
-      excludePrincipals: held.principals,
+      excludePrincipals: held.principals.length === 1 ? held.principals : [],
     });
     if (!(await deps.store.claimBaselineJob(track, commit, cls, i, exp.id))) break;
     await deps.store.putExperiment(exp);
