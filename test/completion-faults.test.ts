@@ -185,7 +185,7 @@ describe('a coordinator that dies inside complete()', () => {
   }, 60_000);
 
   it('hands a recorded run to its proposal after a crash between recording and judging it', async () => {
-    const { p, lease, two } = await crashInsideComplete(2_000, 'record:written');
+    const { p, two } = await crashInsideComplete(2_000, 'record:written');
     const admin2 = createClient(two.url, two.c.adminToken);
     const moved = await waitFor(
       async () => {

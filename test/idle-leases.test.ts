@@ -4,8 +4,8 @@
  */
 import { createClient } from '@ratchet/worker';
 import { afterEach, expect, it } from 'vitest';
+import { newExperiment } from '../coordinator/src/proposals/proposals.ts';
 import { generalQueueName, Priority } from '../coordinator/src/queue/queues.ts';
-import { newExperiment } from '../coordinator/src/service/proposals.ts';
 import { startCoordinator, TEST_CPU_PROFILE, type TestCoordinator } from './support/harness.ts';
 import { monitorPrefix } from './support/redis-monitor.ts';
 

@@ -4,8 +4,8 @@
  */
 import { createClient } from '@ratchet/worker';
 import { afterEach, expect, it } from 'vitest';
+import { newExperiment } from '../coordinator/src/proposals/proposals.ts';
 import { generalQueueName, Priority } from '../coordinator/src/queue/queues.ts';
-import { newExperiment } from '../coordinator/src/service/proposals.ts';
 import { startCoordinator, type TestCoordinator } from './support/harness.ts';
 import { monitorPrefix } from './support/redis-monitor.ts';
 import { okOutcome, SIM_PROFILE } from './support/sim-worker.ts';

@@ -13,11 +13,11 @@ import { appRouter } from './api/router.ts';
 import type { Context } from './api/trpc.ts';
 import { type Auth, tokenFromHeader } from './auth/tokens.ts';
 import { registerDashboard } from './dashboard/routes.ts';
+import type { Deps } from './deps.ts';
 import { isAllowedGitPath, serveGit } from './frontier/git-http.ts';
 import { instrumentHttp } from './metrics/http.ts';
 import type { Metrics } from './metrics/metrics.ts';
-import type { Deps } from './service/deps.ts';
-import { resultRows } from './service/report.ts';
+import { resultRows } from './reports/report.ts';
 
 export interface AppDeps {
   deps: Deps;

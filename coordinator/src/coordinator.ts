@@ -8,24 +8,24 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { withAuthCache } from './auth/cache.ts';
 import { createAuth, newToken } from './auth/tokens.ts';
+import { recordMergeRuns } from './baselines/baseline-verify.ts';
 import type { CoordinatorConfig } from './config.ts';
+import { type Deps, systemClock } from './deps.ts';
 import { createFrontier } from './frontier/repo.ts';
 import { createTrackData } from './frontier/track-data.ts';
+import { createMergeTrain } from './merge/merge-train.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { observeStore } from './metrics/observe.ts';
-import { createMergeTrain } from './pipeline/merge-train.ts';
 import { createMutationProposer } from './proposers/mutation-proposer.ts';
 import { createOllamaProposer } from './proposers/ollama-proposer.ts';
 import { classQueueName, createQueues, generalQueueName } from './queue/queues.ts';
-import { recordMergeRuns } from './service/baseline-verify.ts';
-import { type Deps, systemClock } from './service/deps.ts';
-import { onMerged } from './service/portability.ts';
-import { finishPendingOutcomes, reconcileAtStart } from './service/reconcile.ts';
-import { readTrackProgram } from './service/track-program.ts';
-import { addTrack, parseTrackFiles } from './service/tracks.ts';
+import { onMerged } from './reports/portability.ts';
+import { finishPendingOutcomes, reconcileAtStart } from './results/reconcile.ts';
 import { createRedis } from './store/redis.ts';
 import { createStatsStore } from './store/stats.ts';
 import { createStore } from './store/store.ts';
+import { readTrackProgram } from './tracks/track-program.ts';
+import { addTrack, parseTrackFiles } from './tracks/tracks.ts';
 
 export interface Coordinator {
   app: FastifyInstance;
@@ -178,7 +178,7 @@ export async function createCoordinator(
   });
 
   // Before any stalled check runs: finish what a crash left half done, and take back the
-  // locks of leases that lapsed while the coordinator was down (service/reconcile.ts).
+  // locks of leases that lapsed while the coordinator was down (results/reconcile.ts).
   const swept = await reconcileAtStart(deps);
   if (swept.recorded + swept.requeued > 0) app.log.warn({ swept }, 'reconciled work left by a crash');
   // Outcomes whose completion died after acceptance, recorded once their claim has lapsed

@@ -6,4 +6,4 @@ export { type Coordinator, createCoordinator, readTrackDir } from './coordinator
 export { pooledNoise } from './pipeline/stats.ts';
 export { createMutationProposer } from './proposers/mutation-proposer.ts';
 export { createOllamaProposer } from './proposers/ollama-proposer.ts';
-export { addTrack } from './service/tracks.ts';
+export { addTrack } from './tracks/tracks.ts';

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCoordinator, TEST_CPU_PROFILE, type TestCoordinator } from '../../../test/support/harness.ts';
 import { createAuth } from '../auth/tokens.ts';
-import { createMergeTrain } from '../pipeline/merge-train.ts';
+import { createMergeTrain } from '../merge/merge-train.ts';
 import { attachedTo, linkSignals } from './linked-signal.ts';
 import { appRouter } from './router.ts';
 

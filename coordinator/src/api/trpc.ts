@@ -7,7 +7,7 @@ import { type ErrorCode, ErrorCodes, isRatchetError, type Role } from '@ratchet/
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Auth, Principal } from '../auth/tokens.ts';
-import type { Deps } from '../service/deps.ts';
+import type { Deps } from '../deps.ts';
 
 export interface Context {
   principal: Principal | null;

@@ -5,8 +5,8 @@
  * timestamps, one rolling hour), `audit` (a Redis stream, capped at about 100,000 entries).
  */
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
-import type { Deps } from '../service/deps.ts';
-import { release } from '../service/leasing.ts';
+import type { Deps } from '../deps.ts';
+import { release } from '../lease/leasing.ts';
 import { type LeaseRecord, LeaseRecord as LeaseSchema, TokenRecord } from '../store/store.ts';
 import { type Principal, tokenIdOf } from './tokens.ts';
 

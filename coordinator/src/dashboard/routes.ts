@@ -13,7 +13,7 @@ import fastifyStatic from '@fastify/static';
 import { type DashExperimentDetail, ErrorCodes, Id, isRatchetError } from '@ratchet/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Auth, tokenFromHeader } from '../auth/tokens.ts';
-import type { Deps } from '../service/deps.ts';
+import type { Deps } from '../deps.ts';
 import { type Asset, lazyBundle, WEB_DIR } from './bundle.ts';
 import { createDashboardHub, type DashboardHub } from './hub.ts';
 import { experimentRow } from './read-model.ts';

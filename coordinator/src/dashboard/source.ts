@@ -13,9 +13,9 @@ import type {
   PortabilityMatrix,
   Proposal,
 } from '@ratchet/shared';
-import type { Deps } from '../service/deps.ts';
-import { buildLeaderboard } from '../service/leaderboard.ts';
-import { portabilityMatrix } from '../service/portability.ts';
+import type { Deps } from '../deps.ts';
+import { buildLeaderboard } from '../reports/leaderboard.ts';
+import { portabilityMatrix } from '../reports/portability.ts';
 import { experimentRow, workerRow } from './read-model.ts';
 
 export interface SourceOptions {

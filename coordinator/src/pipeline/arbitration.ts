@@ -3,7 +3,7 @@
  * broken machine or a liar — and which one cannot be told from two numbers. Blaming the
  * screen, as a first answer would, lets a liar who confirms kill every real gain and cost
  * the honest screener its trust. So the disagreement goes to a third worker, of a principal
- * not yet involved (preferably trusted: `service/arbiter.ts` leases it): the side the arbiter
+ * not yet involved (preferably trusted: `lease/arbiter.ts` leases it): the side the arbiter
  * agrees with stands, the other side's runs are invalid and their workers lose their trust,
  * and the proposal is judged on the runs that stand. Pure.
  *

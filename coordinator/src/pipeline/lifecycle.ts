@@ -2,7 +2,7 @@
  * The proposal lifecycle as one pure transition function: given what is known about a
  * proposal (its status, its runs, the baselines and noise of its class, the config) and what
  * just happened, it returns the actions to take. It reads nothing and writes nothing; the
- * service layer (`service/lifecycle-driver.ts`) gathers the inputs and carries out the
+ * service layer (`results/lifecycle-driver.ts`) gathers the inputs and carries out the
  * actions. This file is where every verdict and every merge of a proposal is decided.
  *
  *   queued → running → (crashed | patch_failed | discarded | quarantined | awaiting_baseline
@@ -16,7 +16,7 @@
  *
  * A re-verification batch is decided by the same rule on its union's runs, in
  * `batch-lifecycle.ts` (`judgeBatch`, `afterBatchMerge`, `afterCompose`); the merge train
- * (`merge-train.ts`) only carries a decided merge out, serially per track.
+ * (`merge/merge-train.ts`) only carries a decided merge out, serially per track.
  */
 import {
   type BaselineSample,
@@ -46,7 +46,7 @@ export interface RunView {
   valBpb: number;
   workerId: string | null;
   /**
-   * Who stands behind its worker (the token that registered it; `service/principals.ts`):
+   * Who stands behind its worker (the token that registered it; `auth/principals.ts`):
    * runs of one principal never confirm each other. Null: unknown.
    */
   principal: { id: string; name: string } | null;
@@ -382,7 +382,7 @@ export function waitingForPrincipal(cls: string, screen: Pick<RunView, 'principa
   return `waiting for a second principal on ${cls}: only ${who} has run it`;
 }
 
-/** What the merge train did with a winner (`pipeline/merge-train.ts`). */
+/** What the merge train did with a winner (`merge/merge-train.ts`). */
 export type MergeOutcome =
   | { status: 'merged'; commit: string }
   | { status: 'reverify'; head: string; patch: string }

@@ -5,7 +5,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator } from '../../../test/support/harness.ts';
 import { monitorPrefix } from '../../../test/support/redis-monitor.ts';
-import { moveProposal } from '../service/proposal-status.ts';
+import { moveProposal } from '../proposals/proposal-status.ts';
 import { createMutationProposer } from './mutation-proposer.ts';
 
 let t: TestCoordinator | null = null;

@@ -5,7 +5,7 @@
  */
 
 import { createMutationCore } from '@ratchet/proposers';
-import type { Deps } from '../service/deps.ts';
+import type { Deps } from '../deps.ts';
 import { periodic } from './periodic.ts';
 import { coordinatorPort, liveWorkers } from './port.ts';
 

@@ -3,7 +3,7 @@
  * coordinator's proposer port (`port.ts`), keeping the track's queue at its target depth.
  */
 import { createLlmProposer, type LlmProposerOptions } from '@ratchet/proposers';
-import type { Deps } from '../service/deps.ts';
+import type { Deps } from '../deps.ts';
 import { periodic } from './periodic.ts';
 import { coordinatorPort, liveWorkers, trackHistory } from './port.ts';
 

@@ -5,8 +5,8 @@
  */
 import type { InFlightItem, PromptHistoryItem, ProposerHistory, ProposerPort } from '@ratchet/proposers';
 import { OPEN_PROPOSAL_STATUSES } from '@ratchet/shared';
-import type { Deps } from '../service/deps.ts';
-import { submitProposal } from '../service/proposals.ts';
+import type { Deps } from '../deps.ts';
+import { submitProposal } from '../proposals/proposals.ts';
 import { answerCounterFields } from './answers.ts';
 
 /** Ended proposals a prompt shows by default. */

@@ -9,9 +9,9 @@
  */
 import { type DecisionRecord, ErrorCodes, type Proposal, RatchetError } from '@ratchet/shared';
 import type { Frontier } from '../frontier/repo.ts';
+import type { BatchMergeOutcome } from '../pipeline/batch-lifecycle.ts';
+import type { MergeOutcome } from '../pipeline/lifecycle.ts';
 import type { Store } from '../store/store.ts';
-import type { BatchMergeOutcome } from './batch-lifecycle.ts';
-import type { MergeOutcome } from './lifecycle.ts';
 
 export type { BatchMergeOutcome, MergeOutcome };
 
@@ -33,7 +33,7 @@ export interface MergeTrainInput {
     at: number;
   }) => Promise<void>;
   /**
-   * Records a merge's runs as baselines of its commit (`service/baseline-verify.ts`: an
+   * Records a merge's runs as baselines of its commit (`baselines/baseline-verify.ts`: an
    * untrusted worker's lone run waits for another principal's baseline to agree). Default:
    * they count at once.
    */
@@ -55,7 +55,7 @@ export interface Winner {
   }[];
 }
 
-/** Winners re-verified together on one head (`service/batches.ts`), merged as one commit. */
+/** Winners re-verified together on one head (`merge/batches.ts`), merged as one commit. */
 export interface BatchWinner {
   batchId: string;
   track: string;

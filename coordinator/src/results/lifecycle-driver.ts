@@ -4,6 +4,11 @@
  * goes through `proposal-status.ts`.
  */
 import type { Experiment, Proposal } from '@ratchet/shared';
+import { principalOfWorker } from '../auth/principals.ts';
+import { unverifiedBaselines } from '../baselines/baseline-verify.ts';
+import { baselineExhausted, ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
+import { joinBatch } from '../merge/batches.ts';
 import {
   type Action,
   afterMerge,
@@ -13,14 +18,9 @@ import {
   type RunView,
 } from '../pipeline/lifecycle.ts';
 import { pooledNoise, throughputOf } from '../pipeline/stats.ts';
+import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
+import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
-import { unverifiedBaselines } from './baseline-verify.ts';
-import { baselineExhausted, ensureBaselineJobs } from './baselines.ts';
-import { joinBatch } from './batches.ts';
-import type { Deps } from './deps.ts';
-import { principalOfWorker } from './principals.ts';
-import { addExperimentId, moveProposal } from './proposal-status.ts';
-import { newExperiment } from './proposals.ts';
 
 const MAX_THROTTLE_REQUEUES = 3;
 

@@ -14,13 +14,13 @@
  * the slot there too: a batch composed on a head never sees that head move under it.
  */
 import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } from '@ratchet/shared';
+import { ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
 import { afterCompose } from '../pipeline/batch-lifecycle.ts';
+import { newId } from '../proposals/ids.ts';
+import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
+import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
-import { ensureBaselineJobs } from './baselines.ts';
-import type { Deps } from './deps.ts';
-import { newId } from './ids.ts';
-import { addExperimentId, moveProposal } from './proposal-status.ts';
-import { newExperiment } from './proposals.ts';
 
 /** A batch whose run came back this long ago and is still `running` is being judged. */
 const JUDGING_MS = 60_000;

@@ -4,8 +4,8 @@
  * changes nothing.
  */
 import { FINAL_PROPOSAL_STATUSES, type Proposal, type ProposalStatus } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import type { ProposalFields } from '../pipeline/lifecycle.ts';
-import type { Deps } from './deps.ts';
 
 /** The proposal after the move, or null when it is unknown or already final. */
 export async function moveProposal(

@@ -1,6 +1,6 @@
 /** The research log as upstream's results.tsv rows, oldest first. */
 import type { Experiment, ResultRow } from '@ratchet/shared';
-import type { Deps } from './deps.ts';
+import type { Deps } from '../deps.ts';
 
 function statusOf(e: Experiment): ResultRow['status'] | null {
   if (e.status === 'crash' || e.status === 'patch_failed') return 'crash';

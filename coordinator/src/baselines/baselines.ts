@@ -11,12 +11,12 @@
  * anyone may run the next: keeping them all away could leave no worker to break the tie.
  */
 
+import type { Deps } from '../deps.ts';
 import { baselineSeed } from '../pipeline/seeds.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
+import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
 import { unverifiedBaselines } from './baseline-verify.ts';
-import type { Deps } from './deps.ts';
-import { newExperiment } from './proposals.ts';
 
 export async function baselineTarget(deps: Deps, track: string, cls: string, have: number): Promise<number> {
   const noise = pooledNoise(await deps.store.baselineGroups(track, cls));

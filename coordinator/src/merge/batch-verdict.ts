@@ -4,15 +4,15 @@
  * member takes the usual path, or the batch dissolves and each member is re-verified alone.
  */
 import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } from '@ratchet/shared';
+import { ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
 import { afterBatchMerge, type BatchAction, judgeBatch } from '../pipeline/batch-lifecycle.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
+import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
+import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
-import { ensureBaselineJobs } from './baselines.ts';
+import { evaluate, finishedRun, perform, setVerdict } from '../results/lifecycle-driver.ts';
 import { batchRun, joinBatch } from './batches.ts';
-import type { Deps } from './deps.ts';
-import { evaluate, finishedRun, perform, setVerdict } from './lifecycle-driver.ts';
-import { addExperimentId, moveProposal } from './proposal-status.ts';
-import { newExperiment } from './proposals.ts';
 
 /**
  * Its result is in. The batch keeps the track's run slot until it is judged (and merged), so

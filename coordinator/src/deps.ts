@@ -1,9 +1,9 @@
-import type { Frontier } from '../frontier/repo.ts';
-import type { TrackData } from '../frontier/track-data.ts';
-import type { MergeTrain } from '../pipeline/merge-train.ts';
-import type { AcceptanceConfig } from '../pipeline/stats.ts';
-import type { Queues } from '../queue/queues.ts';
-import type { Store } from '../store/store.ts';
+import type { Frontier } from './frontier/repo.ts';
+import type { TrackData } from './frontier/track-data.ts';
+import type { MergeTrain } from './merge/merge-train.ts';
+import type { AcceptanceConfig } from './pipeline/stats.ts';
+import type { Queues } from './queue/queues.ts';
+import type { Store } from './store/store.ts';
 
 export interface Clock {
   now(): number;
@@ -16,7 +16,7 @@ export interface ServiceConfig {
   acceptance: AcceptanceConfig;
   patchMaxBytes: number;
   seed: number;
-  /** Rebase a queued screen onto the head when it is leased (service/freshen.ts). */
+  /** Rebase a queued screen onto the head when it is leased (lease/freshen.ts). */
   rebaseOnLease: boolean;
 }
 
@@ -38,6 +38,6 @@ export interface Deps {
   clock: Clock;
   config: ServiceConfig;
   events: Events;
-  /** Serial merges per track (`pipeline/merge-train.ts`), built from the store and frontier. */
+  /** Serial merges per track (`merge/merge-train.ts`), built from the store and frontier. */
   merge: MergeTrain;
 }

@@ -4,8 +4,8 @@
  * the device.
  */
 import type { Experiment, Proposal } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import { answerCounts, answerRowKey } from '../proposers/answers.ts';
-import type { Deps } from './deps.ts';
 
 export interface LeaderboardRow {
   track: string;

@@ -10,12 +10,12 @@
  * outside its patch too often (infrastructure give-backs, the attempt limit).
  */
 import type { Experiment } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
+import { onBatchRun } from '../merge/batch-verdict.ts';
+import { moveProposal } from '../proposals/proposal-status.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
 import type { OutcomeRecord } from '../store/store.ts';
-import { onBatchRun } from './batch-verdict.ts';
-import type { Deps } from './deps.ts';
 import { evaluate, finishedRun } from './lifecycle-driver.ts';
-import { moveProposal } from './proposal-status.ts';
 import { onBaseline, recordOutcome } from './results.ts';
 
 /**

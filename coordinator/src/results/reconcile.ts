@@ -12,10 +12,10 @@
  * (their completion died and the worker stopped retrying) are recorded.
  */
 import type { Experiment } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
+import { laterQueueName } from '../reports/portability.ts';
 import { finishRecording, recordingClaimMs, requeuePlace } from './completion.ts';
-import type { Deps } from './deps.ts';
-import { laterQueueName } from './portability.ts';
 
 export interface SweepReport {
   /** Accepted outcomes recorded. */

@@ -9,9 +9,9 @@ import {
   RatchetError,
   type SubmitProposalInput,
 } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import { candidateSeed } from '../pipeline/seeds.ts';
 import { generalQueueName, Priority } from '../queue/queues.ts';
-import type { Deps } from './deps.ts';
 import { newId } from './ids.ts';
 
 export interface SubmitResult {

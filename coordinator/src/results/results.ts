@@ -5,11 +5,11 @@
  * The rules themselves are in `pipeline/lifecycle.ts`.
  */
 import type { Experiment, JobOutcome } from '@ratchet/shared';
+import { recordBaseline } from '../baselines/baseline-verify.ts';
+import { ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
+import { onBatchRun } from '../merge/batch-verdict.ts';
 import type { BaselineStanding } from '../pipeline/baseline-trust.ts';
-import { recordBaseline } from './baseline-verify.ts';
-import { ensureBaselineJobs } from './baselines.ts';
-import { onBatchRun } from './batch-verdict.ts';
-import type { Deps } from './deps.ts';
 import { evaluate, finishedRun, setVerdict } from './lifecycle-driver.ts';
 
 export async function recordOutcome(deps: Deps, exp: Experiment, outcome: JobOutcome) {

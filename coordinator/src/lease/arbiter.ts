@@ -6,10 +6,10 @@
  * principal is live on the class.
  */
 import type { Experiment } from '@ratchet/shared';
+import { workerPrincipal } from '../auth/principals.ts';
+import { isTrusted } from '../baselines/baseline-verify.ts';
+import type { Deps } from '../deps.ts';
 import type { WorkerRecord } from '../store/store.ts';
-import { isTrusted } from './baseline-verify.ts';
-import type { Deps } from './deps.ts';
-import { workerPrincipal } from './principals.ts';
 
 export async function mayRun(deps: Deps, w: WorkerRecord, exp: Experiment, cls: string): Promise<boolean> {
   const excluded = exp.excludePrincipals ?? [];

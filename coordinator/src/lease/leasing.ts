@@ -14,26 +14,26 @@ import {
   type RegisterInput,
   type RegisterOutput,
 } from '@ratchet/shared';
+import { assertOwns, principalOfWorker, workerPrincipal } from '../auth/principals.ts';
 import type { Principal } from '../auth/tokens.ts';
+import { ensureBaselineJobsOnLease } from '../baselines/baseline-check.ts';
+import type { Deps } from '../deps.ts';
+import { leaseBatch } from '../merge/batches.ts';
 import { waitingForPrincipal } from '../pipeline/lifecycle.ts';
+import { newId, newLeaseToken } from '../proposals/ids.ts';
+import { moveProposal } from '../proposals/proposal-status.ts';
 import { classQueueName, generalQueueName } from '../queue/queues.ts';
-import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
-import { mayRun } from './arbiter.ts';
-import { ensureBaselineJobsOnLease } from './baseline-check.ts';
-import { leaseBatch } from './batches.ts';
+import { laterQueueName } from '../reports/portability.ts';
 import {
   endWithError,
   finishRecording,
   MAX_ATTEMPTS,
   MAX_INFRA_RELEASES,
   recordingClaimMs,
-} from './completion.ts';
-import type { Deps } from './deps.ts';
+} from '../results/completion.ts';
+import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
+import { mayRun } from './arbiter.ts';
 import { freshenBase } from './freshen.ts';
-import { newId, newLeaseToken } from './ids.ts';
-import { laterQueueName } from './portability.ts';
-import { assertOwns, principalOfWorker, workerPrincipal } from './principals.ts';
-import { moveProposal } from './proposal-status.ts';
 import {
   assertRunsSomething,
   classesOf,
@@ -97,7 +97,7 @@ async function eligibleTracks(deps: Deps, w: WorkerRecord) {
   });
 }
 
-/** A job for worker `workerId`, which must be `who`'s (service/principals.ts), or null after `waitMs`. */
+/** A job for worker `workerId`, which must be `who`'s (auth/principals.ts), or null after `waitMs`. */
 export async function lease(
   deps: Deps,
   who: Pick<Principal, 'tokenId'>,
@@ -156,7 +156,7 @@ async function grant(
   const cls = await workerClassFor(deps, w, exp.track);
   if (await confirmsItself(deps, exp, w, cls)) {
     // A confirmation never runs under the principal whose screen it checks: it waits for
-    // another principal, however long that takes (service/principals.ts).
+    // another principal, however long that takes (auth/principals.ts).
     await deps.queues.delay(queue, jobId, token, EXCLUDED_DELAY_MS).catch(() => {});
     return null;
   }

@@ -1,8 +1,8 @@
 /** Importing tracks: validate ratchet.json, record pinned hashes, create `tracks/<id>`. */
 import { createHash } from 'node:crypto';
 import { ErrorCodes, RatchetError, TrackConfig, type TrackInfo } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import { branchOf } from '../frontier/repo.ts';
-import type { Deps } from './deps.ts';
 
 export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');

@@ -4,8 +4,9 @@
  * always, that nothing is needed; every lease ran it. Completions still run it unthrottled
  * (a finished baseline is what changes its answer), and a moved head is a new key.
  */
+
+import type { Deps } from '../deps.ts';
 import { ensureBaselineJobs } from './baselines.ts';
-import type { Deps } from './deps.ts';
 
 export const BASELINE_CHECK_MS = 1_000;
 

@@ -9,9 +9,9 @@
  * the token is the one identity a worker cannot forge.
  */
 import { ErrorCodes, RatchetError } from '@ratchet/shared';
-import type { Principal } from '../auth/tokens.ts';
+import type { Deps } from '../deps.ts';
 import type { WorkerRecord } from '../store/store.ts';
-import type { Deps } from './deps.ts';
+import type { Principal } from './tokens.ts';
 
 /** The principal of the admin token (and of workers it registered). */
 export const ADMIN_PRINCIPAL = 'admin';

@@ -14,8 +14,8 @@ import {
   type TrackConfig,
   type TrackInfo,
 } from '@ratchet/shared';
+import type { Deps } from '../deps.ts';
 import type { WorkerRecord } from '../store/store.ts';
-import type { Deps } from './deps.ts';
 
 export interface Placement {
   id: string;

@@ -3,17 +3,17 @@
  * the other classes that run the track is measured afterwards, at low priority: baseline
  * runs of the merged commit and of its parent on each class, in that class's `…later`
  * queue, which its workers drain only when nothing else waits. The merged commit is the
- * head then, and every class measures its head first anyway (service/baselines.ts); the
+ * head then, and every class measures its head first anyway (baselines/baselines.ts); the
  * parent is queued here. Those runs are ordinary baseline samples of (track, commit, class),
  * so they also feed each class's noise estimate, and results.tsv stays per class.
  *
  * `portabilityMatrix` reads, per merged commit, mean(commit) − mean(parent) on each class.
  */
 import type { PortabilityCell, PortabilityMatrix, PortabilityRow } from '@ratchet/shared';
+import { ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
+import { classForTrack } from '../lease/worker-backends.ts';
 import { mean, type PooledNoise, pooledNoise, tQuantile } from '../pipeline/stats.ts';
-import { ensureBaselineJobs } from './baselines.ts';
-import type { Deps } from './deps.ts';
-import { classForTrack } from './worker-backends.ts';
 
 /** The low-priority queue of one (track, class): leased after its class and general queues. */
 export function laterQueueName(track: string, cls: string): string {

@@ -11,13 +11,13 @@
  *
  * A confirmation keeps its base, but it is not run for a proposal that can no longer merge:
  * when the head moved and the patch conflicts with it, or the head already holds it, the
- * merge train would end the proposal so after the run (`merge-train.ts`); with many workers,
+ * merge train would end the proposal so after the run (`merge/merge-train.ts`); with many workers,
  * two winners changing the same constant are common, and that run was wasted.
  */
 import { type Experiment, patchHash } from '@ratchet/shared';
-import { ensureBaselineJobs } from './baselines.ts';
-import type { Deps } from './deps.ts';
-import { moveProposal } from './proposal-status.ts';
+import { ensureBaselineJobs } from '../baselines/baselines.ts';
+import type { Deps } from '../deps.ts';
+import { moveProposal } from '../proposals/proposal-status.ts';
 
 /** The experiment to run (moved to the head, or as it was), or null when it must not run. */
 export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {

@@ -6,11 +6,10 @@
  * re-judges them all.
  */
 import type { BaselineSample, Experiment } from '@ratchet/shared';
+import { workerPrincipal } from '../auth/principals.ts';
+import type { Deps } from '../deps.ts';
 import { type BaselineStanding, type RawBaseline, verifyBaselines } from '../pipeline/baseline-trust.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
-import type { WorkerRecord } from '../store/store.ts';
-import type { Deps } from './deps.ts';
-import { workerPrincipal } from './principals.ts';
 
 /** A trusted token, or trust earned on the class by consecutive validated results. */
 export async function isTrusted(deps: Deps, workerId: string | null, cls: string): Promise<boolean> {
