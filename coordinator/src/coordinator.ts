@@ -184,7 +184,7 @@ export async function createCoordinator(
   // Outcomes whose completion died after acceptance, recorded once their claim has lapsed
   // (a claim lasts one TTL).
   const pendingTimer = setInterval(() => {
-    void finishPendingOutcomes(deps, Date.now()).catch(() => metrics.instruments.errors.inc());
+    void finishPendingOutcomes(deps, deps.clock.now()).catch(() => metrics.instruments.errors.inc());
   }, cfg.leaseTtlMs);
   pendingTimer.unref();
 
