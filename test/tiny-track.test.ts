@@ -81,7 +81,7 @@ describe('the tiny track', () => {
       'the tiny-cpu baseline',
     );
     expect(exp.status, exp.logTail).toBe('ok');
-    expect(exp.extra.budget_clock).toBe('cpu');
+    expect(exp.extra.budget_clock).toBe('compute');
     // The budget is CPU seconds: the loop stops right after 3 of them, however busy the machine.
     expect(exp.metrics!.training_seconds).toBeGreaterThanOrEqual(3);
     expect(exp.metrics!.training_seconds).toBeLessThan(4);

@@ -31,6 +31,23 @@ SEQ_LEN = 128  # evaluation context: train.py should train at this length (posit
 EVAL_BYTES = 65_536  # fixed validation slice, in bytes
 VOCAB_SIZE = 256
 TIME_BUDGET = float(os.environ.get("RATCHET_TIME_BUDGET_S", "20"))
+# On CPU the budget is compute, not time: TIME_BUDGET seconds of a reference core's training,
+# counted as 6·N·D (parameters × tokens trained, the usual estimate of training FLOPs). The
+# default model makes about 900 steps of it. Neither load nor the machine's speed changes how
+# much a run trains, so replicates of one seed are identical and of different seeds differ
+# only by the seed; the CPU-time budget this replaces let load move a run from 800 to 1,066
+# steps, and its learning-rate schedule with it (σ 0.066 against 0.011).
+REFERENCE_FLOPS_PER_S = 5e10
+
+
+def compute_budget():
+    """The training compute of one CPU run, in 6·N·D FLOPs."""
+    return TIME_BUDGET * REFERENCE_FLOPS_PER_S
+
+
+def step_flops(model, tokens):
+    """6·N·D for one training step of `model` (all its parameters) over `tokens` tokens."""
+    return 6 * sum(p.numel() for p in model.parameters()) * tokens
 
 
 def cache_dir():

@@ -4,9 +4,10 @@ for a plain CPU (hundreds to thousands of steps in a 20 s budget on one core).
 This is the file experiments edit. Runs on CPU with torch >= 1.13 (CUDA and MPS work too).
 Output follows upstream autoresearch: carriage-return progress, then `---` and a summary.
 
-The budget clock: on CPU the budget is this process's CPU time (all its threads), not the
-wall clock, so a busy machine stretches a run without shortening its training, and
-replicates differ only by their seed. On a GPU it is the wall clock, as upstream.
+The budget: on CPU it is compute (`compute_budget()` in prepare.py, 6·N·D FLOPs), not time,
+so a busy or slow machine stretches a run without changing its training: replicates of one
+seed are identical, and of different seeds differ only by the seed. On a GPU it is the wall
+clock, as upstream.
 """
 import os
 
@@ -22,7 +23,15 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from prepare import SEQ_LEN, TIME_BUDGET, VOCAB_SIZE, evaluate_bpb, load_split  # noqa: E402
+from prepare import (  # noqa: E402
+    SEQ_LEN,
+    TIME_BUDGET,
+    VOCAB_SIZE,
+    compute_budget,
+    evaluate_bpb,
+    load_split,
+    step_flops,
+)
 
 # ---- hyperparameters (experiments change these) ----
 DEPTH = 1
@@ -39,7 +48,7 @@ WARMUP_FRACTION = 0.05
 FINAL_LR_FRACTION = 0.1
 GRAD_CLIP = 1.0
 DROPOUT = 0.0
-UNTIMED_STEPS = 3  # fixed: first steps are not counted against the budget (warm-up, like upstream)
+UNTIMED_STEPS = 3  # fixed: on a GPU, first steps are not counted against the budget (warm-up, like upstream)
 
 
 class CausalSelfAttention(nn.Module):
@@ -118,8 +127,8 @@ def main():
     torch.manual_seed(seed)  # the initialisation
     device = pick_device()
     torch.set_num_threads(THREADS)
-    # The budget clock (see the module docstring): CPU seconds on CPU, wall seconds elsewhere.
-    clock = time.process_time if device.type == "cpu" else time.time
+    # The budget (see the module docstring): compute on CPU, wall seconds elsewhere.
+    by_compute = device.type == "cpu"
     train = torch.tensor(bytearray(load_split("train")), dtype=torch.long)
     gen = torch.Generator().manual_seed(seed)  # the data order
 
@@ -139,14 +148,21 @@ def main():
         p = (progress - WARMUP_FRACTION) / max(1e-9, 1 - WARMUP_FRACTION)
         return LEARNING_RATE * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + math.cos(math.pi * p)))
 
+    budget_flops = compute_budget()
+    flops_per_step = step_flops(model, BATCH_SIZE * TRAIN_SEQ_LEN)
     step = 0
     trained_s = 0.0
     wall_s = 0.0
+    flops = 0.0
     tokens = 0
+
+    def done():
+        return flops / budget_flops if by_compute else trained_s / TIME_BUDGET
+
     while True:
-        t0 = clock()
+        t0 = time.process_time() if by_compute else time.time()
         w0 = time.time()
-        progress = min(1.0, trained_s / TIME_BUDGET)
+        progress = min(1.0, done())
         for g in opt.param_groups:
             g["lr"] = lr_at(progress)
         ix = torch.randint(len(train) - TRAIN_SEQ_LEN - 1, (BATCH_SIZE,), generator=gen)
@@ -162,18 +178,20 @@ def main():
         loss_v = loss.item()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if step >= UNTIMED_STEPS:
-            trained_s += clock() - t0
+        if by_compute or step >= UNTIMED_STEPS:
+            trained_s += (time.process_time() if by_compute else time.time()) - t0
             wall_s += time.time() - w0
+        flops += flops_per_step
         tokens += BATCH_SIZE * TRAIN_SEQ_LEN
         step += 1
-        pct = 100.0 * min(1.0, trained_s / TIME_BUDGET)
-        remaining = max(0.0, TIME_BUDGET - trained_s)
+        pct = 100.0 * min(1.0, done())
+        # Seconds left: of the wall budget, or at this run's pace through its compute.
+        remaining = max(0.0, (1 - done()) * trained_s / done()) if by_compute else max(0.0, TIME_BUDGET - trained_s)
         print(f"\rstep {step:05d} ({pct:.1f}%) | loss: {loss_v:.6f} | lr: {lr_at(progress):.2e} | remaining: {remaining:.0f}s    ", end="", flush=True)
         if not math.isfinite(loss_v) or loss_v > 100:
             print("FAIL")
             sys.exit(1)
-        if trained_s >= TIME_BUDGET:
+        if done() >= 1.0:
             break
     print()
 
@@ -190,7 +208,7 @@ def main():
     print(f"num_params_M:     {num_params / 1e6:.3f}")
     print(f"depth:            {DEPTH}")
     print(f"device:           {device.type}")
-    print(f"budget_clock:     {'cpu' if device.type == 'cpu' else 'wall'}")
+    print(f"budget_clock:     {'compute' if by_compute else 'wall'}")
     print(f"training_wall_seconds: {wall_s:.1f}")
 
 

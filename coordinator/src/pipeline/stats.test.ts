@@ -203,6 +203,14 @@ describe('trust and sanity', () => {
     // The same model at a third of the tokens: the machine was busy.
     expect(isThrottled(s(0.6, 0.2), [s(1.8, 0.2), s(1.7, 0.2)], cfg)).toBe(true);
   });
+  it('never calls a run throttled whose budget is compute: it trained as much, however slowly', () => {
+    const run = throughputOf({
+      metrics: { num_steps: 10, total_tokens_M: 0.1, num_params_M: 0.2 },
+      extra: { budget_clock: 'compute' },
+    });
+    const base = { steps: 400, tokensM: 1.6, paramsM: 0.2 };
+    expect(isThrottled(run, [base, base], cfg)).toBe(false);
+  });
   it('never calls a run throttled whose budget is its own CPU time', () => {
     const run = throughputOf({
       metrics: { num_steps: 10, total_tokens_M: 0.1, num_params_M: 0.2 },

@@ -355,7 +355,10 @@ export interface Throughput {
   tokensM: number | null;
   /** Parameters in millions (`num_params_M`): tokens × parameters ≈ the compute a run got. */
   paramsM?: number | null;
-  /** `cpu` when the run's budget is its own CPU time (`budget_clock: cpu` in its summary). */
+  /**
+   * `compute` when the run's budget is a fixed amount of training compute, `cpu` when it is
+   * its own CPU time (`budget_clock` in its summary): load cannot shorten either.
+   */
   budgetClock?: string | null;
 }
 
@@ -370,7 +373,8 @@ function work(t: Throughput): number | null {
  * A run that trained far less than its class's baselines in the same budget: the machine was
  * busy (folding mode), so its number is not comparable. Judged by measured throughput, not
  * by steps: a patch that grows the model trains fewer tokens on an idle machine too.
- * - A run budgeted by its own CPU time is never throttled: load stretches it, it trains as much.
+ * - A run budgeted by compute or by its own CPU time is never throttled: load stretches it, it
+ *   trains as much.
  * - Compute (tokens × parameters) when the run and any baseline report both: a twice larger
  *   model at half the tokens is the same throughput. (A merge's own runs become the new
  *   head's baselines without a parameter count; they ran the same code.)
@@ -382,7 +386,7 @@ export function isThrottled(
   baselines: readonly Throughput[],
   cfg: AcceptanceConfig,
 ): boolean {
-  if (run.budgetClock === 'cpu') return false;
+  if (run.budgetClock === 'cpu' || run.budgetClock === 'compute') return false;
   const done = work(run);
   const works = baselines.map(work).filter((x): x is number => x !== null);
   if (done !== null && works.length > 0) return done < cfg.throttleFraction * mean(works);
