@@ -337,8 +337,8 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   }
   // The screen chose what to confirm; it cannot carry the gain. The runs after it (of other
   // principals, when the screener is untrusted) must bear the gain out on their own: pooled
-  // with its own selected screen, a null patch passed the rule 2.2% of the time at α 0.01,
-  // and a liar's screen 0.03 better passed with an honest confirmation at the baseline.
+  // with them, a liar's screen 0.03 better passed with an honest confirmation at the
+  // baseline whenever a young noise estimate widened the bound of agreement past the lie.
   if (!confirmedBefore && screen) {
     const theirs = others.filter((r) => s.screenerTrusted || independent(screen, [r])).map((r) => r.valBpb);
     const c = corroborated(theirs, baseValues, s.noise, acc);
