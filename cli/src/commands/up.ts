@@ -117,7 +117,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   // A different budget is a different experiment: its numbers are not comparable with the
   // track's own budget, so it gets its own track (and branch).
   const devices = localDevices();
-  // On CPUs alone, the track sized for them: hundreds of steps in a short CPU-time budget.
+  // On CPUs alone, the track sized for them: about 900 steps of a fixed compute budget.
   const trackDir = resolve(
     values['track-dir'] ??
       resolve(ROOT, 'tracks', devices.some((d) => d.name !== 'cpu') ? 'tiny' : 'tiny-cpu'),
