@@ -5,7 +5,7 @@
  * is young, so ν = 4), a screen, then confirmations up to the rule's maximum.
  *   node --import tsx bench/null-rule.ts
  *   GAIN=0.009 …        real gains of 0.009 instead (the rule's power and its runs per patch)
- *   ALPHA=… CORROBORATE_ALPHA=… BASELINES=…   other settings, side by side (1: no corroboration)
+ *   ALPHA=… CORROBORATE_ALPHA=… SCREEN_K=… MAX_REPLICATES=… BASELINES=… POOLED_DF=…   other settings, side by side (1: no corroboration)
  * It prints the rate with fresh baselines for every patch (what α bounds), and the spread of
  * the number merged out of BATCH patches that all share one head's baselines, as in the
  * bench's null-patch run, where one unlucky draw of the baselines raises every patch's odds.
@@ -16,6 +16,11 @@ import { DEFAULT_ACCEPTANCE, pooledNoise } from '../coordinator/src/pipeline/sta
 const SIGMA = 0.003;
 const BASELINES = Number(process.env.BASELINES ?? 5);
 const BATCH = Number(process.env.BATCH ?? 1200);
+/**
+ * Degrees of freedom the class's noise estimate has from earlier heads (POOLED_DF=40): the
+ * mature search, where σ is known well and a head gets few baselines of its own.
+ */
+const POOLED_DF = Number(process.env.POOLED_DF ?? 0);
 const HEADS = Number(process.env.HEADS ?? 400);
 /** A real gain instead of a null patch (GAIN=0.006): the share merged is the rule's power. */
 const GAIN = Number(process.env.GAIN ?? 0);
@@ -24,6 +29,8 @@ const acceptance = {
   ...DEFAULT_ACCEPTANCE,
   alpha: Number(process.env.ALPHA ?? DEFAULT_ACCEPTANCE.alpha),
   corroborateAlpha: Number(process.env.CORROBORATE_ALPHA ?? DEFAULT_ACCEPTANCE.corroborateAlpha),
+  screenK: Number(process.env.SCREEN_K ?? DEFAULT_ACCEPTANCE.screenK),
+  maxReplicates: Number(process.env.MAX_REPLICATES ?? DEFAULT_ACCEPTANCE.maxReplicates),
 };
 const cfg = { acceptance, seed: 1, maxThrottleRequeues: 3 };
 
@@ -44,8 +51,13 @@ function head() {
       experimentId: `b${i}`,
       peakVramMb: null,
     })),
-    noise: pooledNoise([values]),
+    noise: pooledNoise([values, ...earlierHeads()]),
   };
+}
+
+/** Groups of two baselines from earlier heads, POOLED_DF degrees of freedom in all. */
+function earlierHeads(): number[][] {
+  return Array.from({ length: POOLED_DF }, () => [1 + SIGMA * gauss(), 1 + SIGMA * gauss()]);
 }
 
 /** Candidate runs spent on the patches so far. */

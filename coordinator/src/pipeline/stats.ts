@@ -3,8 +3,8 @@
  *
  * Noise: baseline runs of the same commit on the same (track, class) with different seeds
  * give a pooled standard deviation across commits: σ² = Σ_g Σ_i (x_gi − x̄_g)² / Σ_g (n_g − 1),
- * with ν = Σ_g (n_g − 1) degrees of freedom, over the samples that are not outliers (more than
- * OUTLIER_K median-based scales from their commit's median; see `pooledNoise`).
+ * with ν = Σ_g (n_g − 1) degrees of freedom, over the samples that are not outliers (a
+ * leave-one-out studentized residual test; see `pooled-noise.ts`).
  *
  * The rule (one-sided Welch-style t with the pooled class σ): with n candidate samples of mean
  * c̄ and m baseline samples of mean b̄ on the same (track, base, class),
@@ -15,123 +15,11 @@ export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-export interface PooledNoise {
-  sigma: number;
-  df: number;
-  samples: number;
-  /** Samples left out as outliers (far from their commit's median). */
-  outliers?: number;
-}
+import type { PooledNoise } from './pooled-noise.ts';
+import { normalQuantile, tQuantile } from './t-dist.ts';
 
-/** The median of a sorted array. */
-function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-}
-
-/** The lower of the two middle values of a sorted array of even length. */
-function lowMedian(sorted: readonly number[]): number {
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}
-
-const byValue = (a: number, b: number) => a - b;
-
-/** σ per unit of median absolute deviation, for normal noise. */
-const MAD_TO_SIGMA = 1.4826;
-/** A sample further than this many robust σ from its commit's median is an outlier. */
-export const OUTLIER_K = 5;
-
-/**
- * Pooled noise, robust to outliers: a first, median-based scale (the low median of every
- * sample's distance to its commit's median, the median's own zero left out) marks samples
- * further than `outlierK` scales from their commit's median; the classical pooled σ runs on
- * the rest. With honest normal noise almost nothing is left out (|z| ≳ 5), so σ and ν are the
- * classical ones; one wild sample (a broken run, a forged baseline) leaves the pool instead of
- * inflating σ for every later decision on the class. The low median of the distances keeps a
- * lone commit of three samples, one wild, from taking the wild distance as its scale.
- */
-export function pooledNoise(
-  groups: readonly (readonly number[])[],
-  outlierK: number = OUTLIER_K,
-): PooledNoise {
-  const medians = groups.map((g) => median([...g].sort(byValue)));
-  const dists: number[] = [];
-  groups.forEach((g, i) => {
-    if (g.length < 2) return;
-    const d = g.map((x) => Math.abs(x - medians[i]!)).sort(byValue);
-    // An odd group's median is one of its samples: its zero distance says nothing.
-    dists.push(...d.slice(g.length % 2));
-  });
-  const scale = MAD_TO_SIGMA * lowMedian(dists.sort(byValue));
-  let ss = 0;
-  let df = 0;
-  let samples = 0;
-  let outliers = 0;
-  groups.forEach((g, i) => {
-    samples += g.length;
-    const kept =
-      g.length < 2 || !Number.isFinite(scale)
-        ? g
-        : g.filter((x) => Math.abs(x - medians[i]!) <= outlierK * scale);
-    outliers += g.length - kept.length;
-    if (kept.length < 2) return;
-    const m = mean(kept);
-    for (const x of kept) ss += (x - m) ** 2;
-    df += kept.length - 1;
-  });
-  return { sigma: df > 0 ? Math.sqrt(ss / df) : Number.NaN, df, samples, outliers };
-}
-
-/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
-export function normalQuantile(p: number): number {
-  if (p <= 0 || p >= 1) throw new RangeError('p must be in (0, 1)');
-  const a = [
-    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
-    2.506628277459239,
-  ];
-  const b = [
-    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
-  ];
-  const c = [
-    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
-    2.938163982698783,
-  ];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const lo = 0.02425;
-  const poly = (k: number[], x: number) => k.reduce((acc, v) => acc * x + v, 0);
-  if (p < lo) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    return poly(c, q) / (poly(d, q) * q + 1);
-  }
-  if (p > 1 - lo) {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    return -poly(c, q) / (poly(d, q) * q + 1);
-  }
-  const q = p - 0.5;
-  const r = q * q;
-  return (poly(a, r) * q) / (poly(b, r) * r + 1);
-}
-
-/** Student-t quantile by the Cornish-Fisher expansion (within ~1% for ν ≥ 3; ν=1,2 exact). */
-export function tQuantile(p: number, df: number): number {
-  if (!Number.isFinite(df) || df > 1e6) return normalQuantile(p);
-  if (df === 1) return Math.tan(Math.PI * (p - 0.5));
-  if (df === 2) {
-    const a = 4 * p * (1 - p);
-    return (2 * p - 1) * Math.sqrt(2 / a);
-  }
-  const z = normalQuantile(p);
-  const z3 = z ** 3;
-  const z5 = z ** 5;
-  const z7 = z ** 7;
-  return (
-    z +
-    (z3 + z) / (4 * df) +
-    (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
-    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
-  );
-}
+export { OUTLIER_ALPHA, type PooledNoise, pooledNoise } from './pooled-noise.ts';
+export { normalQuantile, tQuantile, tUpperTail } from './t-dist.ts';
 
 export interface AcceptanceConfig {
   /** Screen passes when the single-run delta < −max(k·σ, marginFloor). */
