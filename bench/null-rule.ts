@@ -10,6 +10,7 @@
  * the number merged out of BATCH patches that all share one head's baselines, as in the
  * bench's null-patch run, where one unlucky draw of the baselines raises every patch's odds.
  */
+import type { BaselineSample } from '@ratchet/shared';
 import { type CandidateState, nextStep, type RunView } from '../coordinator/src/pipeline/lifecycle.ts';
 import { DEFAULT_ACCEPTANCE, pooledNoise } from '../coordinator/src/pipeline/stats.ts';
 
@@ -43,16 +44,36 @@ const gauss = () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd
 
 function head() {
   const values = Array.from({ length: BASELINES }, () => 1 + SIGMA * gauss());
-  return {
-    baselines: values.map((valBpb, i) => ({
-      valBpb,
-      steps: 400,
-      tokensM: null,
-      experimentId: `b${i}`,
-      peakVramMb: null,
-    })),
-    noise: pooledNoise([values, ...earlierHeads()]),
+  const earlier = earlierHeads();
+  const h = {
+    values,
+    earlier,
+    baselines: [] as BaselineSample[],
+    noise: pooledNoise([values, ...earlier]),
   };
+  sync(h);
+  return h;
+}
+
+function sync(h: ReturnType<typeof head>) {
+  h.baselines = h.values.map((valBpb, i) => ({
+    valBpb,
+    steps: 400,
+    tokensM: null,
+    experimentId: `b${i}`,
+    peakVramMb: null,
+  }));
+  h.noise = pooledNoise([h.values, ...h.earlier]);
+}
+
+/** Baselines the rule asks for (as many as a proposal's runs): run on the head, for every patch. */
+let extraBaselines = 0;
+function grow(h: ReturnType<typeof head>, atLeast: number) {
+  while (h.values.length < atLeast) {
+    h.values.push(1 + SIGMA * gauss());
+    extraBaselines++;
+  }
+  sync(h);
 }
 
 /** Groups of two baselines from earlier heads, POOLED_DF degrees of freedom in all. */
@@ -67,18 +88,20 @@ let spent = 0;
 function merges(h: ReturnType<typeof head>): boolean {
   const runs: RunView[] = [];
   let status: CandidateState['proposal']['status'] = 'running';
+  let rejudge = false;
   for (;;) {
-    runs.push({
-      id: `r${runs.length}`,
-      stage: runs.length === 0 ? 'screen' : 'confirm',
-      valBpb: 1 - GAIN + SIGMA * gauss(),
-      workerId: `w${runs.length}`,
-      // Every run from another lab token: the rule alone, independence granted.
-      principal: { id: `t${runs.length}`, name: `lab-${runs.length}` },
-      steps: 400,
-      tokensM: null,
-      peakVramMb: null,
-    });
+    if (!rejudge)
+      runs.push({
+        id: `r${runs.length}`,
+        stage: runs.length === 0 ? 'screen' : 'confirm',
+        valBpb: 1 - GAIN + SIGMA * gauss(),
+        workerId: `w${runs.length}`,
+        // Every run from another lab token: the rule alone, independence granted.
+        principal: { id: `t${runs.length}`, name: `lab-${runs.length}` },
+        steps: 400,
+        tokensM: null,
+        peakVramMb: null,
+      });
     const actions = nextStep(
       {
         proposal: { id: 'p', status, base: 'h', originalBase: null, decision: null, throttleRequeues: 0 },
@@ -93,7 +116,22 @@ function merges(h: ReturnType<typeof head>): boolean {
       },
       cfg,
     );
+    let wanted = 0;
+    for (const a of actions)
+      if ((a.type === 'ensureBaselines' || a.type === 'awaitBaseline') && a.atLeast) {
+        wanted = a.atLeast;
+        grow(h, a.atLeast);
+      }
     const merged = actions.some((a) => a.type === 'merge');
+    // Waiting for the baselines it asked for: judged again on the same runs once they came.
+    // (A wait for a young noise estimate to mature ends the patch here, as before.)
+    if (!merged && wanted > 0 && actions.some((a) => a.type === 'awaitBaseline')) {
+      if (rejudge) throw new Error('waits again after its baselines came');
+      rejudge = true;
+      status = 'awaiting_baseline';
+      continue;
+    }
+    rejudge = false;
     if (merged || !actions.some((a) => a.type === 'queueRun')) {
       spent += runs.length;
       return merged;
@@ -106,6 +144,7 @@ let fresh = 0;
 const N = HEADS * BATCH;
 for (let i = 0; i < N; i++) if (merges(head())) fresh++;
 const runsEach = spent / N;
+const extraEach = extraBaselines / N;
 const perHead: number[] = [];
 for (let i = 0; i < HEADS; i++) {
   const h = head();
@@ -117,7 +156,7 @@ perHead.sort((a, b) => a - b);
 const at = (q: number) => perHead[Math.min(perHead.length - 1, Math.floor(q * perHead.length))]!;
 const mean = perHead.reduce((a, b) => a + b, 0) / perHead.length;
 console.log(
-  `${GAIN > 0 ? `real gains of ${GAIN} (${(GAIN / SIGMA).toFixed(1)}σ)` : 'null patches'} merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${acceptance.alpha} per look, corroboration α ${acceptance.corroborateAlpha}), ${runsEach.toFixed(2)} candidate runs each`,
+  `${GAIN > 0 ? `real gains of ${GAIN} (${(GAIN / SIGMA).toFixed(1)}σ)` : 'null patches'} merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${acceptance.alpha} per look, corroboration α ${acceptance.corroborateAlpha}), ${runsEach.toFixed(2)} candidate runs and ${extraEach.toFixed(3)} baselines asked for each`,
 );
 console.log(
   `out of ${BATCH} sharing one head's ${BASELINES} baselines (${HEADS} heads): mean ${mean.toFixed(2)}, median ${at(0.5)}, ` +
