@@ -2,10 +2,14 @@
  * How often the acceptance rule merges a null patch, simulated on the rule alone (the pure
  * transition function of `pipeline/lifecycle.ts`, default config), in the research bench's
  * setting: σ known to the simulation, baselines of one head (5 runs while the noise estimate
- * is young, so ν = 4), a screen, then confirmations up to the rule's maximum.
+ * is young, so ν = 4), a screen, then confirmations up to the rule's maximum. Baselines the
+ * rule asks for (as many as a proposal's runs, near the threshold) are run on the head and
+ * count for every later patch on it.
  *   node --import tsx bench/null-rule.ts
  *   GAIN=0.009 …        real gains of 0.009 instead (the rule's power and its runs per patch)
- *   ALPHA=… CORROBORATE_ALPHA=… SCREEN_K=… MAX_REPLICATES=… BASELINES=… POOLED_DF=…   other settings, side by side (1: no corroboration)
+ *   BASELINES=2 POOLED_DF=40   a mature class: 2 baselines a head, σ known from 40 earlier heads
+ *   ALPHA=… CORROBORATE_ALPHA=… SCREEN_K=… MAX_REPLICATES=…   other settings, side by side
+ *     (CORROBORATE_ALPHA=1: no corroboration)
  * It prints the rate with fresh baselines for every patch (what α bounds), and the spread of
  * the number merged out of BATCH patches that all share one head's baselines, as in the
  * bench's null-patch run, where one unlucky draw of the baselines raises every patch's odds.
