@@ -17,6 +17,11 @@ export interface CommitPatchInput {
   base: string;
   patch: string;
   message: string;
+  /**
+   * Called with the new commit before the branch moves to it: what must be known of the new
+   * head before anyone can lease on it (its baselines) is recorded here.
+   */
+  beforeAdvance?: (commit: string) => Promise<void>;
 }
 
 export type ApplyCheck = { ok: true } | { ok: false; message: string };
@@ -229,8 +234,8 @@ export function createFrontier(opts: {
         }
       });
     },
-    async commitPatch({ trackId, base, patch, message }) {
-      return withIndex(async (g, dir) => {
+    async commitPatch({ trackId, base, patch, message, beforeAdvance }) {
+      const commit = await withIndex(async (g, dir) => {
         try {
           await treeWithPatch(g, dir, base, patch, false);
         } catch (e) {
@@ -238,13 +243,19 @@ export function createFrontier(opts: {
         }
         try {
           const treeId = (await g.raw(['write-tree'])).trim();
-          const commit = (await g.raw(['commit-tree', treeId, '-p', base, '-m', message])).trim();
-          await g.raw(['update-ref', `refs/heads/${branchOf(trackId)}`, commit, base]);
-          return commit;
+          return (await g.raw(['commit-tree', treeId, '-p', base, '-m', message])).trim();
         } catch (e) {
           throw gitErr(e, 'commit patch');
         }
       });
+      await beforeAdvance?.(commit);
+      try {
+        // Compare-and-swap: the branch moves only from `base`.
+        await git().raw(['update-ref', `refs/heads/${branchOf(trackId)}`, commit, base]);
+      } catch (e) {
+        throw gitErr(e, 'commit patch');
+      }
+      return commit;
     },
     async rebase(base, patch, head) {
       const quick = await quickRebase(readCached, base, patch, head, opts.check);

@@ -173,15 +173,22 @@ export function createMergeTrain({ frontier, store, clock, onMerged, recordRuns 
     }
     const last = w.runs[w.runs.length - 1]?.experimentId ?? 'unknown';
     const message = `${oneLine(p.description)}\n\n${mergeTrailers(w, last)}\n`;
-    const commit = await frontier.commitPatch({ trackId: p.track, base: head, patch: p.patch, message });
-    await advanced(p.track, commit, w.decision, w.runs);
+    const commit = await frontier.commitPatch({
+      trackId: p.track,
+      base: head,
+      patch: p.patch,
+      message,
+      beforeAdvance: (c) => asBaselines(p.track, c, w.decision, w.runs),
+    });
+    await advanced(p.track, commit, w.decision);
     return { status: 'merged', commit };
   }
 
-  /** The branch moved to `commit`: record it, its runs as its baselines, and the gain. */
-  async function advanced(track: string, commit: string, d: DecisionRecord, runs: Winner['runs']) {
-    const info = await store.requireTrack(track);
-    await store.putTrack({ ...info, head: commit });
+  /**
+   * A merge's runs, recorded as baselines of its commit before the branch moves there: a worker
+   * leasing on the new head in between found none and queued two needless baseline runs.
+   */
+  async function asBaselines(track: string, commit: string, d: DecisionRecord, runs: Winner['runs']) {
     if (recordRuns) await recordRuns(track, commit, d.hardwareClass, runs);
     else
       for (const r of runs) {
@@ -193,6 +200,12 @@ export function createMergeTrain({ frontier, store, clock, onMerged, recordRuns 
           peakVramMb: r.peakVramMb,
         });
       }
+  }
+
+  /** The branch moved to `commit`: record it and the gain. */
+  async function advanced(track: string, commit: string, d: DecisionRecord) {
+    const info = await store.requireTrack(track);
+    await store.putTrack({ ...info, head: commit });
     if (d.delta !== null) await store.noteGain(track, d.hardwareClass, -d.delta);
     await onMerged?.({ track, commit, parent: info.head, cls: d.hardwareClass, at: clock.now() });
   }
@@ -203,8 +216,14 @@ export function createMergeTrain({ frontier, store, clock, onMerged, recordRuns 
     if (head !== b.base) return { status: 'moved', head };
     const list = b.members.map((p) => `- ${oneLine(p.description)}`).join('\n');
     const message = `${b.members.length} improvements, re-verified together\n\n${list}\n\n${batchTrailers(b)}\n`;
-    const commit = await frontier.commitPatch({ trackId: b.track, base: head, patch: b.patch, message });
-    await advanced(b.track, commit, b.decision, [b.run]);
+    const commit = await frontier.commitPatch({
+      trackId: b.track,
+      base: head,
+      patch: b.patch,
+      message,
+      beforeAdvance: (c) => asBaselines(b.track, c, b.decision, [b.run]),
+    });
+    await advanced(b.track, commit, b.decision);
     return { status: 'merged', commit };
   }
 
