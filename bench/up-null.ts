@@ -26,10 +26,17 @@ export async function nullTrack(from: string, to: string): Promise<string> {
   lines.splice(
     at,
     0,
+    // Eight, so that the search (which never tries one edit twice on a head) has some sixty
+    // null patches to try before it runs out: with three it ran out after 13, in 11 minutes.
     '# Read by nothing: the only constants a search may edit on this track.',
     'UNUSED_RATE = 0.003',
     'UNUSED_SCALE = 0.5',
     'UNUSED_WIDTH = 64',
+    'UNUSED_DECAY = 0.1',
+    'UNUSED_MOMENTUM = 0.9',
+    'UNUSED_STEPS = 100',
+    'UNUSED_RATIO = 0.25',
+    'UNUSED_FRACTION = 0.05',
     '',
   );
   await writeFile(file, lines.join('\n'));

@@ -30,6 +30,8 @@ export function createMutationCore(port: ProposerPort, o: MutationCoreOptions) {
   const strategy = o.strategy ?? 'mutation-search';
   const random = o.random ?? Math.random;
   const log = o.log ?? (() => {});
+  /** The head on which the search last said it had run out, so that it says so once. */
+  let dryOn: string | null = null;
 
   /**
    * Propose until `target` proposals are open; returns how many it made. Open proposals of
@@ -57,7 +59,17 @@ export function createMutationCore(port: ProposerPort, o: MutationCoreOptions) {
     let made = 0;
     while (open < target) {
       const m = proposeMutation({ source, history, random, tried, busy, base: head });
-      if (!m) break;
+      if (!m) {
+        // Nothing left that it has not tried on this head (or seen fail anywhere): say so once,
+        // instead of a silence that looks like a hang. It resumes when the frontier moves.
+        if (open === 0 && dryOn !== head) {
+          dryOn = head;
+          log(
+            `the search has tried every edit it knows on ${head.slice(0, 7)}; nothing more is queued until the frontier moves or a proposal is submitted`,
+          );
+        }
+        break;
+      }
       tried.add(m.description);
       for (const mv of m.moves) busy.add(mv.name);
       const answer = { track: o.track, strategy, proposer };
