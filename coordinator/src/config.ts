@@ -29,6 +29,7 @@ const Env = z.object({
   RATCHET_MIN_MARGIN: z.coerce.number().min(0).max(1).default(DEFAULT_ACCEPTANCE.marginFloor),
   RATCHET_NOISE_K: z.coerce.number().positive().max(20).default(DEFAULT_ACCEPTANCE.screenK),
   RATCHET_ALPHA: z.coerce.number().gt(0).lt(0.5).default(DEFAULT_ACCEPTANCE.alpha),
+  RATCHET_REVERIFY_ALPHA: z.coerce.number().gt(0).lt(0.5).default(DEFAULT_ACCEPTANCE.reverifyAlpha),
   RATCHET_SIGMA_FLOOR: z.coerce.number().min(0).max(1).default(DEFAULT_ACCEPTANCE.sigmaFloor),
   RATCHET_MAX_REPLICATES: z.coerce.number().int().min(2).max(20).default(DEFAULT_ACCEPTANCE.maxReplicates),
   RATCHET_BASELINE_RUNS: z.coerce
@@ -133,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
       marginFloor: e.RATCHET_MIN_MARGIN,
       screenK: e.RATCHET_NOISE_K,
       alpha: e.RATCHET_ALPHA,
+      reverifyAlpha: e.RATCHET_REVERIFY_ALPHA,
       sigmaFloor: e.RATCHET_SIGMA_FLOOR,
       maxReplicates: e.RATCHET_MAX_REPLICATES,
       minBaselineSamples: e.RATCHET_BASELINE_RUNS,

@@ -125,6 +125,19 @@ describe('decide', () => {
     expect(d.reason).toContain('confirmed');
   });
 
+  it('re-verifies at reverifyAlpha: it checks that a confirmed gain survived, not proves it again', () => {
+    // Δ −0.025 over one run against three baselines: t −2.17, past t(0.95, 6) = 1.94 but not
+    // t(0.99, 6) = 3.14.
+    const d = decide({ candidate: [0.975], baseline, noise, confirmedBefore: true }, cfg);
+    expect(d.verdict).toBe('accept');
+    expect(d.reason).toContain('α=0.05');
+    expect(decide({ candidate: [0.975, 0.975], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(
+      'accept',
+    );
+    // The same numbers as a first confirmation are not enough.
+    expect(decide({ candidate: [0.975, 0.975], baseline, noise }, cfg).verdict).toBe('replicate');
+  });
+
   it('re-verifies a patch confirmed on an earlier base with one significant run on the new head', () => {
     const d = decide({ candidate: [0.96], baseline, noise, confirmedBefore: true }, cfg);
     expect(d.verdict).toBe('accept');
@@ -132,7 +145,7 @@ describe('decide', () => {
     // The same run without an earlier confirmation is only a promising screen.
     expect(decide({ candidate: [0.96], baseline, noise }, cfg).verdict).toBe('replicate');
     // Not significant alone: back to the screen's rules (confirm, or stop).
-    expect(decide({ candidate: [0.975], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(
+    expect(decide({ candidate: [0.979], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(
       'replicate',
     );
     expect(decide({ candidate: [0.995], baseline, noise, confirmedBefore: true }, cfg).verdict).toBe(

@@ -30,6 +30,13 @@ export interface AcceptanceConfig {
   sigmaFloor: number;
   /** One-sided false-accept rate of the final test. */
   alpha: number;
+  /**
+   * One-sided false-accept rate of a re-verification: the runs on a moved head of a patch
+   * confirmed at α on an earlier base. It checks that the gain survived the head's changes,
+   * and does not prove it again from scratch: a null patch merges only after a false
+   * confirmation (≤ α) and a false re-verification (≤ reverifyAlpha).
+   */
+  reverifyAlpha: number;
   /** Candidate runs at most (screen + confirmations). */
   maxReplicates: number;
   /** Baseline runs per (commit, class) while the class's noise estimate is young. */
@@ -59,6 +66,7 @@ export const DEFAULT_ACCEPTANCE: AcceptanceConfig = {
   marginFloor: 0.0005,
   sigmaFloor: 1e-4,
   alpha: 0.01,
+  reverifyAlpha: 0.05,
   maxReplicates: 4,
   minBaselineSamples: 3,
   minNoiseDf: 4,
@@ -156,7 +164,8 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
   const delta = c - b;
   const sigma = Math.max(ev.noise.sigma, cfg.sigmaFloor);
   const t = delta / (sigma * Math.sqrt(1 / n + 1 / m));
-  const tCrit = tQuantile(1 - cfg.alpha, ev.noise.df);
+  const alpha = ev.confirmedBefore ? cfg.reverifyAlpha : cfg.alpha;
+  const tCrit = tQuantile(1 - alpha, ev.noise.df);
   const margin = screenMargin(ev.noise, cfg);
   const base = { n, m, candidateMean: c, baselineMean: b, delta, sigma, df: ev.noise.df, t, tCrit, margin };
   const nums = `Δ ${f6(delta)} over ${n} run(s) vs ${m} baseline run(s), σ ${sigma.toFixed(6)} (ν=${ev.noise.df}), t ${t.toFixed(2)}`;
@@ -164,7 +173,7 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
     return {
       ...base,
       verdict: 'accept',
-      reason: `re-verified on the new head: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}), confirmed before on an earlier base`,
+      reason: `re-verified on the new head: ${nums} < −${tCrit.toFixed(2)} (α=${alpha}), confirmed before on an earlier base`,
     };
   }
   if (n === 1) {
@@ -184,7 +193,7 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
     return {
       ...base,
       verdict: 'accept',
-      reason: `confirmed: ${nums} < −${tCrit.toFixed(2)} (α=${cfg.alpha}) and gain > ${cfg.marginFloor}`,
+      reason: `${ev.confirmedBefore ? 're-verified' : 'confirmed'}: ${nums} < −${tCrit.toFixed(2)} (α=${alpha}) and gain > ${cfg.marginFloor}`,
     };
   }
   // Sequential testing: keep replicating only while the evidence still points to a gain.
