@@ -2,9 +2,7 @@
  * How often the acceptance rule merges a null patch, simulated on the rule alone (the pure
  * transition function of `pipeline/lifecycle.ts`, default config), in the research bench's
  * setting: σ known to the simulation, baselines of one head (5 runs while the noise estimate
- * is young, so ν = 4), a screen, then confirmations up to the rule's maximum. Baselines the
- * rule asks for (as many as a proposal's runs, near the threshold) are run on the head and
- * count for every later patch on it.
+ * is young, so ν = 4), a screen, then confirmations up to the rule's maximum.
  *   node --import tsx bench/null-rule.ts
  *   GAIN=0.009 …        real gains of 0.009 instead (the rule's power and its runs per patch)
  *   BASELINES=2 POOLED_DF=40   a mature class: 2 baselines a head, σ known from 40 earlier heads
@@ -14,7 +12,6 @@
  * the number merged out of BATCH patches that all share one head's baselines, as in the
  * bench's null-patch run, where one unlucky draw of the baselines raises every patch's odds.
  */
-import type { BaselineSample } from '@ratchet/shared';
 import { type CandidateState, nextStep, type RunView } from '../coordinator/src/pipeline/lifecycle.ts';
 import { DEFAULT_ACCEPTANCE, pooledNoise } from '../coordinator/src/pipeline/stats.ts';
 
@@ -48,36 +45,16 @@ const gauss = () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd
 
 function head() {
   const values = Array.from({ length: BASELINES }, () => 1 + SIGMA * gauss());
-  const earlier = earlierHeads();
-  const h = {
-    values,
-    earlier,
-    baselines: [] as BaselineSample[],
-    noise: pooledNoise([values, ...earlier]),
+  return {
+    baselines: values.map((valBpb, i) => ({
+      valBpb,
+      steps: 400,
+      tokensM: null,
+      experimentId: `b${i}`,
+      peakVramMb: null,
+    })),
+    noise: pooledNoise([values, ...earlierHeads()]),
   };
-  sync(h);
-  return h;
-}
-
-function sync(h: ReturnType<typeof head>) {
-  h.baselines = h.values.map((valBpb, i) => ({
-    valBpb,
-    steps: 400,
-    tokensM: null,
-    experimentId: `b${i}`,
-    peakVramMb: null,
-  }));
-  h.noise = pooledNoise([h.values, ...h.earlier]);
-}
-
-/** Baselines the rule asks for (as many as a proposal's runs): run on the head, for every patch. */
-let extraBaselines = 0;
-function grow(h: ReturnType<typeof head>, atLeast: number) {
-  while (h.values.length < atLeast) {
-    h.values.push(1 + SIGMA * gauss());
-    extraBaselines++;
-  }
-  sync(h);
 }
 
 /** Groups of two baselines from earlier heads, POOLED_DF degrees of freedom in all. */
@@ -92,20 +69,18 @@ let spent = 0;
 function merges(h: ReturnType<typeof head>): boolean {
   const runs: RunView[] = [];
   let status: CandidateState['proposal']['status'] = 'running';
-  let rejudge = false;
   for (;;) {
-    if (!rejudge)
-      runs.push({
-        id: `r${runs.length}`,
-        stage: runs.length === 0 ? 'screen' : 'confirm',
-        valBpb: 1 - GAIN + SIGMA * gauss(),
-        workerId: `w${runs.length}`,
-        // Every run from another lab token: the rule alone, independence granted.
-        principal: { id: `t${runs.length}`, name: `lab-${runs.length}` },
-        steps: 400,
-        tokensM: null,
-        peakVramMb: null,
-      });
+    runs.push({
+      id: `r${runs.length}`,
+      stage: runs.length === 0 ? 'screen' : 'confirm',
+      valBpb: 1 - GAIN + SIGMA * gauss(),
+      workerId: `w${runs.length}`,
+      // Every run from another lab token: the rule alone, independence granted.
+      principal: { id: `t${runs.length}`, name: `lab-${runs.length}` },
+      steps: 400,
+      tokensM: null,
+      peakVramMb: null,
+    });
     const actions = nextStep(
       {
         proposal: { id: 'p', status, base: 'h', originalBase: null, decision: null, throttleRequeues: 0 },
@@ -120,22 +95,7 @@ function merges(h: ReturnType<typeof head>): boolean {
       },
       cfg,
     );
-    let wanted = 0;
-    for (const a of actions)
-      if ((a.type === 'ensureBaselines' || a.type === 'awaitBaseline') && a.atLeast) {
-        wanted = a.atLeast;
-        grow(h, a.atLeast);
-      }
     const merged = actions.some((a) => a.type === 'merge');
-    // Waiting for the baselines it asked for: judged again on the same runs once they came.
-    // (A wait for a young noise estimate to mature ends the patch here, as before.)
-    if (!merged && wanted > 0 && actions.some((a) => a.type === 'awaitBaseline')) {
-      if (rejudge) throw new Error('waits again after its baselines came');
-      rejudge = true;
-      status = 'awaiting_baseline';
-      continue;
-    }
-    rejudge = false;
     if (merged || !actions.some((a) => a.type === 'queueRun')) {
       spent += runs.length;
       return merged;
@@ -148,7 +108,6 @@ let fresh = 0;
 const N = HEADS * BATCH;
 for (let i = 0; i < N; i++) if (merges(head())) fresh++;
 const runsEach = spent / N;
-const extraEach = extraBaselines / N;
 const perHead: number[] = [];
 for (let i = 0; i < HEADS; i++) {
   const h = head();
@@ -160,7 +119,7 @@ perHead.sort((a, b) => a - b);
 const at = (q: number) => perHead[Math.min(perHead.length - 1, Math.floor(q * perHead.length))]!;
 const mean = perHead.reduce((a, b) => a + b, 0) / perHead.length;
 console.log(
-  `${GAIN > 0 ? `real gains of ${GAIN} (${(GAIN / SIGMA).toFixed(1)}σ)` : 'null patches'} merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${acceptance.alpha} per look, corroboration α ${acceptance.corroborateAlpha}), ${runsEach.toFixed(2)} candidate runs and ${extraEach.toFixed(3)} baselines asked for each`,
+  `${GAIN > 0 ? `real gains of ${GAIN} (${(GAIN / SIGMA).toFixed(1)}σ)` : 'null patches'} merged with fresh baselines each: ${fresh} of ${N} (${((100 * fresh) / N).toFixed(3)}%; α = ${acceptance.alpha} per look, corroboration α ${acceptance.corroborateAlpha}), ${runsEach.toFixed(2)} candidate runs each`,
 );
 console.log(
   `out of ${BATCH} sharing one head's ${BASELINES} baselines (${HEADS} heads): mean ${mean.toFixed(2)}, median ${at(0.5)}, ` +

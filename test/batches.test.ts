@@ -120,7 +120,9 @@ describe('batch re-verification', () => {
     const tc = t;
     const { w, ids } = await threeWinners(tc);
     const batch = await w.candidate(0.97);
-    await w.complete(batch, 0.9681);
+    // Against the new head's two baselines (0.970, 0.971; σ 0.00078 at ν = 5): Δ −0.0017 beats
+    // the screen's margin (2σ) but not a re-verification's t(0.95, 5) = 2.02 (t −1.79).
+    await w.complete(batch, 0.9688);
     const first = (await tc.admin.experiments.list.query({ track: 'standin' })).find(
       (e) => e.id === batch.experimentId,
     )!;

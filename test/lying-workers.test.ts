@@ -82,14 +82,22 @@ async function submit(tc: TestCoordinator, patches: KnownPatch[]): Promise<Map<s
 }
 
 async function allFinal(tc: TestCoordinator, ids: string[], timeoutMs = 200_000): Promise<Proposal[]> {
+  let last: Proposal[] = [];
   return waitFor(
     async () => {
       const ps = await Promise.all(ids.map((id) => tc.admin.proposals.get.query({ id })));
+      last = ps;
       return ps.every((p) => FINAL_PROPOSAL_STATUSES.includes(p.status)) ? ps : null;
     },
     timeoutMs,
     'every proposal decided',
-  );
+  ).catch((e: unknown) => {
+    // Say which proposals were still open, and why: a timeout alone says nothing.
+    const open = last.filter((p) => !FINAL_PROPOSAL_STATUSES.includes(p.status));
+    throw new Error(
+      `${String(e)}; still open: ${open.map((p) => `${p.description} [${p.status}] ${p.verdictReason ?? ''}`).join(' | ')}`,
+    );
+  });
 }
 
 interface Figures {

@@ -31,8 +31,13 @@ export interface BaselineQueue {
   priority: number;
 }
 
-/** Baseline jobs of (commit, class) claimed so far, how many are queued or running, and the most allowed. */
-async function claimState(deps: Deps, track: string, commit: string, cls: string, atLeast: number) {
+export async function ensureBaselineJobs(
+  deps: Deps,
+  track: string,
+  commit: string,
+  cls: string,
+  where: BaselineQueue = { queue: classQueueName(track, cls), priority: Priority.baseline },
+): Promise<void> {
   // Pending runs are counted before samples: a run that finishes in between (its sample is
   // stored before its status changes) is then counted twice, never not at all, so a race
   // can only delay a replicate to the next call, not queue one too many.
@@ -44,53 +49,13 @@ async function claimState(deps: Deps, track: string, commit: string, cls: string
     if (!e || e.status === 'queued' || e.status === 'running') pending++;
   }
   const have = (await deps.store.getBaselineSamples(track, commit, cls)).length;
-  const target = Math.max(atLeast, await baselineTarget(deps, track, cls, have));
+  const target = await baselineTarget(deps, track, cls, have);
   // Crashed baselines are retried, but only twice beyond the target: a head that always
   // crashes on a class must not fill its queue.
   // Unverified reports earn as many more, up to twice the target: a class whose only worker
   // is untrusted stops there, waiting for another principal.
   const held = await unverifiedBaselines(deps, track, commit, cls);
   const maxClaims = target + 2 + Math.min(held.count, 2 * target);
-  return { claims, pending, have, target, held, maxClaims };
-}
-
-/**
- * True when `atLeast` baselines of (commit, class) are out of reach: fewer have come, none is
- * queued or running, and every allowed run has been claimed (they crashed).
- */
-export async function baselinesCapped(
-  deps: Deps,
-  track: string,
-  commit: string,
-  cls: string,
-  atLeast: number,
-): Promise<boolean> {
-  const c = await claimState(deps, track, commit, cls, atLeast);
-  return c.have < atLeast && c.pending === 0 && c.claims.length >= c.maxClaims;
-}
-
-/**
- * Queue baseline runs of (commit, class) up to the target: the noise estimate's
- * (`baselineTarget`), or `atLeast` when a proposal near the threshold wants as many baselines
- * as it has runs.
- */
-export async function ensureBaselineJobs(
-  deps: Deps,
-  track: string,
-  commit: string,
-  cls: string,
-  where: BaselineQueue = { queue: classQueueName(track, cls), priority: Priority.baseline },
-  atLeast = 0,
-): Promise<void> {
-  const {
-    claims,
-    have,
-    target,
-    held,
-    maxClaims,
-    pending: queued,
-  } = await claimState(deps, track, commit, cls, atLeast);
-  let pending = queued;
   for (let i = claims.length; have + pending < target && i < maxClaims; i++) {
     const exp = newExperiment(deps, {
       track,

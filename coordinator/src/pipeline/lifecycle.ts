@@ -29,7 +29,6 @@ import { arbitrate } from './arbitration.ts';
 import { candidateSeed } from './seeds.ts';
 import {
   type AcceptanceConfig,
-  baselinesWanted,
   corroborated,
   type Decision,
   decide,
@@ -113,14 +112,14 @@ export type Action =
   | { type: 'bumpTrust'; workerIds: string[] }
   /** A run found wrong (by arbitration) costs its worker its trust. */
   | { type: 'resetTrust'; workerId: string }
-  /** Park until baselines of the proposal's base on its class arrive (at least `atLeast`). */
-  | { type: 'awaitBaseline'; atLeast?: number }
+  /** Park until baselines of the proposal's base on its class arrive. */
+  | { type: 'awaitBaseline' }
   /** Hand the winner to the merge train; its answer goes to `afterMerge`. */
   | { type: 'merge'; decision: DecisionRecord; runs: RunView[] }
   /** Join the class's open re-verification batch. */
   | { type: 'joinBatch' }
-  /** Make sure baselines of `commit` on the class are measured (at least `atLeast` of them). */
-  | { type: 'ensureBaselines'; commit: string; atLeast?: number };
+  /** Make sure baselines of `commit` on the class are measured. */
+  | { type: 'ensureBaselines'; commit: string };
 
 export interface LifecycleConfig {
   acceptance: AcceptanceConfig;
@@ -156,8 +155,6 @@ export interface CandidateState {
   baselineExhausted: boolean;
   /** Baselines of the base on the class reported but not verified yet (`baseline-trust.ts`). */
   unverifiedBaselines?: number;
-  /** No more baselines of the base on the class can come (every allowed run used, none pending). */
-  baselinesCapped?: boolean;
 }
 
 function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
@@ -260,11 +257,9 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       // run, 0.02 better, merged a null patch).
       confirmedBefore: confirmedBefore && s.screenerTrusted,
       waitForNoise: true,
-      balanceBaselines: !s.baselinesCapped,
     },
     acc,
   );
-  const wanted = baselinesWanted(d);
   const decision = record(d, s.cls, samples, baseValues);
   const scored = { baselineBpb: d.baselineMean, delta: latest.valBpb - (d.baselineMean ?? Number.NaN) };
 
@@ -293,7 +288,7 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       // A rebased winner keeps the accept it earned on its old base while it waits: that is
       // what lets one run on the new head re-verify it.
       { type: 'advance', status: 'awaiting_baseline', fields: confirmedBefore ? {} : { decision } },
-      wanted > 0 ? { type: 'awaitBaseline', atLeast: wanted } : { type: 'awaitBaseline' },
+      { type: 'awaitBaseline' },
     ];
   }
   if (d.verdict === 'reject') {
@@ -331,7 +326,6 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       ...actions,
       { type: 'advance', status: 'confirming', reason: d.reason, fields: { decision } },
       confirm,
-      ...(wanted > 0 ? [{ type: 'ensureBaselines', commit: s.proposal.base, atLeast: wanted } as const] : []),
     ];
   }
   // An accept on the numbers of one untrusted principal alone waits for a second principal

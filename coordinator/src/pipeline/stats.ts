@@ -94,14 +94,6 @@ export interface Evidence {
    * batch run cannot, and is not asked to.
    */
   waitForNoise?: boolean;
-  /**
-   * Wait for as many baselines as candidate runs rather than reject a gain near the threshold:
-   * with fewer baselines than runs, their own error (σ²/m) is most of the test's. With m = 2,
-   * no number of candidate runs passes a gain under 2.2σ at ν = 6: on the CPU track a gain of
-   * 0.044 (σ 0.022) was lost with t −2.3 over 4 runs vs 2 baselines. False when no more
-   * baselines of the base can come.
-   */
-  balanceBaselines?: boolean;
 }
 
 export interface Decision {
@@ -120,17 +112,6 @@ export interface Decision {
 }
 
 const f6 = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(6);
-
-/**
- * How many baselines of the base a decision wants, so that they are never fewer than the
- * candidate's runs: as many as its runs while it waits, one more than its runs while it
- * replicates near the threshold (the next run's baseline, measured alongside it). 0: no need.
- */
-export function baselinesWanted(d: Decision): number {
-  if (d.verdict === 'wait' && d.m > 0 && d.m < d.n) return d.n;
-  if (d.verdict === 'replicate' && d.n >= 2 && d.m < d.n + 1) return d.n + 1;
-  return 0;
-}
 
 export function screenMargin(noise: PooledNoise, cfg: AcceptanceConfig): number {
   return Math.max(cfg.screenK * Math.max(noise.sigma, cfg.sigmaFloor), cfg.marginFloor);
@@ -202,13 +183,6 @@ export function decide(ev: Evidence, cfg: AcceptanceConfig): Decision {
       ...base,
       verdict: 'replicate',
       reason: `near the threshold: ${nums} vs −${tCrit.toFixed(2)}; one more replicate`,
-    };
-  }
-  if (ev.balanceBaselines && m < n && delta < -cfg.marginFloor && t < -1) {
-    return {
-      ...base,
-      verdict: 'wait',
-      reason: `near the threshold with fewer baselines than runs: ${nums} vs −${tCrit.toFixed(2)}; waiting for ${n} baseline runs`,
     };
   }
   if (ev.waitForNoise && ev.noise.df < cfg.minNoiseDf && delta < -cfg.marginFloor && t < -1) {

@@ -6,7 +6,7 @@
 import type { Experiment, Proposal } from '@ratchet/shared';
 import { principalOfWorker } from '../auth/principals.ts';
 import { unverifiedBaselines } from '../baselines/baseline-verify.ts';
-import { baselineExhausted, baselinesCapped, ensureBaselineJobs } from '../baselines/baselines.ts';
+import { baselineExhausted, ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
 import { joinBatch } from '../merge/batches.ts';
 import {
@@ -125,8 +125,6 @@ export async function evaluate(
       screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
       unverifiedBaselines: (await unverifiedBaselines(deps, p.track, p.base, cls)).count,
-      baselinesCapped:
-        baselines.length < runs.length && (await baselinesCapped(deps, p.track, p.base, cls, runs.length)),
     },
     lifecycleConfig(deps),
   );
@@ -169,10 +167,10 @@ export async function perform(
         await deps.store.resetTrust(a.workerId, cls);
         break;
       case 'awaitBaseline':
-        await awaitBaseline(deps, cur, cls, seen, a.atLeast);
+        await awaitBaseline(deps, cur, cls, seen);
         break;
       case 'ensureBaselines':
-        await ensureBaselineJobs(deps, cur.track, a.commit, cls, undefined, a.atLeast);
+        await ensureBaselineJobs(deps, cur.track, a.commit, cls);
         break;
       case 'joinBatch':
         await joinBatch(deps, cur, cls);
@@ -231,15 +229,9 @@ async function queueRun(
   return { ...p, experimentIds: [...p.experimentIds, exp.id] };
 }
 
-async function awaitBaseline(
-  deps: Deps,
-  p: Proposal,
-  cls: string,
-  seen: { baselines: number; df: number },
-  atLeast = 0,
-) {
+async function awaitBaseline(deps: Deps, p: Proposal, cls: string, seen: { baselines: number; df: number }) {
   await deps.store.addAwaiting(p.track, p.base, cls, p.id);
-  await ensureBaselineJobs(deps, p.track, p.base, cls, undefined, atLeast);
+  await ensureBaselineJobs(deps, p.track, p.base, cls);
   // A baseline that finished between our read and our registration has already taken the
   // awaiting set: look again, so that no candidate waits for a wake-up that never comes.
   const again = await deps.store.getBaselineSamples(p.track, p.base, cls);
