@@ -54,22 +54,23 @@ export function pooledNoise(
     const df = pool.reduce((a, g) => a + g.xs.length - 1, 0);
     // Leaving one out must leave a scale to judge it by.
     if (df < 2) break;
-    let worst: { g: number; i: number; t: number } | null = null;
-    pool.forEach((g, gi) => {
+    // The most extreme sample of the pool, by its leave-one-out t.
+    let w: { g: number; i: number; t: number } | null = null;
+    for (const [gi, g] of pool.entries()) {
       const n = g.xs.length;
-      g.xs.forEach((x, i) => {
+      for (const [i, x] of g.xs.entries()) {
         const r = x - g.mean;
         const ssOut = ss - (r * r * n) / (n - 1);
-        if (!(ssOut > 0)) return;
+        if (!(ssOut > 0)) continue;
         const others = (n * g.mean - x) / (n - 1);
         const t = Math.abs(x - others) / Math.sqrt((ssOut / (df - 1)) * (1 + 1 / (n - 1)));
-        if (!worst || t > worst.t) worst = { g: gi, i, t };
-      });
-    });
-    const w = worst as { g: number; i: number; t: number } | null;
+        if (!w || t > w.t) w = { g: gi, i, t };
+      }
+    }
     if (!w || w.t <= tQuantile(1 - alpha / (2 * samples), df - 1)) break;
     const g = pool[w.g]!;
-    const rest = g.xs.filter((_, i) => i !== w.i);
+    const drop = w.i;
+    const rest = g.xs.filter((_, i) => i !== drop);
     outliers++;
     if (rest.length >= 2) pool[w.g] = summarise(rest);
     else {
