@@ -30,6 +30,67 @@ function workers(runs: readonly RunView[]): string[] {
   return [...new Set(runs.map((r) => r.workerId).filter((w): w is string => w !== null))];
 }
 
+/**
+ * Confirmations of more than one principal that a screen's dispute already settles: a
+ * principal of its own that agrees with the screen, against others that do not (the screen
+ * stands, the others were wrong), or two principals or more that agree with each other and
+ * none with the screen (the screen was wrong). Without this the arbitration would exclude
+ * every principal involved, and a pool of three could never run it.
+ */
+function splitConfirmations(
+  s: CandidateState,
+  screen: RunView,
+  confirms: readonly RunView[],
+  cfg: LifecycleConfig,
+): Arbitration | null {
+  const acc = cfg.acceptance;
+  const against = confirms.filter((c) => contradicts(c.valBpb, [screen.valBpb], s.noise, acc));
+  const agree = confirms.filter((c) => !against.includes(c));
+  const blamed = new Set(principals([screen, ...against]));
+  const seconds = principals(agree).filter((p) => !blamed.has(p));
+  const at = (rs: readonly RunView[]) => rs.map((r) => f6(r.valBpb)).join(', ');
+  if (against.length > 0 && seconds.length > 0) {
+    const why = `screen ${f6(screen.valBpb)} and confirmation(s) ${at(agree)} of another principal agree; confirmation(s) ${at(against)} do not: they were wrong`;
+    return {
+      kind: 'judged',
+      why,
+      runs: s.runs.filter((r) => !against.includes(r)),
+      actions: [
+        ...against.map(
+          (c): Action => ({ type: 'setVerdict', experimentId: c.id, verdict: 'invalid', reason: why }),
+        ),
+        ...workers(against).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+        { type: 'bumpTrust', workerIds: workers([screen, ...agree]) },
+      ],
+    };
+  }
+  const own = screen.principal?.id;
+  const others = principals(against).filter((p) => p !== own);
+  const consistent = against.every(
+    (c) =>
+      !contradicts(
+        c.valBpb,
+        against.filter((o) => o !== c).map((o) => o.valBpb),
+        s.noise,
+        acc,
+      ),
+  );
+  if (agree.length === 0 && others.length >= 2 && consistent) {
+    const why = `confirmations ${at(against)} of ${others.length} principals agree with each other, not with the screen ${f6(screen.valBpb)}: the screen was wrong`;
+    return {
+      kind: 'judged',
+      why,
+      runs: s.runs.filter((r) => r.id !== screen.id),
+      actions: [
+        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason: why },
+        ...workers([screen]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+        { type: 'bumpTrust', workerIds: workers(against) },
+      ],
+    };
+  }
+  return null;
+}
+
 export type Arbitration =
   /** Nothing to arbitrate: go on with the usual rule. */
   | { kind: 'none' }
@@ -63,6 +124,8 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
     };
   }
   const dispute = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} disagree beyond the noise`;
+  const split = splitConfirmations(s, screen, confirms, cfg);
+  if (split) return split;
 
   if (!arbiter) {
     const latest = s.runs[s.runs.length - 1]!;

@@ -273,6 +273,72 @@ describe('a lone proposal, transition by transition', () => {
       expect(as.find((a) => a.type === 'merge')).toMatchObject({ decision: { verdict: 'accept' } });
     });
 
+    // Seen in CI (lying-workers): a null patch screened by one honest volunteer, confirmed
+    // by a second, then by the liar. The mean of the confirmations disputed the screen and
+    // the arbitration excluded all three principals: nobody left could run it, for ever.
+    it('when confirmations of two principals split, the one agreeing with the screen settles it: no arbiter is needed', () => {
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'confirm' }),
+          runs: [
+            run('e1', 'screen', 0.9994, 'a'),
+            run('e2', 'confirm', 0.9998, 'c'),
+            run('e3', 'confirm', 1.0194, 'liar'),
+          ],
+        }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'queueRun', stage: 'arbitrate' }));
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e3', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust', workerId: 'a' }));
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'resetTrust', workerId: 'c' }));
+      expect(as).not.toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e2', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'bumpTrust', workerIds: ['a', 'c'] });
+    });
+
+    it('when confirmations of two principals agree with each other against the screen: the screen was wrong', () => {
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'confirm' }),
+          runs: [
+            run('e1', 'screen', 0.97, 'liar'),
+            run('e2', 'confirm', 0.9998, 'b'),
+            run('e3', 'confirm', 1.0004, 'c'),
+          ],
+        }),
+        cfg,
+      );
+      expect(as).not.toContainEqual(expect.objectContaining({ type: 'queueRun', stage: 'arbitrate' }));
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual({ type: 'resetTrust', workerId: 'liar' });
+      expect(ending(as)).toMatchObject({ type: 'end', status: 'discarded' });
+    });
+
+    it('keeps an arbitration away only from the principals in dispute', () => {
+      // The same principal confirmed on both sides of the screen: it cannot settle it itself.
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'confirm' }),
+          runs: [
+            run('e1', 'screen', 0.99, 'a'),
+            run('e2', 'confirm', 0.9902, 'b'),
+            run('e3', 'confirm', 1.02, 'b'),
+          ],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals: ['a', 'b'] }),
+      );
+    });
+
     it('gives a confirmation after a run was found invalid a seed no earlier run had', () => {
       const as = nextStep(
         state({
