@@ -37,6 +37,8 @@ async function hand(tc: TestCoordinator, name: string, cores: number) {
     });
   return {
     complete,
+    /** One lease call, whatever it brings. */
+    lease: async (waitMs: number) => (await client.workers.lease.mutate({ workerId, waitMs })).lease,
     /** Run every baseline job there is, around `level`. */
     async baselines(level: number) {
       for (;;) {
@@ -71,7 +73,10 @@ describe('the merge train and batches', () => {
     const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
     const screens = [await a.candidate(1.0), await a.candidate(1.0)];
     for (const l of screens) await a.complete(l, 0.97);
-    for (let i = 0; i < 2; i++) await a.complete(await a.candidate(1.0), 0.971);
+    // Both confirmations are leased before either merges (one leased after the merge would
+    // run on the new head instead: freshen.ts).
+    const confirms = [await a.candidate(1.0), await a.candidate(1.0)];
+    for (const l of confirms) await a.complete(l, 0.971);
     const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
     expect((await tc.admin.proposals.get.query({ id: q2.id })).status).toBe('reverify');
 
@@ -129,12 +134,15 @@ async function speculativeTrain(tc: TestCoordinator) {
     .proposal;
   const screens = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
   for (const l of screens) await a.complete(l, 0.97);
-  await a.complete(await a.candidate(1.0), 0.971); // q1 confirmed: merges
-  await a.complete(await a.candidate(1.0), 0.971); // q2 confirmed: re-verification batch opens
+  // All three confirmations are leased before any merges (one leased after a merge would run
+  // on the new head instead: freshen.ts).
+  const [c1, c2, c3] = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
+  await a.complete(c1, 0.971); // q1 confirmed: merges
+  await a.complete(c2, 0.971); // q2 confirmed: re-verification batch opens
   const first = await a.candidate(0.97); // the batch, composed on the new head
   const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
   expect(first.baseCommit).toBe(h1);
-  await a.complete(await a.candidate(0.97), 0.971); // q3 confirmed while the batch runs
+  await a.complete(c3, 0.971); // q3 confirmed while the batch runs
   expect((await tc.admin.proposals.get.query({ id: q3.id })).status).toBe('reverify');
   const second = await a.candidate(0.97); // the next batch, on top of the first
   return { a, ids: [q1.id, q2.id, q3.id], h1, first, second };
@@ -187,5 +195,38 @@ describe('the speculative merge train', () => {
       'merged',
       (await tc.admin.tracks.get.query({ id: 'standin' })).head,
     ]);
+  });
+
+  it('keeps a member that conflicts with the union ahead waiting for it, without composing on it again', async () => {
+    t = await startCoordinator();
+    const tc = t;
+    const a = await hand(tc, 'a', 8);
+    const submit = (patch: string, description: string) =>
+      tc.admin.proposals.submit.mutate({ track: 'standin', patch, description });
+    const q1 = (await submit(qualityPatch('1.000000', '0.970000'), 'quality')).proposal;
+    const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
+    const q3 = (await submit(bonusPatch('0.030000'), 'more bonus')).proposal;
+    const screens = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
+    for (const l of screens) await a.complete(l, 0.97);
+    const [c1, c2, c3] = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
+    await a.complete(c1, 0.971); // q1 merges
+    await a.complete(c2, 0.971); // q2 waits in a batch
+    const first = await a.candidate(0.97); // q2's batch runs on the new head
+    await a.complete(c3, 0.971); // q3 waits in the next batch: it conflicts with q2's union
+    // While q2's batch runs, nothing is leased, and q3's batch is not composed on q2's union
+    // again and again (before: about eight empty batches a second).
+    expect(await a.lease(1500)).toBeNull();
+    const empty = async () =>
+      (await tc.admin.experiments.list.query({ track: 'standin' })).filter(
+        (e) => e.verdictReason === 'nothing left to re-verify',
+      ).length;
+    expect(await empty()).toBeLessThanOrEqual(1);
+    // Once q2 merged, q3's batch is composed on the real head: a conflict, with the hunk.
+    await a.complete(first, 0.95);
+    await a.baselines(0.95);
+    const p3 = await tc.admin.proposals.get.query({ id: q3.id });
+    expect([p3.status, p3.conflict]).toEqual(['conflict', expect.stringContaining('BONUS')]);
+    expect((await tc.admin.proposals.get.query({ id: q2.id })).status).toBe('merged');
+    expect((await tc.admin.proposals.get.query({ id: q1.id })).status).toBe('merged');
   });
 });

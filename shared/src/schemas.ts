@@ -316,5 +316,10 @@ export const Batch = z.object({
   dependsOn: Id.nullable().default(null),
   /** A run that came back while the batch ahead was still undecided, to be judged after it. */
   waiting: Id.nullable().default(null),
+  /**
+   * A batch whose union some members did not compose onto: this batch waits for it to be
+   * decided instead of speculating on it again (each try would fail the same way).
+   */
+  notOn: Id.nullable().default(null),
 });
 export type Batch = z.infer<typeof Batch>;

@@ -51,13 +51,19 @@ export function batchRun(
 }
 
 /** A winner rebased onto a moved head (status `reverify`) joins its class's open batch. */
-export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<void> {
+export async function joinBatch(
+  deps: Deps,
+  p: Proposal,
+  cls: string,
+  notOn: string | null = null,
+): Promise<void> {
   const batches = deps.store.batches;
   for (let attempt = 0; attempt < 5; attempt++) {
     const open = await batches.openOf(p.track, cls);
     if (open) {
       if (await batches.join(p.track, cls, open, p.id)) {
         const b = await batches.get(open);
+        if (b && notOn !== null && b.notOn !== notOn) await batches.put({ ...b, notOn });
         for (const id of b?.runs ?? []) await addExperimentId(deps, p.id, id);
         return;
       }
@@ -75,6 +81,7 @@ export async function joinBatch(deps: Deps, p: Proposal, cls: string): Promise<v
       createdAt: deps.clock.now(),
       dependsOn: null,
       waiting: null,
+      notOn,
     };
     const exp = batchRun(deps, b, { base: p.base, stage: 'screen' });
     b.runs.push(exp.id);
@@ -136,6 +143,7 @@ export async function leaseBatch(deps: Deps, exp: Experiment, cls: string): Prom
     const ahead = aheadId ? await batches.get(aheadId) : null;
     const speculable =
       ahead?.state === 'running' &&
+      ahead.id !== b.notOn &&
       ahead.hardwareClass === cls &&
       ahead.dependsOn === null &&
       ahead.base !== null &&
@@ -173,7 +181,8 @@ async function compose(
   if (ahead) {
     // Against a union that may not merge, a conflict or a change already held proves nothing:
     // those members wait for the next batch, composed on the head as it will be.
-    for (const p of members) if (!included.includes(p.id)) await joinBatch(deps, p, cls);
+    // They do not speculate on the same union again: each try would fail the same way.
+    for (const p of members) if (!included.includes(p.id)) await joinBatch(deps, p, cls, ahead.id);
   } else {
     for (const a of actions)
       if (a.type === 'forMember' && a.action.type === 'end')
