@@ -9,9 +9,7 @@ import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
 import {
-  applyConstants,
   bonusPatch,
-  constantsOf,
   createSimWorker,
   okOutcome,
   SIM_PROFILE,
@@ -265,69 +263,6 @@ describe('the acceptance pipeline', () => {
       ['confirm', 'cancelled'],
       ['screen', 'ok'],
     ]);
-  });
-
-  it('runs the confirmation of a promising screen on the head when the head moved before it was leased', async () => {
-    // Confirmed on the old base, the winner would need a re-verification run on the new head
-    // and its commit one more baseline: screened and confirmed on the head, its two runs are
-    // its commit's baselines and it merges at once.
-    t = await startCoordinator();
-    const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'w', trusted: true });
-    const c = createClient(t.url, token);
-    const w1 = (await c.workers.register.mutate({ name: 'w1', profile: SIM_PROFILE })).workerId;
-    const w2 = (await c.workers.register.mutate({ name: 'w2', profile: SIM_PROFILE })).workerId;
-    const base = (await t.admin.tracks.get.query({ id: 'standin' })).head;
-    const p1 = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '0.970000'),
-      description: 'a',
-    });
-    const p2 = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: bonusPatch('0.020000'),
-      description: 'b',
-    });
-    let n = 0;
-    const files = new Map<string, Record<string, number>>();
-    const value = async (l: Lease) => {
-      if (!files.has(l.baseCommit)) {
-        const f = await t!.admin.tracks.file.query({ id: 'standin', commit: l.baseCommit, path: 'train.py' });
-        files.set(l.baseCommit, constantsOf(f.content));
-      }
-      return standinLandscape(applyConstants(files.get(l.baseCommit)!, l.patch)) + (n++ % 2 ? 0.001 : -0.001);
-    };
-    const take = async (workerId: string) => (await c.workers.lease.mutate({ workerId, waitMs: 0 })).lease;
-    const done = async (workerId: string, l: Lease) =>
-      c.workers.complete.mutate({
-        workerId,
-        experimentId: l.experimentId,
-        leaseToken: l.leaseToken,
-        outcome: okOutcome(await value(l)),
-      });
-    let a = await take(w1);
-    while (a && a.kind === 'baseline') {
-      await done(w1, a);
-      a = await take(w1);
-    }
-    const b = await take(w2);
-    await done(w1, a!);
-    await done(w2, b!);
-    // Both screens won on the same head; the first confirmation merges and moves the head.
-    for (let l = await take(w1); l; l = await take(w1)) await done(w1, l);
-    const [first, second] = await Promise.all([final(t, p1.proposal.id), final(t, p2.proposal.id)]);
-    expect([first.status, second.status]).toEqual(['merged', 'merged']);
-    expect(second.originalBase).toBe(base);
-    expect(second.base).toBe(first.mergedCommit);
-    const runs = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
-      (e) => e.proposalId === second.id && e.status === 'ok',
-    );
-    // One screen on the old base, then a screen and a confirmation on the head; no batch.
-    expect(runs.map((e) => [e.stage, e.base === base ? 'old' : 'head']).sort()).toEqual([
-      ['confirm', 'head'],
-      ['screen', 'head'],
-      ['screen', 'old'],
-    ]);
-    expect(runs.some((e) => e.batchId)).toBe(false);
   });
 
   it('queues a throttled run again instead of comparing it', async () => {

@@ -14,7 +14,7 @@
  * merge train would end the proposal so after the run (`merge/merge-train.ts`); with many workers,
  * two winners changing the same constant are common, and that run was wasted.
  */
-import { type Experiment, type Proposal, patchHash } from '@ratchet/shared';
+import { type Experiment, patchHash } from '@ratchet/shared';
 import { ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
 import { moveProposal } from '../proposals/proposal-status.ts';
@@ -23,7 +23,7 @@ import { moveProposal } from '../proposals/proposal-status.ts';
 export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {
   if (!deps.config.rebaseOnLease) return exp;
   if (exp.kind === 'candidate' && exp.stage === 'confirm' && exp.proposalId && !exp.batchId)
-    return stillMergeable(deps, exp, cls);
+    return stillMergeable(deps, exp);
   if (exp.kind !== 'candidate' || exp.stage !== 'screen' || !exp.proposalId) return exp;
   const p = await deps.store.getProposal(exp.proposalId);
   if (!p || p.base !== exp.base || (p.status !== 'queued' && p.status !== 'reverify')) return exp;
@@ -64,48 +64,8 @@ export async function freshenBase(deps: Deps, exp: Experiment, cls: string): Pro
   return moved;
 }
 
-/**
- * A confirmation of a lone promising screen, leased after the head moved: run on the head
- * instead, as the proposal's screen there. Confirmed on the old base, the winner would need a
- * re-verification run on the head and its merged commit one more baseline; screened and
- * confirmed on the head, by the usual rule, it merges at once and its two runs are that
- * commit's baselines. The old screen only chose it. Null (run it as it was) when the old
- * base holds more evidence than one screen, or the change is already proposed on the head.
- */
-async function confirmOnHead(
-  deps: Deps,
-  exp: Experiment,
-  p: Proposal,
-  head: string,
-  rebased: string,
-  cls: string,
-): Promise<Experiment | null> {
-  if (p.decision?.verdict !== 'replicate' || p.decision.n !== 1) return null;
-  const hash = patchHash(rebased);
-  const other = await deps.store.claimPatch(p.track, head, hash, p.id);
-  if (other && other !== p.id) return null;
-  const moved = await moveProposal(deps, p.id, p.status, undefined, {
-    originalBase: p.originalBase ?? p.base,
-    base: head,
-    patch: rebased,
-    patchHash: hash,
-    rebases: p.rebases + 1,
-  });
-  if (!moved) return null;
-  const screen: Experiment = {
-    ...exp,
-    base: head,
-    stage: 'screen',
-    excludeWorkerId: null,
-    excludePrincipals: [],
-  };
-  await deps.store.putExperiment(screen);
-  await ensureBaselineJobs(deps, exp.track, head, cls);
-  return screen;
-}
-
 /** A confirmation, or null when its proposal conflicts with the head or the head holds it. */
-async function stillMergeable(deps: Deps, exp: Experiment, cls: string): Promise<Experiment | null> {
+async function stillMergeable(deps: Deps, exp: Experiment): Promise<Experiment | null> {
   const p = await deps.store.getProposal(exp.proposalId!);
   if (!p || p.base !== exp.base || p.status !== 'confirming') return exp;
   const head = await deps.frontier.head(exp.track);
@@ -117,8 +77,7 @@ async function stillMergeable(deps: Deps, exp: Experiment, cls: string): Promise
   } catch {
     return exp; // the merge train will meet the same trouble and report it
   }
-  if (r.status === 'clean' && r.patch.trim() !== '')
-    return (await confirmOnHead(deps, exp, p, head, r.patch, cls)) ?? exp;
+  if (r.status === 'clean' && r.patch.trim() !== '') return exp;
   const reason =
     r.status === 'conflict'
       ? `the head moved to ${at} and the patch conflicts with it; confirmation not run`
