@@ -30,6 +30,28 @@ function workers(runs: readonly RunView[]): string[] {
   return [...new Set(runs.map((r) => r.workerId).filter((w): w is string => w !== null))];
 }
 
+/** `wrong` runs are invalid and their workers lose their trust, `right` ones earn it; judged on the rest. */
+function blame(
+  s: CandidateState,
+  wrong: readonly RunView[],
+  right: readonly RunView[],
+  why: string,
+): Arbitration {
+  const bump: Action[] = right.length > 0 ? [{ type: 'bumpTrust', workerIds: workers(right) }] : [];
+  return {
+    kind: 'judged',
+    why,
+    runs: s.runs.filter((r) => !wrong.includes(r)),
+    actions: [
+      ...wrong.map(
+        (r): Action => ({ type: 'setVerdict', experimentId: r.id, verdict: 'invalid', reason: why }),
+      ),
+      ...workers(wrong).map((w): Action => ({ type: 'resetTrust', workerId: w })),
+      ...bump,
+    ],
+  };
+}
+
 /**
  * Confirmations of more than one principal that a screen's dispute already settles: a
  * principal of its own that agrees with the screen, against others that do not (the screen
@@ -51,18 +73,7 @@ function splitConfirmations(
   const at = (rs: readonly RunView[]) => rs.map((r) => f6(r.valBpb)).join(', ');
   if (against.length > 0 && seconds.length > 0) {
     const why = `screen ${f6(screen.valBpb)} and confirmation(s) ${at(agree)} of another principal agree; confirmation(s) ${at(against)} do not: they were wrong`;
-    return {
-      kind: 'judged',
-      why,
-      runs: s.runs.filter((r) => !against.includes(r)),
-      actions: [
-        ...against.map(
-          (c): Action => ({ type: 'setVerdict', experimentId: c.id, verdict: 'invalid', reason: why }),
-        ),
-        ...workers(against).map((w): Action => ({ type: 'resetTrust', workerId: w })),
-        { type: 'bumpTrust', workerIds: workers([screen, ...agree]) },
-      ],
-    };
+    return blame(s, against, [screen, ...agree], why);
   }
   const own = screen.principal?.id;
   const others = principals(against).filter((p) => p !== own);
@@ -77,16 +88,7 @@ function splitConfirmations(
   );
   if (agree.length === 0 && others.length >= 2 && consistent) {
     const why = `confirmations ${at(against)} of ${others.length} principals agree with each other, not with the screen ${f6(screen.valBpb)}: the screen was wrong`;
-    return {
-      kind: 'judged',
-      why,
-      runs: s.runs.filter((r) => r.id !== screen.id),
-      actions: [
-        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason: why },
-        ...workers([screen]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
-        { type: 'bumpTrust', workerIds: workers(against) },
-      ],
-    };
+    return blame(s, [screen], against, why);
   }
   return null;
 }
@@ -113,15 +115,7 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
     if (!arbiter || !contradicts(arbiter.valBpb, [screen.valBpb, ...conf], s.noise, acc))
       return { kind: 'none' };
     const why = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} agree within the noise; arbiter ${f6(arbiter.valBpb)} does not: the arbitration was wrong`;
-    return {
-      kind: 'judged',
-      why,
-      runs: s.runs.filter((r) => r.id !== arbiter.id),
-      actions: [
-        { type: 'setVerdict', experimentId: arbiter.id, verdict: 'invalid', reason: why },
-        ...workers([arbiter]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
-      ],
-    };
+    return blame(s, [arbiter], [], why);
   }
   const dispute = `screen ${f6(screen.valBpb)} and confirmation ${f6(mean(conf))} disagree beyond the noise`;
   const split = splitConfirmations(s, screen, confirms, cfg);
@@ -157,31 +151,11 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
   const full = `${dispute}; arbiter ${f6(a)}`;
   if (agreesScreen && (!agreesConfirm || dS < dC)) {
     const why = `${full} agrees with the screen: the confirmation was wrong`;
-    return {
-      kind: 'judged',
-      why,
-      runs: s.runs.filter((r) => r.stage !== 'confirm'),
-      actions: [
-        ...confirms.map(
-          (c): Action => ({ type: 'setVerdict', experimentId: c.id, verdict: 'invalid', reason: why }),
-        ),
-        ...workers(confirms).map((w): Action => ({ type: 'resetTrust', workerId: w })),
-        { type: 'bumpTrust', workerIds: workers([screen, arbiter]) },
-      ],
-    };
+    return blame(s, confirms, [screen, arbiter], why);
   }
   if (agreesConfirm) {
     const why = `${full} agrees with the confirmation: the screen was wrong`;
-    return {
-      kind: 'judged',
-      why,
-      runs: s.runs.filter((r) => r.stage !== 'screen'),
-      actions: [
-        { type: 'setVerdict', experimentId: screen.id, verdict: 'invalid', reason: why },
-        ...workers([screen]).map((w): Action => ({ type: 'resetTrust', workerId: w })),
-        { type: 'bumpTrust', workerIds: workers([...confirms, arbiter]) },
-      ],
-    };
+    return blame(s, [screen], [...confirms, arbiter], why);
   }
   if (s.noise.df < acc.minNoiseDf) {
     // At ν = 1 one close pair of baselines can put σ̂ at a tenth of the truth, and two honest
