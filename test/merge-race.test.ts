@@ -207,14 +207,12 @@ describe('the speculative merge train', () => {
     const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
     const q3 = (await submit(bonusPatch('0.030000'), 'more bonus')).proposal;
     const screens = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
-    // q3's screen is the better of the two that change BONUS: its confirmation does not wait
-    // for q2's (lease/rivals.ts), and both are confirmed side by side.
-    for (const [i, l] of screens.entries()) await a.complete(l, i === 2 ? 0.96 : 0.97);
+    for (const l of screens) await a.complete(l, 0.97);
     const [c1, c2, c3] = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
     await a.complete(c1, 0.971); // q1 merges
     await a.complete(c2, 0.971); // q2 waits in a batch
     const first = await a.candidate(0.97); // q2's batch runs on the new head
-    await a.complete(c3, 0.961); // q3 waits in the next batch: it conflicts with q2's union
+    await a.complete(c3, 0.971); // q3 waits in the next batch: it conflicts with q2's union
     // While q2's batch runs, nothing is leased, and q3's batch is not composed on q2's union
     // again and again (before: about eight empty batches a second).
     expect(await a.lease(1500)).toBeNull();

@@ -9,9 +9,7 @@ import { createClient } from '@ratchet/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
 import {
-  applyConstants,
   bonusPatch,
-  constantsOf,
   createSimWorker,
   okOutcome,
   SIM_PROFILE,
@@ -262,79 +260,6 @@ describe('the acceptance pipeline', () => {
       (e) => e.proposalId === x.id,
     );
     expect(runs.map((e) => [e.stage, e.status]).sort()).toEqual([
-      ['confirm', 'cancelled'],
-      ['screen', 'ok'],
-    ]);
-  });
-
-  it('holds a confirmation while a rival changing the same line is confirmed on its head; others run beside it', async () => {
-    // Both could not merge: confirmed side by side, the loser's confirmation was wasted.
-    t = await startCoordinator();
-    const { token } = await t.admin.tokens.create.mutate({ role: 'worker', name: 'w', trusted: true });
-    const c = createClient(t.url, token);
-    const w1 = (await c.workers.register.mutate({ name: 'w1', profile: SIM_PROFILE })).workerId;
-    const w2 = (await c.workers.register.mutate({ name: 'w2', profile: SIM_PROFILE })).workerId;
-    const submit = (patch: string, description: string) =>
-      t!.admin.proposals.submit.mutate({ track: 'standin', patch, description });
-    const p1 = (await submit(qualityPatch('1.000000', '0.970000'), 'quality .97')).proposal;
-    const p2 = (await submit(qualityPatch('1.000000', '0.980000'), 'quality .98')).proposal;
-    const p3 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
-    let n = 0;
-    const files = new Map<string, Record<string, number>>();
-    const value = async (l: Lease) => {
-      if (!files.has(l.baseCommit)) {
-        const f = await t!.admin.tracks.file.query({ id: 'standin', commit: l.baseCommit, path: 'train.py' });
-        files.set(l.baseCommit, constantsOf(f.content));
-      }
-      return standinLandscape(applyConstants(files.get(l.baseCommit)!, l.patch)) + (n++ % 2 ? 0.001 : -0.001);
-    };
-    const take = async (workerId: string) => (await c.workers.lease.mutate({ workerId, waitMs: 0 })).lease;
-    const done = async (workerId: string, l: Lease) =>
-      c.workers.complete.mutate({
-        workerId,
-        experimentId: l.experimentId,
-        leaseToken: l.leaseToken,
-        outcome: okOutcome(await value(l)),
-      });
-    const of = async (l: Lease | null) =>
-      l && (await t!.c.deps.store.getExperiment(l.experimentId))?.proposalId;
-    let a = await take(w1);
-    while (a && a.kind === 'baseline') {
-      await done(w1, a);
-      a = await take(w1);
-    }
-    const b = await take(w2);
-    expect([await of(a), await of(b)]).toEqual([p1.id, p2.id]);
-    await done(w1, a!);
-    await done(w2, b!);
-    const first = await take(w1); // p1's confirmation
-    expect(await of(first)).toBe(p1.id);
-    // p2's confirmation waits for p1's; p3's screen and then its confirmation run meanwhile.
-    const s3 = await take(w2);
-    expect(await of(s3)).toBe(p3.id);
-    await done(w2, s3!);
-    const c3 = await take(w2);
-    expect([await of(c3), (await t.c.deps.store.getExperiment(c3!.experimentId))?.stage]).toEqual([
-      p3.id,
-      'confirm',
-    ]);
-    expect(await take(w2)).toBeNull();
-    await done(w1, first!);
-    await done(w2, c3!);
-    // The rest, on either worker (a held job comes back after a short delay).
-    const drain = async (workerId: string) => {
-      const l = (await c.workers.lease.mutate({ workerId, waitMs: 1000 })).lease;
-      if (l) await done(workerId, l);
-      return l !== null;
-    };
-    while ((await drain(w1)) || (await drain(w2))) {}
-    const ends = await Promise.all([p1.id, p2.id, p3.id].map((id) => final(t!, id)));
-    expect(ends.map((q) => q.status)).toEqual(['merged', 'conflict', 'merged']);
-    // p2's confirmation never ran: the head p1 left holds a conflicting line.
-    const runs2 = (await t.admin.experiments.list.query({ track: 'standin' })).filter(
-      (e) => e.proposalId === p2.id,
-    );
-    expect(runs2.map((e) => [e.stage, e.status]).sort()).toEqual([
       ['confirm', 'cancelled'],
       ['screen', 'ok'],
     ]);

@@ -34,7 +34,6 @@ import {
 import type { LeaseRecord, WorkerRecord } from '../store/store.ts';
 import { mayRun } from './arbiter.ts';
 import { freshenBase } from './freshen.ts';
-import { noteLeased, rivalAhead } from './rivals.ts';
 import {
   assertRunsSomething,
   classesOf,
@@ -46,7 +45,6 @@ import {
 export const GIT_PATH = '/git/frontier.git';
 const EXCLUDED_DELAY_MS = 2_000;
 const BATCH_WAIT_MS = 500;
-const RIVAL_DELAY_MS = 300;
 
 export async function registerWorker(
   deps: Deps,
@@ -175,14 +173,7 @@ async function grant(
       return null;
     }
     exp = 'run' in b ? b.run : null;
-  } else {
-    if (await rivalAhead(deps, exp)) {
-      // A rival changing the same lines is being confirmed: if it merges, this one cannot.
-      await deps.queues.delay(queue, jobId, token, RIVAL_DELAY_MS).catch(() => {});
-      return null;
-    }
-    exp = await freshenBase(deps, exp, cls);
-  }
+  } else exp = await freshenBase(deps, exp, cls);
   if (!exp) {
     // Its proposal ended while it waited (a conflict with the moved head, or a duplicate).
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
@@ -205,16 +196,14 @@ async function grant(
     await deps.queues.complete(queue, jobId, token, { dropped: true }).catch(() => {});
     return null;
   }
-  const leased: Experiment = {
+  await deps.store.putExperiment({
     ...exp,
     status: 'running',
     workerId: w.id,
     hardwareClass: exp.hardwareClass ?? cls,
     leasedAt: now,
     attempts: exp.attempts + 1,
-  };
-  await deps.store.putExperiment(leased);
-  await noteLeased(deps, leased);
+  });
   let patch: string | null = exp.batchId ? exp.patch : null;
   if (exp.proposalId && !exp.batchId) {
     const p = await moveProposal(deps, exp.proposalId, 'running');

@@ -194,14 +194,6 @@ function storeOps(redis: Redis, prefix: string) {
       }
       return out;
     },
-    // ---- confirmations leased, for rivals that wait for them (lease/rivals.ts)
-    async noteConfirmation(track: string, experimentId: string, at: number) {
-      await redis.zadd(k('confirming', track), at, experimentId);
-    },
-    confirmations: (track: string) => redis.zrange(k('confirming', track), '0', '-1'),
-    async forgetConfirmations(track: string, ids: string[]) {
-      if (ids.length > 0) await redis.zrem(k('confirming', track), ...ids);
-    },
     // ---- experiments
     async putExperiment(e: Experiment) {
       await redis
