@@ -273,21 +273,19 @@ describe('a lone proposal, transition by transition', () => {
       expect(as.find((a) => a.type === 'merge')).toMatchObject({ decision: { verdict: 'accept' } });
     });
 
+    /** The step after the last of `runs`, a confirmation, reported. */
+    const afterConfirm = (runs: RunView[]) =>
+      nextStep(state({ finished: finished(runs[runs.length - 1]!.id, { stage: 'confirm' }), runs }), cfg);
+
     // Seen in CI (lying-workers): a null patch screened by one honest volunteer, confirmed
     // by a second, then by the liar. The mean of the confirmations disputed the screen and
     // the arbitration excluded all three principals: nobody left could run it, for ever.
     it('when confirmations of two principals split, the one agreeing with the screen settles it: no arbiter is needed', () => {
-      const as = nextStep(
-        state({
-          finished: finished('e3', { stage: 'confirm' }),
-          runs: [
-            run('e1', 'screen', 0.9994, 'a'),
-            run('e2', 'confirm', 0.9998, 'c'),
-            run('e3', 'confirm', 1.0194, 'liar'),
-          ],
-        }),
-        cfg,
-      );
+      const as = afterConfirm([
+        run('e1', 'screen', 0.9994, 'a'),
+        run('e2', 'confirm', 0.9998, 'c'),
+        run('e3', 'confirm', 1.0194, 'liar'),
+      ]);
       expect(as).not.toContainEqual(expect.objectContaining({ type: 'queueRun', stage: 'arbitrate' }));
       expect(as).toContainEqual(
         expect.objectContaining({ type: 'setVerdict', experimentId: 'e3', verdict: 'invalid' }),
@@ -302,17 +300,11 @@ describe('a lone proposal, transition by transition', () => {
     });
 
     it('when confirmations of two principals agree with each other against the screen: the screen was wrong', () => {
-      const as = nextStep(
-        state({
-          finished: finished('e3', { stage: 'confirm' }),
-          runs: [
-            run('e1', 'screen', 0.97, 'liar'),
-            run('e2', 'confirm', 0.9998, 'b'),
-            run('e3', 'confirm', 1.0004, 'c'),
-          ],
-        }),
-        cfg,
-      );
+      const as = afterConfirm([
+        run('e1', 'screen', 0.97, 'liar'),
+        run('e2', 'confirm', 0.9998, 'b'),
+        run('e3', 'confirm', 1.0004, 'c'),
+      ]);
       expect(as).not.toContainEqual(expect.objectContaining({ type: 'queueRun', stage: 'arbitrate' }));
       expect(as).toContainEqual(
         expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
@@ -323,17 +315,11 @@ describe('a lone proposal, transition by transition', () => {
 
     it('keeps an arbitration away only from the principals in dispute', () => {
       // The same principal confirmed on both sides of the screen: it cannot settle it itself.
-      const as = nextStep(
-        state({
-          finished: finished('e3', { stage: 'confirm' }),
-          runs: [
-            run('e1', 'screen', 0.99, 'a'),
-            run('e2', 'confirm', 0.9902, 'b'),
-            run('e3', 'confirm', 1.02, 'b'),
-          ],
-        }),
-        cfg,
-      );
+      const as = afterConfirm([
+        run('e1', 'screen', 0.99, 'a'),
+        run('e2', 'confirm', 0.9902, 'b'),
+        run('e3', 'confirm', 1.02, 'b'),
+      ]);
       expect(as).toContainEqual(
         expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals: ['a', 'b'] }),
       );
