@@ -168,5 +168,12 @@ describe('batch re-verification', () => {
       ['bonus', 'merged'],
       ['comment', 'discarded'],
     ]);
+    // Alone, a member draws a seed none of its runs had: its screen's seed would replay the
+    // luck the screen was selected for, wherever noise follows the seed.
+    const exps = await tc.admin.experiments.list.query({ track: 'standin' });
+    for (const p of final) {
+      const seeds = exps.filter((e) => p.experimentIds.includes(e.id)).map((e) => e.seed);
+      expect(new Set(seeds).size, `${p.description}: seeds ${seeds.join(', ')}`).toBe(seeds.length);
+    }
   });
 });

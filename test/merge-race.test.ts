@@ -20,6 +20,19 @@ afterEach(async () => {
 
 const AROUND = [1.0, 1.001, 0.999, 1.0005, 0.9995, 1.0];
 
+/**
+ * Runs that share a seed, as `seed: ids`. Where noise follows the seed, two runs of one seed
+ * measure one draw twice: a batch's run would repeat every other batch's luck, and a member
+ * re-verified with its screen's seed would replay the luck its screen was selected for.
+ */
+async function sharedSeeds(tc: TestCoordinator): Promise<string[]> {
+  const exps = await tc.admin.experiments.list.query({ track: 'standin' });
+  const by = new Map<number, string[]>();
+  for (const e of exps)
+    by.set(e.seed, [...(by.get(e.seed) ?? []), `${e.stage}${e.batchId ? ' (batch)' : ''}`]);
+  return [...by].filter(([, v]) => v.length > 1).map(([k, v]) => `${k}: ${v.join(', ')}`);
+}
+
 async function hand(tc: TestCoordinator, name: string, cores: number) {
   const { token } = await tc.admin.tokens.create.mutate({ role: 'worker', name, trusted: true });
   const client: Client = createClient(tc.url, token);
@@ -167,6 +180,9 @@ describe('the speculative merge train', () => {
     const run = exps.find((e) => e.id === second.experimentId)!;
     expect(run.base).toBe(ps[1]!.mergedCommit);
     expect(run.verdict).toBe('keep');
+    // Two batches, each run with a seed of its own.
+    expect(first.seed).not.toBe(second.seed);
+    expect(await sharedSeeds(tc)).toEqual([]);
   });
 
   it('redoes only the batch on top when the batch ahead does not merge', async () => {
@@ -189,6 +205,8 @@ describe('the speculative merge train', () => {
       'merged',
       (await tc.admin.tracks.get.query({ id: 'standin' })).head,
     ]);
+    // The run again draws a seed none of the proposal's runs had.
+    expect(await sharedSeeds(tc)).toEqual([]);
   });
 
   it('keeps a member that conflicts with the union ahead waiting for it, without composing on it again', async () => {

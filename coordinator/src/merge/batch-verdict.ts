@@ -7,6 +7,7 @@ import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } f
 import { ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
 import { afterBatchMerge, type BatchAction, judgeBatch } from '../pipeline/batch-lifecycle.ts';
+import { candidateSeed } from '../pipeline/seeds.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
 import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
 import { newExperiment } from '../proposals/proposals.ts';
@@ -53,7 +54,7 @@ export async function onBatchRun(deps: Deps, run: Experiment): Promise<void> {
         baselines,
         noise: pooledNoise(await deps.store.baselineGroups(b.track, cls)),
         bestGain: await deps.store.bestGain(b.track, cls),
-        seed: deps.config.seed,
+        seed: candidateSeed(deps.config.seed, b.id, b.runs.length),
       },
       deps.config.acceptance,
     );
@@ -203,6 +204,8 @@ async function reverifyAlone(deps: Deps, p: Proposal, cls: string, why: string) 
     base: p.base,
     hardwareClass: cls,
     stage: 'screen',
+    // A seed none of its runs had: its screen's would replay the luck the screen was chosen for.
+    seed: candidateSeed(deps.config.seed, p.id, p.experimentIds.length),
   });
   await deps.store.putExperiment(exp);
   await addExperimentId(deps, p.id, exp.id);

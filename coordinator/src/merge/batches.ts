@@ -17,6 +17,7 @@ import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } f
 import { ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
 import { afterCompose } from '../pipeline/batch-lifecycle.ts';
+import { candidateSeed } from '../pipeline/seeds.ts';
 import { newId } from '../proposals/ids.ts';
 import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
 import { newExperiment } from '../proposals/proposals.ts';
@@ -41,7 +42,9 @@ export function batchRun(
       base: o.base,
       hardwareClass: b.hardwareClass,
       stage: o.stage,
-      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      // A seed of the batch's own: were every batch run with one seed, each would repeat the
+      // others' luck against the baselines (`pipeline/seeds.ts`).
+      seed: o.seed ?? candidateSeed(deps.config.seed, b.id, b.runs.length),
     }),
     batchId: b.id,
     batch: true,

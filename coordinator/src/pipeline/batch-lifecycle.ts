@@ -42,6 +42,7 @@ export interface BatchRunState {
   baselines: BaselineSample[];
   noise: PooledNoise;
   bestGain: number;
+  /** The seed of the batch's next run, if one is needed: a seed of its own (`seeds.ts`). */
   seed: number;
 }
 
@@ -98,7 +99,7 @@ export function judgeBatch(s: BatchRunState, acc: AcceptanceConfig): BatchAction
         reason: `the members together: ${d.reason}`,
         scored,
       },
-      { type: 'replicate', seed: s.seed + samples.length },
+      { type: 'replicate', seed: s.seed },
     ];
   if (d.verdict !== 'accept') {
     const reason = d.verdict === 'wait' ? 'no baseline on the head yet' : `the members together: ${d.reason}`;

@@ -13,6 +13,11 @@
  *   commit alike (an unlucky seed makes every change look worse, a lucky one makes null
  *   changes look better). Each proposal gets seeds of its own, one per run queued (a
  *   confirmation or an arbitration never reuses the screen's), apart from the baselines.
+ *   A member re-verified alone after its batch draws the next seed of its proposal, and a
+ *   batch's runs draw seeds from the batch's id: when every batch ran with the configured
+ *   seed, each repeated the others' luck, and a member re-verified with its screen's seed
+ *   replayed the very luck its screen had been selected for (a null patch re-verifies
+ *   easily on a draw that once passed a screen).
  *
  * Baselines and candidates are not paired by seed. Pairing cancels the seed's noise only
  * where the noise follows the seed exactly (one machine, deterministic kernels); across
