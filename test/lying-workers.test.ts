@@ -33,6 +33,15 @@ const SCENARIO_MS = 300_000;
 const CLASS_X = hardwareClassOf(TEST_CPU_PROFILE);
 const OTHER_PROFILE: HardwareProfile = { ...TEST_CPU_PROFILE, cpuModel: 'Other Test CPU', cpuCores: 8 };
 const knownLandscape = (c: Record<string, number>) => (c.QUALITY ?? 1) - (c.BONUS ?? 0) - (c.EXTRA ?? 0);
+/**
+ * The coordinator of every scenario: the known-answer track, and a final test at α = 0.001.
+ * At the default α (0.01) honest noise alone merges a null patch about one time in a hundred
+ * (the research bench measures that rate), and with 20 null patches over these scenarios
+ * "no false accept" would fail now and then with no liar involved. A thousandth keeps what is
+ * counted here on the liars, while the real gains (10–16σ) still pass it easily.
+ */
+const coordinator = async () =>
+  startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack(), RATCHET_ALPHA: '0.001' });
 
 let t: TestCoordinator | null = null;
 const cleanups: (() => Promise<void>)[] = [];
@@ -149,7 +158,7 @@ describe('only real gains merge, even when a worker lies', () => {
   it(
     'honest volunteers only (the control): every real gain merges, no null patch does',
     async () => {
-      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      t = await coordinator();
       for (const name of ['vol-a', 'vol-b', 'vol-c']) await honest(t, name);
       const known = await submit(t, [...REAL_GAINS, ...NULL_PATCHES]);
       const f = await figures(t, known, [CLASS_X]);
@@ -167,7 +176,7 @@ describe('only real gains merge, even when a worker lies', () => {
   ])(
     'a liar that lies on every baseline (%s): real gains merge, σ stays near honest',
     async (name, shift) => {
-      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      t = await coordinator();
       const l = await liar(t, { shift, lieOn: { baseline: true } });
       l.start();
       await honest(t, 'vol-a');
@@ -187,7 +196,7 @@ describe('only real gains merge, even when a worker lies', () => {
   it(
     'a liar that lies only on confirmations: the honest screen’s gain survives, the liar loses trust',
     async () => {
-      t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+      t = await coordinator();
       const store = t.c.deps.store;
       // A third volunteer is registered but idle: screens cannot be confirmed by their own
       // screener while another worker is live, and no arbiter runs until it starts.
@@ -255,7 +264,7 @@ describe('only real gains merge, even when a worker lies', () => {
   it('a liar on a class beside honest workers, and an honest-only class beside it', {
     timeout: SCENARIO_MS,
   }, async () => {
-    t = await startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack() });
+    t = await coordinator();
     const l = await liar(t, { shift: -0.02 });
     l.start();
     await honest(t, 'x-1');

@@ -67,7 +67,10 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promi
 
 describe('the acceptance pipeline', () => {
   it('never merges the fabricated gains of a lying worker', async () => {
-    t = await startCoordinator();
+    // Once the lying screen is set aside, the honest runs of the null patch are judged alone:
+    // at the default α (0.01) their noise alone would pass now and then. A thousandth keeps
+    // what is tested on the liar.
+    t = await startCoordinator({ RATCHET_ALPHA: '0.001' });
     // Three volunteers, each with a token of its own, none trusted. Only the liar runs at
     // first: it measures the baselines honestly and screens every candidate; its baselines
     // wait for another principal's to agree.

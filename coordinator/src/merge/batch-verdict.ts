@@ -4,9 +4,16 @@
  * member takes the usual path, or the batch dissolves and each member is re-verified alone.
  */
 import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } from '@ratchet/shared';
+import { workerPrincipal } from '../auth/principals.ts';
 import { ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
-import { afterBatchMerge, type BatchAction, judgeBatch } from '../pipeline/batch-lifecycle.ts';
+import {
+  afterBatchMerge,
+  type BatchAction,
+  type BatchRunState,
+  judgeBatch,
+  type RunBy,
+} from '../pipeline/batch-lifecycle.ts';
 import { candidateSeed } from '../pipeline/seeds.ts';
 import { pooledNoise } from '../pipeline/stats.ts';
 import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
@@ -14,6 +21,12 @@ import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, Priority } from '../queue/queues.ts';
 import { evaluate, finishedRun, perform, setVerdict } from '../results/lifecycle-driver.ts';
 import { batchRun, joinBatch } from './batches.ts';
+
+/** Who stands behind a run of a batch: its principal, and whether its token is trusted. */
+async function runBy(deps: Deps, workerId: string | null): Promise<RunBy> {
+  const w = workerId ? await deps.store.getWorker(workerId) : null;
+  return { principal: w ? workerPrincipal(w).id : null, trusted: w?.trusted ?? false };
+}
 
 /**
  * Its result is in. The batch keeps the track's run slot until it is judged (and merged), so
@@ -30,12 +43,12 @@ export async function onBatchRun(deps: Deps, run: Experiment): Promise<void> {
     ({ b, e } = settled);
   }
   try {
-    const earlier: number[] = [];
+    const earlier: BatchRunState['earlier'] = [];
     for (const id of b.runs) {
       if (id === e.id) continue;
       const x = await deps.store.getExperiment(id);
       if (x?.status === 'ok' && x.metrics && x.base === e.base && x.verdict !== 'quarantined')
-        earlier.push(x.metrics.val_bpb);
+        earlier.push({ valBpb: x.metrics.val_bpb, ...(await runBy(deps, x.workerId)) });
     }
     const baselines = await deps.store.getBaselineSamples(b.track, e.base, cls);
     const actions = judgeBatch(
@@ -49,6 +62,7 @@ export async function onBatchRun(deps: Deps, run: Experiment): Promise<void> {
           valBpb: e.metrics?.val_bpb ?? null,
           workerId: e.workerId,
           crashMessage: e.crash?.message ?? null,
+          ...(await runBy(deps, e.workerId)),
         },
         earlier,
         baselines,
@@ -143,7 +157,12 @@ async function performBatch(deps: Deps, b: Batch, e: Experiment, actions: BatchA
         for (const p of await openMembers(deps, b)) await reverifyAlone(deps, p, cls, a.reason);
         break;
       case 'replicate': {
-        const again = batchRun(deps, b, { base: e.base, stage: 'confirm', seed: a.seed });
+        const again = batchRun(deps, b, {
+          base: e.base,
+          stage: 'confirm',
+          seed: a.seed,
+          excludePrincipals: a.excludePrincipals ?? [],
+        });
         await deps.store.putExperiment({ ...again, patch: e.patch });
         b.runs.push(again.id);
         await deps.store.batches.put(b);

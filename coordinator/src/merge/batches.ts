@@ -32,7 +32,7 @@ const PARKED_MS = 30 * 60_000;
 export function batchRun(
   deps: Deps,
   b: Batch,
-  o: { base: string; stage: 'screen' | 'confirm'; seed?: number },
+  o: { base: string; stage: 'screen' | 'confirm'; seed?: number; excludePrincipals?: string[] },
 ): Experiment {
   return {
     ...newExperiment(deps, {
@@ -45,6 +45,7 @@ export function batchRun(
       // A seed of the batch's own: were every batch run with one seed, each would repeat the
       // others' luck against the baselines (`pipeline/seeds.ts`).
       seed: o.seed ?? candidateSeed(deps.config.seed, b.id, b.runs.length),
+      excludePrincipals: o.excludePrincipals ?? [],
     }),
     batchId: b.id,
     batch: true,

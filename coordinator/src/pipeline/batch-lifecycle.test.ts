@@ -22,7 +22,15 @@ function state(valBpb: number | null, over: Partial<BatchRunState> = {}): BatchR
     members: ['p1', 'p2'],
     base: HEAD,
     cls: 'cpu',
-    run: { id: 'e9', status: valBpb === null ? 'crash' : 'ok', valBpb, workerId: 'w1', crashMessage: null },
+    run: {
+      id: 'e9',
+      status: valBpb === null ? 'crash' : 'ok',
+      valBpb,
+      workerId: 'w1',
+      crashMessage: null,
+      principal: 'lab',
+      trusted: true,
+    },
     earlier: [],
     baselines,
     noise: { sigma: 0.001, df: 10, samples: 13 },
@@ -39,15 +47,45 @@ describe('a re-verification batch, transition by transition', () => {
     expect(as).toEqual([expect.objectContaining({ type: 'mergeBatch' })]);
   });
 
+  it('does not merge on the runs of one untrusted principal: another principal runs the union again', () => {
+    const byLiar = { principal: 'liar', trusted: false };
+    const first = state(0.97, { run: { ...state(0.97).run, ...byLiar } });
+    const as = judgeBatch(first, DEFAULT_ACCEPTANCE);
+    expect(types(as)).toEqual(['setVerdict', 'replicate']);
+    expect(as[1]).toEqual({ type: 'replicate', seed: 42, excludePrincipals: ['liar'] });
+    // Another principal's run at the head's level: pooled with the lie it would pass (mean
+    // 0.985, t −3.7); alone it does not hold the gain, so the members go back to one by one.
+    const honest = { ...state(1.0).run, id: 'e10', principal: 'vol', trusted: false };
+    const second = judgeBatch(
+      state(1.0, { run: honest, earlier: [{ valBpb: 0.97, ...byLiar }] }),
+      DEFAULT_ACCEPTANCE,
+    );
+    expect(types(second)).toEqual(['setVerdict', 'dissolve', 'finish']);
+    expect(second[1]).toEqual(
+      expect.objectContaining({ reason: expect.stringContaining('other principals') }),
+    );
+    // Where it holds the gain on its own, the batch merges.
+    const held = judgeBatch(
+      state(0.975, { run: { ...honest, valBpb: 0.975 }, earlier: [{ valBpb: 0.97, ...byLiar }] }),
+      DEFAULT_ACCEPTANCE,
+    );
+    expect(types(held)).toEqual(['mergeBatch']);
+  });
+
   it('runs the same union again near the threshold', () => {
     // Δ −0.00205 over one run: t −1.78, short of t(0.95, 10) = 1.81 (a re-verification's α).
     const as = judgeBatch(state(0.99795), DEFAULT_ACCEPTANCE);
     expect(types(as)).toEqual(['setVerdict', 'replicate']);
     expect(as[1]).toEqual({ type: 'replicate', seed: 42 });
     // Together with the earlier run, the union is decided.
-    expect(types(judgeBatch(state(0.9975, { earlier: [0.99795] }), DEFAULT_ACCEPTANCE))).toEqual([
-      'mergeBatch',
-    ]);
+    expect(
+      types(
+        judgeBatch(
+          state(0.9975, { earlier: [{ valBpb: 0.99795, principal: 'lab', trusted: true }] }),
+          DEFAULT_ACCEPTANCE,
+        ),
+      ),
+    ).toEqual(['mergeBatch']);
   });
 
   it('dissolves into lone re-verifications when the union does not hold the gain', () => {

@@ -15,8 +15,11 @@ export type BatchAction =
   | { type: 'forMember'; proposalId: string; action: Action }
   /** Each member still open is re-verified alone. */
   | { type: 'dissolve'; reason: string }
-  /** Near the threshold: the same union on the same head runs again. */
-  | { type: 'replicate'; seed: number }
+  /**
+   * The same union on the same head runs again: near the threshold, or for another principal
+   * than those in `excludePrincipals` when untrusted workers alone ran it.
+   */
+  | { type: 'replicate'; seed: number; excludePrincipals?: string[] }
   /** Merge every member in one commit; the merge train's answer goes to `afterBatchMerge`. */
   | { type: 'mergeBatch'; decision: DecisionRecord }
   /** A lone member: judged exactly as a re-verification of its own rebased patch. */
@@ -26,19 +29,25 @@ export type BatchAction =
   /** The batch's own state. */
   | { type: 'finish'; state: BatchState };
 
+/** Who stands behind a batch's run: its principal (null: unknown), and whether its token is trusted. */
+export interface RunBy {
+  principal: string | null;
+  trusted: boolean;
+}
+
 export interface BatchRunState {
   members: string[];
   base: string;
   cls: string;
-  run: {
+  run: RunBy & {
     id: string;
     status: 'ok' | 'crash' | 'patch_failed';
     valBpb: number | null;
     workerId: string | null;
     crashMessage: string | null;
   };
-  /** Values of the earlier counted runs of the same union on the same head. */
-  earlier: number[];
+  /** The earlier counted runs of the same union on the same head, in order. */
+  earlier: (RunBy & { valBpb: number })[];
   baselines: BaselineSample[];
   noise: PooledNoise;
   bestGain: number;
@@ -87,9 +96,14 @@ export function judgeBatch(s: BatchRunState, acc: AcceptanceConfig): BatchAction
         { type: 'finish', state: 'dissolved' },
       ];
   }
-  const samples = [...s.earlier, v];
+  const runs = [...s.earlier, { ...run, valBpb: v }];
+  const samples = runs.map((r) => r.valBpb);
   const d = decide({ candidate: samples, baseline: baseValues, noise: s.noise, confirmedBefore: true }, acc);
   const scored = { baselineBpb: d.baselineMean, delta: d.delta };
+  if (d.verdict === 'accept' && !runs.some((r) => r.trusted)) {
+    const held = untrustedAccept(s, runs, baseValues, acc);
+    if (held) return held;
+  }
   if (d.verdict === 'replicate')
     return [
       {
@@ -115,6 +129,47 @@ export function judgeBatch(s: BatchRunState, acc: AcceptanceConfig): BatchAction
       type: 'mergeBatch',
       decision: { ...d, hardwareClass: s.cls, candidateSamples: samples, baselineSamples: baseValues },
     },
+  ];
+}
+
+/**
+ * A batch that only untrusted workers ran: one principal's runs never merge it alone (a
+ * liar's batch run, 0.03 better, merged a null patch that a lucky confirmation had let
+ * through), the same rule as a lone re-verification's (`lifecycle.ts`). The union runs again
+ * for another principal, whose runs alone must hold the gain: pooled with the lie they would
+ * pass. Null when they do (the batch merges).
+ */
+function untrustedAccept(
+  s: BatchRunState,
+  runs: (RunBy & { valBpb: number })[],
+  baseValues: number[],
+  acc: AcceptanceConfig,
+): BatchAction[] | null {
+  const first = runs[0]!.principal;
+  const others = runs.filter((r) => r.principal !== null && r.principal !== first);
+  if (others.length === 0) {
+    const why = `the members together: only one untrusted principal has run them; waiting for another`;
+    if (runs.length >= acc.maxReplicates || first === null)
+      return [
+        { type: 'setVerdict', experimentId: s.run.id, verdict: 'discard', reason: why },
+        { type: 'dissolve', reason: why },
+        { type: 'finish', state: 'dissolved' },
+      ];
+    return [
+      { type: 'setVerdict', experimentId: s.run.id, verdict: 'promising', reason: why },
+      { type: 'replicate', seed: s.seed, excludePrincipals: [first] },
+    ];
+  }
+  const c = decide(
+    { candidate: others.map((r) => r.valBpb), baseline: baseValues, noise: s.noise, confirmedBefore: true },
+    acc,
+  );
+  if (c.verdict === 'accept') return null;
+  const why = `the members together: the runs of other principals than the first alone do not hold the gain (${c.reason})`;
+  return [
+    { type: 'setVerdict', experimentId: s.run.id, verdict: 'discard', reason: why },
+    { type: 'dissolve', reason: why },
+    { type: 'finish', state: 'dissolved' },
   ];
 }
 
