@@ -277,6 +277,10 @@ async function search(workers: number, runMs: number, capMs: number) {
       confirm: done.filter((e) => e.kind === 'candidate' && !e.batchId && e.stage === 'confirm').length,
       batch: done.filter((e) => e.batchId).length,
       stale: done.filter((e) => e.verdict === 'stale').length,
+      // Baselines of commits that no candidate ran on: they only added to the noise estimate.
+      unusedBaseline: done.filter(
+        (e) => e.kind === 'baseline' && !done.some((c) => c.kind === 'candidate' && c.base === e.base),
+      ).length,
     };
     // A batch's runs: its first, and replicates near the threshold.
     const records = await t.c.deps.store.batches.list('sim');
@@ -373,7 +377,8 @@ try {
     );
     console.log(
       `  runs by phase: baseline ${r.phases.baseline}, screen ${r.phases.screen}, confirm ${r.phases.confirm}, ` +
-        `batch ${r.phases.batch}, stale (ran on a head that moved) ${r.phases.stale}; proposals ${r.proposals}; ` +
+        `batch ${r.phases.batch}, stale (ran on a head that moved) ${r.phases.stale}; ` +
+        `baselines of commits no candidate ran on ${r.phases.unusedBaseline}; proposals ${r.proposals}; ` +
         `coordinator process: ${r.load.cpu.toFixed(2)} CPU-s per s, event loop busy ${(100 * r.load.elu).toFixed(0)}%`,
     );
     console.log(`  merge train: ${r.train.join('; ')}`);
