@@ -206,6 +206,8 @@ async function search(workers: number, runMs: number, capMs: number) {
       python: null,
       intervalMs: 100,
       random: seeded(42),
+      // Proposals kept open per worker; unset: the coordinator's default (`openTarget`).
+      ...(process.env.PER_WORKER ? { perWorker: Number(process.env.PER_WORKER) } : {}),
     });
     const pool = startSims(t, token, workers, runMs);
     // Where the coordinator's process spends itself (the simulated workers share it): CPU

@@ -6,7 +6,7 @@ import { afterEach, expect, it } from 'vitest';
 import { qualityPatch, startCoordinator, type TestCoordinator } from '../../../test/support/harness.ts';
 import { monitorPrefix } from '../../../test/support/redis-monitor.ts';
 import { moveProposal } from '../proposals/proposal-status.ts';
-import { createMutationProposer } from './mutation-proposer.ts';
+import { createMutationProposer, openTarget } from './mutation-proposer.ts';
 
 let t: TestCoordinator | null = null;
 afterEach(async () => {
@@ -62,4 +62,9 @@ it('counts queued proposals of an older base towards its depth: they run on the 
   });
   expect(await deps.frontier.head('standin')).not.toBe(base);
   expect(await proposer.tick()).toBe(0);
+});
+
+it('keeps twice the workers open, but never more than four beyond one each', () => {
+  // One and four workers as before; 16 keep 20 open, not 32 made blind to each other.
+  expect([1, 2, 4, 8, 16, 64].map(openTarget)).toEqual([2, 4, 8, 12, 20, 68]);
 });

@@ -11,13 +11,25 @@ import { coordinatorPort, liveWorkers } from './port.ts';
 
 export interface MutationProposerOptions {
   track: string;
-  /** Proposals to keep queued per active worker (default 2). */
+  /** Proposals to keep open per active worker; default: `openTarget`. */
   perWorker?: number;
   /** Interpreter for compile checks; null skips them. */
   python: string | null;
   intervalMs?: number;
   random?: () => number;
   log?: (msg: string) => void;
+}
+
+/**
+ * How many proposals to keep open with `workers` live workers: twice as many, but never
+ * more than four beyond one each. Each open proposal is made blind to what the ones before it
+ * find; at 16 workers twice as many (32 open) left the search a round behind its own results.
+ * Research bench (upstream landscape, 3 trials each): 16 workers at 20 open, efficiency
+ * 0.81, 0.83, 0.84, against 0.74, 0.84, 0.75 at 32. Fewer at 4 workers did not pay: at 5
+ * open, 0.55, 0.53, 0.61, against 0.79, 0.73, 0.96 at 8.
+ */
+export function openTarget(workers: number): number {
+  return Math.min(2 * workers, workers + 4);
 }
 
 export function createMutationProposer(deps: Deps, opts: MutationProposerOptions) {
@@ -31,7 +43,10 @@ export function createMutationProposer(deps: Deps, opts: MutationProposerOptions
   let submitted = 0;
 
   async function tick(): Promise<number> {
-    const made = await core.fill((opts.perWorker ?? 2) * (await liveWorkers(deps)));
+    const workers = await liveWorkers(deps);
+    const made = await core.fill(
+      opts.perWorker !== undefined ? opts.perWorker * workers : openTarget(workers),
+    );
     submitted += made;
     return made;
   }
