@@ -7,6 +7,7 @@ import { type Batch, type Experiment, FINAL_PROPOSAL_STATUSES, type Proposal } f
 import { workerPrincipal } from '../auth/principals.ts';
 import { ensureBaselineJobs } from '../baselines/baselines.ts';
 import type { Deps } from '../deps.ts';
+import { livePrincipals } from '../lease/arbiter.ts';
 import {
   afterBatchMerge,
   type BatchAction,
@@ -69,6 +70,7 @@ export async function onBatchRun(deps: Deps, run: Experiment): Promise<void> {
         noise: pooledNoise(await deps.store.baselineGroups(b.track, cls)),
         bestGain: await deps.store.bestGain(b.track, cls),
         seed: candidateSeed(deps.config.seed, b.id, b.runs.length),
+        livePrincipals: await livePrincipals(deps, cls),
       },
       deps.config.acceptance,
     );

@@ -49,10 +49,13 @@ describe('a re-verification batch, transition by transition', () => {
 
   it('does not merge on the runs of one untrusted principal: another principal runs the union again', () => {
     const byLiar = { principal: 'liar', trusted: false };
-    const first = state(0.97, { run: { ...state(0.97).run, ...byLiar } });
+    const first = state(0.97, { run: { ...state(0.97).run, ...byLiar }, livePrincipals: ['liar', 'vol'] });
     const as = judgeBatch(first, DEFAULT_ACCEPTANCE);
     expect(types(as)).toEqual(['setVerdict', 'replicate']);
     expect(as[1]).toEqual({ type: 'replicate', seed: 42, excludePrincipals: ['liar'] });
+    // With no other principal live, it does not hold the track's run slot waiting for one.
+    const alone = judgeBatch({ ...first, livePrincipals: ['liar'] }, DEFAULT_ACCEPTANCE);
+    expect(types(alone)).toEqual(['setVerdict', 'dissolve', 'finish']);
     // Another principal's run at the head's level: pooled with the lie it would pass (mean
     // 0.985, t −3.7); alone it does not hold the gain, so the members go back to one by one.
     const honest = { ...state(1.0).run, id: 'e10', principal: 'vol', trusted: false };

@@ -53,6 +53,8 @@ export interface BatchRunState {
   bestGain: number;
   /** The seed of the batch's next run, if one is needed: a seed of its own (`seeds.ts`). */
   seed: number;
+  /** Principals with a live worker on the class (who could run the union again). */
+  livePrincipals?: string[];
 }
 
 /** The transition of a batch whose run came back. */
@@ -148,13 +150,18 @@ function untrustedAccept(
   const first = runs[0]!.principal;
   const others = runs.filter((r) => r.principal !== null && r.principal !== first);
   if (others.length === 0) {
-    const why = `the members together: only one untrusted principal has run them; waiting for another`;
-    if (runs.length >= acc.maxReplicates || first === null)
+    // Nobody else to run it: the members go back to one by one rather than hold the track's
+    // run slot (and with it every merge of the track) until another principal joins.
+    const nobody = !(s.livePrincipals ?? []).some((p) => p !== first);
+    if (runs.length >= acc.maxReplicates || first === null || nobody) {
+      const why = `the members together: only one untrusted principal has run them, and no other is live on ${s.cls}`;
       return [
         { type: 'setVerdict', experimentId: s.run.id, verdict: 'discard', reason: why },
         { type: 'dissolve', reason: why },
         { type: 'finish', state: 'dissolved' },
       ];
+    }
+    const why = `the members together: only one untrusted principal has run them; another runs them again`;
     return [
       { type: 'setVerdict', experimentId: s.run.id, verdict: 'promising', reason: why },
       { type: 'replicate', seed: s.seed, excludePrincipals: [first] },
