@@ -99,9 +99,21 @@ describe('the acceptance pipeline', () => {
     sim(t, await workerToken(t, 'honest', false), 'honest');
     sim(t, await workerToken(t, 'third', false), 'third');
     const [a, b] = await Promise.all([final(t, small.proposal.id), final(t, huge.proposal.id)]);
-    expect(a.status).toBe('discarded');
+    const runsOf = async (p: Proposal) => {
+      const exps = await t!.admin.experiments.list.query({ track: 'standin' });
+      const names = new Map((await t!.c.deps.store.listWorkers()).map((w) => [w.id, w.name]));
+      return exps
+        .filter((e) => p.experimentIds.includes(e.id))
+        .map(
+          (e) =>
+            `${e.stage} ${names.get(e.workerId ?? '')} ${e.metrics?.val_bpb} ${e.verdict}: ${e.verdictReason}`,
+        );
+    };
+    expect(a.status, JSON.stringify({ reason: a.verdictReason, runs: await runsOf(a) })).toBe('discarded');
     // The screen and the confirmation disagreed; a third principal sided with the confirmation.
-    expect(a.verdictReason).toContain('the screen was wrong');
+    // (Its own last reason is the decision on the runs that stand.)
+    const screenRun = (await runsOf(a)).find((r) => r.startsWith('screen '));
+    expect(screenRun).toContain('the screen was wrong');
     expect(b.status).toBe('quarantined');
     const track = await t.admin.tracks.get.query({ id: 'standin' });
     expect(

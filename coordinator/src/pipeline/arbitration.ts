@@ -137,7 +137,7 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
           pinned: true,
           seed: candidateSeed(cfg.seed, s.proposal.id, Math.max(s.runs.length, s.proposal.runsQueued ?? 0)),
           excludeWorkerId: null,
-          excludePrincipals: principals([screen, ...confirms]),
+          excludePrincipals: [...new Set([...principals([screen, ...confirms]), ...(s.blamed ?? [])])],
         },
       ],
     };

@@ -233,6 +233,41 @@ describe('a lone proposal, transition by transition', () => {
       expect(as.find((a) => a.type === 'merge')).toBeUndefined();
     });
 
+    it('when the rest is near the threshold: the one more confirmation is kept from the principal found wrong', () => {
+      // Noise σ 0.001 against baselines around 1.0: confirmation and arbiter 0.998 (t −2.4)
+      // are near the threshold, not over it. The screen's principal is the one found wrong:
+      // before, nothing kept it off the confirmation, and its lie carried the gain (CI).
+      const as = nextStep(
+        state({
+          finished: finished('e3', { stage: 'arbitrate' }),
+          runs: [
+            run('e1', 'screen', 0.92, 'liar'),
+            run('e2', 'confirm', 0.998, 'honest'),
+            run('e3', 'arbitrate', 0.998, 'third'),
+          ],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'setVerdict', experimentId: 'e1', verdict: 'invalid' }),
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludePrincipals: ['liar'] }),
+      );
+      // And in every later step of the proposal, from what the driver reads back.
+      const later = nextStep(
+        state({
+          finished: finished('e2', { stage: 'confirm' }),
+          runs: [run('e2', 'confirm', 0.998, 'honest'), run('e3', 'arbitrate', 0.998, 'third')],
+          blamed: ['liar'],
+        }),
+        cfg,
+      );
+      expect(later).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', stage: 'confirm', excludePrincipals: ['liar'] }),
+      );
+    });
+
     it('when the arbiter agrees with neither: discarded, nobody blamed', () => {
       const arbiter = run('e3', 'arbitrate', 1.02, 'third');
       const as = nextStep(

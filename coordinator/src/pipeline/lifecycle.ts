@@ -155,6 +155,12 @@ export interface CandidateState {
   baselineExhausted: boolean;
   /** Baselines of the base on the class reported but not verified yet (`baseline-trust.ts`). */
   unverifiedBaselines?: number;
+  /**
+   * Principals whose runs of this proposal were found wrong (`invalid`): none of its later
+   * runs is theirs. Their runs no longer count, so without this nothing kept a liar whose
+   * screen was set aside off the confirmation that followed, and its lie then carried the gain.
+   */
+  blamed?: string[];
 }
 
 function record(d: Decision, cls: string, candidate: number[], baselines: number[]): DecisionRecord {
@@ -227,7 +233,9 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   const arb = arbitrate(s, cfg);
   if (arb.kind === 'settled') return arb.actions;
   if (arb.kind === 'judged') {
-    const rest = nextStep({ ...s, finished: null, runs: arb.runs }, cfg).map(
+    const wrong = s.runs.filter((r) => !arb.runs.includes(r));
+    const blamed = [...(s.blamed ?? []), ...wrong.flatMap((r) => (r.principal ? [r.principal.id] : []))];
+    const rest = nextStep({ ...s, finished: null, runs: arb.runs, blamed }, cfg).map(
       (a): Action =>
         a.type === 'end' || a.type === 'advance' ? { ...a, reason: `${arb.why}; ${a.reason ?? ''}` } : a,
     );
@@ -320,6 +328,7 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
     // An untrusted screener's principal must not confirm its own screen (leasing keeps every
     // worker of that principal off it).
     excludeWorkerId: s.screenerTrusted ? null : (screen?.workerId ?? null),
+    ...(s.blamed?.length ? { excludePrincipals: [...new Set(s.blamed)] } : {}),
   };
   if (d.verdict === 'replicate') {
     return [

@@ -76,6 +76,18 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   }));
 }
 
+/** Principals whose runs of `p` were found wrong: they run nothing more of it. */
+async function blamedPrincipals(deps: Deps, p: Proposal): Promise<string[]> {
+  const out = new Set<string>();
+  for (const id of p.experimentIds) {
+    const e = await deps.store.getExperiment(id);
+    if (e?.verdict !== 'invalid' || !e.workerId) continue;
+    const who = await principalOfWorker(deps, e.workerId);
+    if (who) out.add(who.id);
+  }
+  return [...out];
+}
+
 /**
  * Whether a worker's token is trusted (a lab's own machines): only then may it confirm its
  * own screens. Trust earned on a class (`store.trust`) does not stand in for a second
@@ -125,6 +137,7 @@ export async function evaluate(
       screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
       unverifiedBaselines: (await unverifiedBaselines(deps, p.track, p.base, cls)).count,
+      blamed: await blamedPrincipals(deps, p),
     },
     lifecycleConfig(deps),
   );
