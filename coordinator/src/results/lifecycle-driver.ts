@@ -47,11 +47,28 @@ export function finishedRun(e: Experiment): FinishedRun | null {
   };
 }
 
-/** Candidate runs of a proposal that count: finished, ok, on its current base and this class. */
-async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunView[]> {
+/**
+ * One read of a proposal's runs: those that count (finished, ok, on its current base and
+ * this class), and the principals of those found wrong (`invalid`), who run nothing more of it.
+ */
+async function readRuns(
+  deps: Deps,
+  p: Proposal,
+  cls: string,
+): Promise<{ runs: RunView[]; blamed: string[] }> {
   const out: Experiment[] = [];
+  const principals = new Map<string, RunView['principal']>();
+  const who = async (workerId: string) => {
+    if (!principals.has(workerId)) principals.set(workerId, await principalOfWorker(deps, workerId));
+    return principals.get(workerId) ?? null;
+  };
+  const blamed = new Set<string>();
   for (const id of p.experimentIds) {
     const e = await deps.store.getExperiment(id);
+    if (e?.verdict === 'invalid' && e.workerId) {
+      const pr = await who(e.workerId);
+      if (pr) blamed.add(pr.id);
+    }
     if (e?.status !== 'ok' || !e.metrics || e.base !== p.base || e.hardwareClass !== cls) continue;
     if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
     out.push(e);
@@ -59,33 +76,19 @@ async function countedRuns(deps: Deps, p: Proposal, cls: string): Promise<RunVie
   // Screens first, then confirmations and arbitrations in the order they were recorded.
   const rank = (e: Experiment) => (e.stage === 'screen' || e.stage === 'baseline' ? 0 : 1);
   out.sort((a, b) => rank(a) - rank(b) || (a.recordedAt ?? 0) - (b.recordedAt ?? 0));
-  const principals = new Map<string, RunView['principal']>();
-  for (const e of out) {
-    if (e.workerId && !principals.has(e.workerId))
-      principals.set(e.workerId, await principalOfWorker(deps, e.workerId));
-  }
-  return out.map((e) => ({
-    id: e.id,
-    stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
-    valBpb: e.metrics!.val_bpb,
-    workerId: e.workerId,
-    principal: (e.workerId && principals.get(e.workerId)) || null,
-    steps: e.metrics!.num_steps,
-    tokensM: e.metrics!.total_tokens_M,
-    peakVramMb: e.metrics!.peak_vram_mb,
-  }));
-}
-
-/** Principals whose runs of `p` were found wrong: they run nothing more of it. */
-async function blamedPrincipals(deps: Deps, p: Proposal): Promise<string[]> {
-  const out = new Set<string>();
-  for (const id of p.experimentIds) {
-    const e = await deps.store.getExperiment(id);
-    if (e?.verdict !== 'invalid' || !e.workerId) continue;
-    const who = await principalOfWorker(deps, e.workerId);
-    if (who) out.add(who.id);
-  }
-  return [...out];
+  const runs: RunView[] = [];
+  for (const e of out)
+    runs.push({
+      id: e.id,
+      stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
+      valBpb: e.metrics!.val_bpb,
+      workerId: e.workerId,
+      principal: e.workerId ? await who(e.workerId) : null,
+      steps: e.metrics!.num_steps,
+      tokensM: e.metrics!.total_tokens_M,
+      peakVramMb: e.metrics!.peak_vram_mb,
+    });
+  return { runs, blamed: [...blamed] };
 }
 
 /**
@@ -122,7 +125,7 @@ export async function evaluate(
 ): Promise<void> {
   const p = await deps.store.getProposal(proposalId);
   if (!p) return;
-  const runs = await countedRuns(deps, p, cls);
+  const { runs, blamed } = await readRuns(deps, p, cls);
   const baselines = await deps.store.getBaselineSamples(p.track, p.base, cls);
   const noise = pooledNoise(await deps.store.baselineGroups(p.track, cls));
   const actions = nextStep(
@@ -137,7 +140,7 @@ export async function evaluate(
       screenerTrusted: await tokenTrusted(deps, runs.find((r) => r.stage === 'screen')?.workerId ?? null),
       baselineExhausted: await baselineExhausted(deps, p.track, p.base, cls),
       unverifiedBaselines: (await unverifiedBaselines(deps, p.track, p.base, cls)).count,
-      blamed: await blamedPrincipals(deps, p),
+      blamed,
     },
     lifecycleConfig(deps),
   );
