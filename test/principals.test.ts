@@ -52,8 +52,16 @@ const get = (tc: TestCoordinator, id: string) => tc.admin.proposals.get.query({ 
 const WAITING =
   /waiting for (a second principal on \S+: only token 'vol-1' has run it|another principal to verify the baselines)/;
 
+/**
+ * How long a proposal may take to end or wait. Alone these scenarios take 10–30 s; under the
+ * whole suite on two cores one took over 30 s to end (a clean-clone CI run timed out there).
+ */
+const SETTLE_MS = 75_000;
+/** A scenario that waits for proposals more than once. */
+const LONG_TEST_MS = 240_000;
+
 /** The proposal once it has ended, or once it waits for a second principal. */
-async function settled(tc: TestCoordinator, id: string, timeoutMs = 30_000): Promise<Proposal> {
+async function settled(tc: TestCoordinator, id: string, timeoutMs = SETTLE_MS): Promise<Proposal> {
   return waitFor(
     async () => {
       const p = await get(tc, id);
@@ -64,7 +72,7 @@ async function settled(tc: TestCoordinator, id: string, timeoutMs = 30_000): Pro
   );
 }
 
-async function final(tc: TestCoordinator, id: string, timeoutMs = 30_000): Promise<Proposal> {
+async function final(tc: TestCoordinator, id: string, timeoutMs = SETTLE_MS): Promise<Proposal> {
   return waitFor(
     async () => {
       const p = await get(tc, id);
@@ -102,128 +110,140 @@ describe('principals', () => {
     expect((await t.admin.experiments.get.query({ id: lease.experimentId })).status).toBe('ok');
   });
 
-  it('never merges a harmful patch that one token screens and "confirms" as two workers', async () => {
-    t = await startCoordinator();
-    const token = await tokenFor(t, 'vol-1');
-    // Two worker IDs, one token: both forge a 0.02 gain on every candidate run.
-    const forged = { shift: -0.02, lieOn: { screen: true, confirm: true } };
-    const a = liar(t, token, 'vol-1-a', forged);
-    const b = liar(t, token, 'vol-1-b', forged);
-    await a.register();
-    await b.register();
-    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
-    const harmful = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '1.010000'),
-      description: 'harmful: QUALITY up by 0.01',
-    });
-    a.start();
-    b.start();
-    const p = await settled(t, harmful.proposal.id);
-    expect(p.status).not.toBe('merged');
-    expect(p.verdictReason).toMatch(WAITING);
-    // However long it waits, no worker of that token runs the confirmation.
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect((await get(t, harmful.proposal.id)).status).not.toBe('merged');
-    const confirms = [...a.jobs, ...b.jobs].filter((j) => j.stage === 'confirm');
-    expect(confirms).toEqual([]);
-    // Other principals check it: the forged screen is contradicted, a third principal sides
-    // with the confirmation, and the patch is discarded.
-    liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {}).start();
-    liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {}).start();
-    const end = await final(t, harmful.proposal.id);
-    expect(end.status).toBe('discarded');
-    expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
-  });
-
-  it('keeps a lone untrusted token from merging on its own numbers, and merges real gains once a second principal joins', async () => {
-    t = await startCoordinator();
-    // A liar alone in its class: it reports null patches (QUALITY edits) 0.02 better than it
-    // measured, and real gains honestly.
-    const lone = liar(t, await tokenFor(t, 'vol-1'), 'vol-1', {
-      shift: -0.02,
-      lieOn: { screen: true, confirm: true },
-      lieWhen: (j) => j.lease.patch?.includes('QUALITY') ?? false,
-    });
-    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
-    const nul = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: qualityPatch('1.000000', '1.00000'),
-      description: 'null: the same QUALITY',
-    });
-    const gain = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: bonusPatch('0.010000'),
-      description: 'real: BONUS 0.01',
-    });
-    lone.start();
-    for (const id of [nul.proposal.id, gain.proposal.id]) {
-      const p = await settled(t, id);
+  it(
+    'never merges a harmful patch that one token screens and "confirms" as two workers',
+    async () => {
+      t = await startCoordinator();
+      const token = await tokenFor(t, 'vol-1');
+      // Two worker IDs, one token: both forge a 0.02 gain on every candidate run.
+      const forged = { shift: -0.02, lieOn: { screen: true, confirm: true } };
+      const a = liar(t, token, 'vol-1-a', forged);
+      const b = liar(t, token, 'vol-1-b', forged);
+      await a.register();
+      await b.register();
+      const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+      const harmful = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: qualityPatch('1.000000', '1.010000'),
+        description: 'harmful: QUALITY up by 0.01',
+      });
+      a.start();
+      b.start();
+      const p = await settled(t, harmful.proposal.id);
       expect(p.status).not.toBe('merged');
       expect(p.verdictReason).toMatch(WAITING);
-    }
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
-    const aloneRuns = lone.jobs.length;
+      // However long it waits, no worker of that token runs the confirmation.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect((await get(t, harmful.proposal.id)).status).not.toBe('merged');
+      const confirms = [...a.jobs, ...b.jobs].filter((j) => j.stage === 'confirm');
+      expect(confirms).toEqual([]);
+      // Other principals check it: the forged screen is contradicted, a third principal sides
+      // with the confirmation, and the patch is discarded.
+      liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {}).start();
+      liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {}).start();
+      const end = await final(t, harmful.proposal.id);
+      expect(end.status).toBe('discarded');
+      expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
+    },
+    LONG_TEST_MS,
+  );
 
-    // Honest principals join the class (a second to verify and confirm, a third to arbitrate
-    // the null patch's forged screen): the real gain merges, the null patch does not.
-    const honest = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {});
-    honest.start();
-    const third = liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {});
-    third.start();
-    const [n, g] = await Promise.all([final(t, nul.proposal.id), final(t, gain.proposal.id)]);
-    expect(n.status).toBe('discarded');
-    expect(g.status).toBe('merged');
-    const confirmOfGain = [...honest.jobs, ...third.jobs].find(
-      (j) => j.stage === 'confirm' && j.lease.patch?.includes('BONUS'),
-    );
-    expect(confirmOfGain).toBeDefined();
-    console.log(
-      `lone liar: ${aloneRuns} runs alone, ${lone.jobs.length + honest.jobs.length + third.jobs.length} in all; ` +
-        `lies ${JSON.stringify(lone.lies())}; null ${n.status}, gain ${g.status}`,
-    );
-  });
+  it(
+    'keeps a lone untrusted token from merging on its own numbers, and merges real gains once a second principal joins',
+    async () => {
+      t = await startCoordinator();
+      // A liar alone in its class: it reports null patches (QUALITY edits) 0.02 better than it
+      // measured, and real gains honestly.
+      const lone = liar(t, await tokenFor(t, 'vol-1'), 'vol-1', {
+        shift: -0.02,
+        lieOn: { screen: true, confirm: true },
+        lieWhen: (j) => j.lease.patch?.includes('QUALITY') ?? false,
+      });
+      const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+      const nul = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: qualityPatch('1.000000', '1.00000'),
+        description: 'null: the same QUALITY',
+      });
+      const gain = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: bonusPatch('0.010000'),
+        description: 'real: BONUS 0.01',
+      });
+      lone.start();
+      for (const id of [nul.proposal.id, gain.proposal.id]) {
+        const p = await settled(t, id);
+        expect(p.status).not.toBe('merged');
+        expect(p.verdictReason).toMatch(WAITING);
+      }
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
+      const aloneRuns = lone.jobs.length;
 
-  it('does not let trust earned on a class stand in for a second principal', async () => {
-    t = await startCoordinator({ RATCHET_TRUST_THRESHOLD: '1' });
-    // vol-1 measures real gains honestly and lies about WIDTH edits, which change nothing.
-    // Exact measurements (no noise): the liar agrees with itself to the digit.
-    const a = liar(t, await tokenFor(t, 'vol-1'), 'vol-1', {
-      shift: -0.02,
-      sigma: 0,
-      lieOn: { screen: true, confirm: true },
-      lieWhen: (j) => /^\+WIDTH/m.test(j.lease.patch ?? ''),
-    });
-    const b = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', { sigma: 0 });
-    a.start();
-    b.start();
-    // A real gain, screened by one and confirmed by the other: both earn trust on the class.
-    const gain = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: bonusPatch('0.010000'),
-      description: 'real: BONUS 0.01',
-    });
-    expect((await final(t, gain.proposal.id)).status).toBe('merged');
-    await b.stop();
-    const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
-    const nul = await t.admin.proposals.submit.mutate({
-      track: 'standin',
-      patch: [
-        '--- a/train.py',
-        '+++ b/train.py',
-        '@@ -9,3 +9,3 @@',
-        ' # More constants, far enough from QUALITY for patches of each to merge cleanly.',
-        '-WIDTH = 64',
-        '+WIDTH = 65',
-        ' BONUS = 0.010000  # subtracted from val_bpb',
-        '',
-      ].join('\n'),
-      description: 'null: WIDTH 65',
-    });
-    const p = await settled(t, nul.proposal.id);
-    expect(p.status).not.toBe('merged');
-    expect(p.verdictReason).toMatch(/waiting for a second principal on \S+: only token 'vol-1' has run it/);
-    expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
-  });
+      // Honest principals join the class (a second to verify and confirm, a third to arbitrate
+      // the null patch's forged screen): the real gain merges, the null patch does not.
+      const honest = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', {});
+      honest.start();
+      const third = liar(t, await tokenFor(t, 'vol-3'), 'vol-3', {});
+      third.start();
+      const [n, g] = await Promise.all([final(t, nul.proposal.id), final(t, gain.proposal.id)]);
+      expect(n.status).toBe('discarded');
+      expect(g.status).toBe('merged');
+      const confirmOfGain = [...honest.jobs, ...third.jobs].find(
+        (j) => j.stage === 'confirm' && j.lease.patch?.includes('BONUS'),
+      );
+      expect(confirmOfGain).toBeDefined();
+      console.log(
+        `lone liar: ${aloneRuns} runs alone, ${lone.jobs.length + honest.jobs.length + third.jobs.length} in all; ` +
+          `lies ${JSON.stringify(lone.lies())}; null ${n.status}, gain ${g.status}`,
+      );
+    },
+    LONG_TEST_MS,
+  );
+
+  it(
+    'does not let trust earned on a class stand in for a second principal',
+    async () => {
+      t = await startCoordinator({ RATCHET_TRUST_THRESHOLD: '1' });
+      // vol-1 measures real gains honestly and lies about WIDTH edits, which change nothing.
+      // Exact measurements (no noise): the liar agrees with itself to the digit.
+      const a = liar(t, await tokenFor(t, 'vol-1'), 'vol-1', {
+        shift: -0.02,
+        sigma: 0,
+        lieOn: { screen: true, confirm: true },
+        lieWhen: (j) => /^\+WIDTH/m.test(j.lease.patch ?? ''),
+      });
+      const b = liar(t, await tokenFor(t, 'vol-2'), 'vol-2', { sigma: 0 });
+      a.start();
+      b.start();
+      // A real gain, screened by one and confirmed by the other: both earn trust on the class.
+      const gain = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: bonusPatch('0.010000'),
+        description: 'real: BONUS 0.01',
+      });
+      expect((await final(t, gain.proposal.id)).status).toBe('merged');
+      await b.stop();
+      const head = (await t.admin.tracks.get.query({ id: 'standin' })).head;
+      const nul = await t.admin.proposals.submit.mutate({
+        track: 'standin',
+        patch: [
+          '--- a/train.py',
+          '+++ b/train.py',
+          '@@ -9,3 +9,3 @@',
+          ' # More constants, far enough from QUALITY for patches of each to merge cleanly.',
+          '-WIDTH = 64',
+          '+WIDTH = 65',
+          ' BONUS = 0.010000  # subtracted from val_bpb',
+          '',
+        ].join('\n'),
+        description: 'null: WIDTH 65',
+      });
+      const p = await settled(t, nul.proposal.id);
+      expect(p.status).not.toBe('merged');
+      expect(p.verdictReason).toMatch(/waiting for a second principal on \S+: only token 'vol-1' has run it/);
+      expect((await t.admin.tracks.get.query({ id: 'standin' })).head).toBe(head);
+    },
+    LONG_TEST_MS,
+  );
 });

@@ -43,8 +43,11 @@ describe('baseline verification', () => {
     // The liar shifts every number: its own spread is honest, so the shift shows.
     const xs = [b('h1', 1.0), b('h1', 1.0007), b('liar', 0.98), b('liar', 0.9806), b('h2', 0.9995)];
     expect(counted(xs, young)).toEqual([true, true, false, false, true]);
-    // No spread known yet: only numbers within the σ floor's tolerance agree.
+    // No spread known yet: only identical numbers agree (a deterministic track). Within the
+    // σ floor's tolerance was not enough: on a noisy track only the closest pairs counted,
+    // and the first noise estimate was built from them alone.
     expect(counted([b('h1', 1.0), b('h2', 1.0)], young)).toEqual([true, true]);
+    expect(counted([b('h1', 1.0), b('h2', 1.0003)], young)).toEqual([false, false]);
     expect(counted([b('h1', 1.0), b('h2', 1.003)], young)).toEqual([false, false]);
   });
 

@@ -13,8 +13,13 @@
  * "Agrees": within contradictK · √2 · σ, the bound that calls a screen contradicted by its
  * confirmation, but never widened while σ is young. σ is the class's noise when it has one
  * (ν ≥ 1), else the spread of each principal's own replicates of this commit (a liar that
- * shifts every number keeps an honest spread, so its shift still shows), else only the σ
- * floor: identical numbers agree.
+ * shifts every number keeps an honest spread, so its shift still shows), else none: only
+ * identical numbers agree (a deterministic track), and a noisy one waits for a principal's
+ * second replicate. The σ floor's tolerance there (4·√2·10⁻⁴) let only the pairs that happened
+ * to be that close count: on a track of σ 0.0006 half the honest pairs, the closer half, so
+ * the first noise estimate came out far too small, and every later agreement, judged by it,
+ * kept selecting close pairs (σ̂ a quarter of the truth at the end of a liar scenario, with
+ * honest runs then "disagreeing" and a null patch merged).
  *
  * Why not widened: at ν = 1 one unlucky honest pair puts σ̂ at 2.5× the truth, and the widened
  * bound (14σ̂) let a liar's baselines 0.02 (33σ) off count for good. A screen wrongly called
@@ -52,7 +57,7 @@ export function agreementTolerance(
   const byPrincipal = new Map<string, number[]>();
   for (const s of samples) byPrincipal.set(s.principal, [...(byPrincipal.get(s.principal) ?? []), s.valBpb]);
   const own = pooledNoise([...byPrincipal.values()]);
-  return bound(own.df >= 1 ? own.sigma : 0, cfg);
+  return own.df >= 1 ? bound(own.sigma, cfg) : 0;
 }
 
 /** The standing of every baseline of one (commit, class), in the order given. */
