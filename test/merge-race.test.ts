@@ -86,10 +86,7 @@ describe('the merge train and batches', () => {
     const q2 = (await submit(bonusPatch('0.020000'), 'bonus')).proposal;
     const screens = [await a.candidate(1.0), await a.candidate(1.0)];
     for (const l of screens) await a.complete(l, 0.97);
-    // Both confirmations are leased before the head moves (one leased after it would run on
-    // the new head, and merge without a re-verification).
-    const confirms = [await a.candidate(1.0), await a.candidate(1.0)];
-    for (const l of confirms) await a.complete(l, 0.971);
+    for (let i = 0; i < 2; i++) await a.complete(await a.candidate(1.0), 0.971);
     const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
     expect((await tc.admin.proposals.get.query({ id: q2.id })).status).toBe('reverify');
 
@@ -147,14 +144,12 @@ async function speculativeTrain(tc: TestCoordinator) {
     .proposal;
   const screens = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
   for (const l of screens) await a.complete(l, 0.97);
-  // All three confirmations run on the first head (leased before it moves).
-  const [c1, c2, c3] = [await a.candidate(1.0), await a.candidate(1.0), await a.candidate(1.0)];
-  await a.complete(c1, 0.971); // q1 confirmed: merges
-  await a.complete(c2, 0.971); // q2 confirmed: re-verification batch opens
+  await a.complete(await a.candidate(1.0), 0.971); // q1 confirmed: merges
+  await a.complete(await a.candidate(1.0), 0.971); // q2 confirmed: re-verification batch opens
   const first = await a.candidate(0.97); // the batch, composed on the new head
   const h1 = (await tc.admin.proposals.get.query({ id: q1.id })).mergedCommit!;
   expect(first.baseCommit).toBe(h1);
-  await a.complete(c3, 0.971); // q3 confirmed while the batch runs
+  await a.complete(await a.candidate(0.97), 0.971); // q3 confirmed while the batch runs
   expect((await tc.admin.proposals.get.query({ id: q3.id })).status).toBe('reverify');
   const second = await a.candidate(0.97); // the next batch, on top of the first
   return { a, ids: [q1.id, q2.id, q3.id], h1, first, second };

@@ -607,41 +607,6 @@ describe('independence is counted in principals, not worker IDs', () => {
   });
 });
 
-describe('a confirmation that moved to a new head (its screen ran on the old one)', () => {
-  // The driver shifts a run of the old head by the difference of the two heads' baseline
-  // means (`fromBase`); here the values are already shifted, against baselines near 1.0.
-  const old = (r: RunView): RunView => ({ ...r, fromBase: HEAD });
-
-  it('merges when the run on the new head bears the gain out on its own', () => {
-    const as = nextStep(
-      state({
-        screenerTrusted: true,
-        finished: finished('e2', { stage: 'confirm' }),
-        runs: [old(run('e1', 'screen', 0.99)), run('e2', 'confirm', 0.9905)],
-      }),
-      cfg,
-    );
-    expect(types(as)).toContain('merge');
-  });
-
-  it('does not merge on runs of the old head when the runs on the new head do not show the gain', () => {
-    // The screen and a first confirmation on the old head show 0.01; the confirmation on the
-    // new head is at its baseline. Pooled, the three pass the rule (t −8.4).
-    const as = nextStep(
-      state({
-        screenerTrusted: true,
-        finished: finished('e3', { stage: 'confirm' }),
-        runs: [old(run('e1', 'screen', 0.99)), old(run('e2', 'confirm', 0.99)), run('e3', 'confirm', 0.9995)],
-      }),
-      cfg,
-    );
-    expect(types(as)).not.toContain('merge');
-    expect((ending(as) as { reason: string }).reason).toContain(
-      'the gain rests on the screen: the runs after the screen on the head alone (1)',
-    );
-  });
-});
-
 describe("an untrusted screen chooses what to confirm; other principals' runs carry the gain", () => {
   const by = (id: string, stage: 'screen' | 'confirm', valBpb: number, token: string) => ({
     ...run(id, stage, valBpb, `w-${token}`),

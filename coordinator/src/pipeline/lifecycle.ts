@@ -7,9 +7,7 @@
  *
  *   queued → running → (crashed | patch_failed | discarded | quarantined | awaiting_baseline
  *                       | confirming | merge)
- *   confirming → running → … the same, on all samples (a confirmation leased after the head
- *                moved runs on the head, `lease/freshen.ts`: runs of the earlier base count
- *                shifted (`fromBase`), and the runs on the head must show the gain alone)
+ *   confirming → running → … the same, on all samples
  *   confirming → (confirmation contradicts the screen) → confirming, a third principal's
  *                arbitration queued → the side it agrees with stands, the other is invalid
  *                and loses its trust; judged on the runs that stand (`arbitration.ts`)
@@ -55,11 +53,6 @@ export interface RunView {
   steps: number | null;
   tokensM: number | null;
   peakVramMb: number | null;
-  /**
-   * Measured on this earlier base of the proposal (its confirmation moved to the head):
-   * `valBpb` is shifted by the difference of the two bases' baseline means.
-   */
-  fromBase?: string;
 }
 
 /** A candidate run: the first, a replicate, or a third principal's run settling a dispute. */
@@ -355,16 +348,11 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
   // principals, when the screener is untrusted) must bear the gain out on their own: pooled
   // with them, a liar's screen 0.03 better passed with an honest confirmation at the
   // baseline whenever a young noise estimate widened the bound of agreement past the lie.
-  // When the confirmation moved to a new head, only the runs on that head count here: they
-  // stand in for the re-verification a winner confirmed on the old head would need there.
   if (!confirmedBefore && screen) {
-    const moved = s.runs.some((r) => r.fromBase !== undefined);
-    const theirs = others
-      .filter((r) => (s.screenerTrusted || independent(screen, [r])) && (!moved || r.fromBase === undefined))
-      .map((r) => r.valBpb);
+    const theirs = others.filter((r) => s.screenerTrusted || independent(screen, [r])).map((r) => r.valBpb);
     const c = corroborated(theirs, baseValues, s.noise, acc);
     if (!c.ok) {
-      const who = `${s.screenerTrusted ? 'the runs after the screen' : 'the runs of other principals'}${moved ? ' on the head' : ''}`;
+      const who = s.screenerTrusted ? 'the runs after the screen' : 'the runs of other principals';
       const why = `the gain rests on the screen: ${who} alone (${theirs.length}) give Δ ${c.delta.toFixed(6)}, t ${c.t.toFixed(2)}, needs < −${c.tCrit.toFixed(2)} (α=${acc.corroborateAlpha})`;
       if (s.runs.length < acc.maxReplicates)
         return [

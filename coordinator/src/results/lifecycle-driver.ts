@@ -3,7 +3,7 @@
  * function looks at, asks it what to do, and does it. No rule lives here; every status write
  * goes through `proposal-status.ts`.
  */
-import type { BaselineSample, Experiment, Proposal } from '@ratchet/shared';
+import type { Experiment, Proposal } from '@ratchet/shared';
 import { principalOfWorker } from '../auth/principals.ts';
 import { unverifiedBaselines } from '../baselines/baseline-verify.ts';
 import { baselineExhausted, ensureBaselineJobs } from '../baselines/baselines.ts';
@@ -17,7 +17,7 @@ import {
   nextStep,
   type RunView,
 } from '../pipeline/lifecycle.ts';
-import { mean, pooledNoise, throughputOf } from '../pipeline/stats.ts';
+import { pooledNoise, throughputOf } from '../pipeline/stats.ts';
 import { addExperimentId, moveProposal } from '../proposals/proposal-status.ts';
 import { newExperiment } from '../proposals/proposals.ts';
 import { classQueueName, generalQueueName, Priority } from '../queue/queues.ts';
@@ -48,64 +48,45 @@ export function finishedRun(e: Experiment): FinishedRun | null {
 }
 
 /**
- * One read of a proposal's runs: those that count (finished, ok, on this class), and the
- * principals of those found wrong (`invalid`), who run nothing more of it. A run counts on
- * the proposal's current base; a run on an earlier base counts too while the proposal is being
- * confirmed (its confirmation moved to the head: `lease/freshen.ts`), its value shifted by
- * the difference of the two bases' baseline means. A re-verification (an accept earned on
- * an earlier base) counts only runs on the new head.
+ * One read of a proposal's runs: those that count (finished, ok, on its current base and
+ * this class), and the principals of those found wrong (`invalid`), who run nothing more of it.
  */
 async function readRuns(
   deps: Deps,
   p: Proposal,
   cls: string,
-  baselines: readonly BaselineSample[],
 ): Promise<{ runs: RunView[]; blamed: string[] }> {
-  const out: { e: Experiment; shift: number }[] = [];
+  const out: Experiment[] = [];
   const principals = new Map<string, RunView['principal']>();
   const who = async (workerId: string) => {
     if (!principals.has(workerId)) principals.set(workerId, await principalOfWorker(deps, workerId));
     return principals.get(workerId) ?? null;
   };
   const blamed = new Set<string>();
-  const reverify = p.originalBase !== null && p.decision?.verdict === 'accept';
-  const levels = new Map<string, number | null>();
-  const shiftOf = async (base: string): Promise<number | null> => {
-    if (base === p.base) return 0;
-    if (reverify || baselines.length === 0) return null;
-    if (!levels.has(base)) {
-      const there = await deps.store.getBaselineSamples(p.track, base, cls);
-      levels.set(base, there.length > 0 ? mean(there.map((b) => b.valBpb)) : null);
-    }
-    const level = levels.get(base);
-    return level == null ? null : mean(baselines.map((b) => b.valBpb)) - level;
-  };
   for (const id of p.experimentIds) {
     const e = await deps.store.getExperiment(id);
     if (e?.verdict === 'invalid' && e.workerId) {
       const pr = await who(e.workerId);
       if (pr) blamed.add(pr.id);
     }
-    if (e?.status !== 'ok' || !e.metrics || e.hardwareClass !== cls) continue;
+    if (e?.status !== 'ok' || !e.metrics || e.base !== p.base || e.hardwareClass !== cls) continue;
     if (e.verdict === 'throttled' || e.verdict === 'quarantined' || e.verdict === 'invalid') continue;
-    const shift = await shiftOf(e.base);
-    if (shift !== null) out.push({ e, shift });
+    out.push(e);
   }
   // Screens first, then confirmations and arbitrations in the order they were recorded.
   const rank = (e: Experiment) => (e.stage === 'screen' || e.stage === 'baseline' ? 0 : 1);
-  out.sort((a, b) => rank(a.e) - rank(b.e) || (a.e.recordedAt ?? 0) - (b.e.recordedAt ?? 0));
+  out.sort((a, b) => rank(a) - rank(b) || (a.recordedAt ?? 0) - (b.recordedAt ?? 0));
   const runs: RunView[] = [];
-  for (const { e, shift } of out)
+  for (const e of out)
     runs.push({
       id: e.id,
       stage: e.stage === 'confirm' || e.stage === 'arbitrate' ? e.stage : 'screen',
-      valBpb: e.metrics!.val_bpb + shift,
+      valBpb: e.metrics!.val_bpb,
       workerId: e.workerId,
       principal: e.workerId ? await who(e.workerId) : null,
       steps: e.metrics!.num_steps,
       tokensM: e.metrics!.total_tokens_M,
       peakVramMb: e.metrics!.peak_vram_mb,
-      ...(e.base !== p.base ? { fromBase: e.base } : {}),
     });
   return { runs, blamed: [...blamed] };
 }
@@ -144,8 +125,8 @@ export async function evaluate(
 ): Promise<void> {
   const p = await deps.store.getProposal(proposalId);
   if (!p) return;
+  const { runs, blamed } = await readRuns(deps, p, cls);
   const baselines = await deps.store.getBaselineSamples(p.track, p.base, cls);
-  const { runs, blamed } = await readRuns(deps, p, cls, baselines);
   const noise = pooledNoise(await deps.store.baselineGroups(p.track, cls));
   const actions = nextStep(
     {
@@ -215,16 +196,13 @@ export async function perform(
           proposal: cur,
           ownBatch,
           decision: a.decision,
-          // Runs of an earlier base measured other code: they are not the commit's baselines.
-          runs: a.runs
-            .filter((r) => r.fromBase === undefined)
-            .map((r) => ({
-              experimentId: r.id,
-              valBpb: r.valBpb,
-              steps: r.steps,
-              tokensM: r.tokensM,
-              peakVramMb: r.peakVramMb,
-            })),
+          runs: a.runs.map((r) => ({
+            experimentId: r.id,
+            valBpb: r.valBpb,
+            steps: r.steps,
+            tokensM: r.tokensM,
+            peakVramMb: r.peakVramMb,
+          })),
         });
         await perform(
           deps,
