@@ -109,10 +109,11 @@ describe('the acceptance pipeline', () => {
             `${e.stage} ${names.get(e.workerId ?? '')} ${e.metrics?.val_bpb} ${e.verdict}: ${e.verdictReason}`,
         );
     };
-    expect(a.status, JSON.stringify({ reason: a.verdictReason, runs: await runsOf(a) })).toBe('discarded');
+    const runsOfA = await runsOf(a);
+    expect(a.status, JSON.stringify({ reason: a.verdictReason, runs: runsOfA })).toBe('discarded');
     // The screen and the confirmation disagreed; a third principal sided with the confirmation.
     // (Its own last reason is the decision on the runs that stand.)
-    const screenRun = (await runsOf(a)).find((r) => r.startsWith('screen '));
+    const screenRun = runsOfA.find((r) => r.startsWith('screen '));
     expect(screenRun).toContain('the screen was wrong');
     expect(b.status).toBe('quarantined');
     const track = await t.admin.tracks.get.query({ id: 'standin' });

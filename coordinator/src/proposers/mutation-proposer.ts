@@ -24,9 +24,10 @@ export interface MutationProposerOptions {
  * How many proposals to keep open with `workers` live workers: twice as many, but never
  * more than four beyond one each. Each open proposal is made blind to what the ones before it
  * find; at 16 workers twice as many (32 open) left the search a round behind its own results.
- * Research bench (upstream landscape, 3 trials each): 16 workers at 20 open, efficiency
- * 0.81, 0.83, 0.84, against 0.74, 0.84, 0.75 at 32. Fewer at 4 workers did not pay: at 5
- * open, 0.55, 0.53, 0.61, against 0.79, 0.73, 0.96 at 8.
+ * Research bench (upstream landscape, 3 trials each; docs/architecture.md): 16 workers at
+ * 20 open, efficiency 0.68, 0.81, 0.81 (0.81, 0.83, 0.84 with a first form that also kept 5
+ * open at 4 workers), against 0.72, 0.63, 0.85 at 32. Fewer at 4 workers did not pay: at 5
+ * open, 0.55, 0.53, 0.61, against 0.78, 0.65, 0.77 at 8.
  */
 export function openTarget(workers: number): number {
   return Math.min(2 * workers, workers + 4);
