@@ -9,7 +9,7 @@ import type { Lease } from '@ratchet/shared';
 import { type Client, createClient } from '@ratchet/worker';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { qualityPatch, startCoordinator, type TestCoordinator } from './support/harness.ts';
+import { qualityPatch, startCoordinator, type TestCoordinator, waitFor } from './support/harness.ts';
 import { bonusPatch, okOutcome, SIM_PROFILE } from './support/sim-worker.ts';
 
 let t: TestCoordinator | null = null;
@@ -235,8 +235,18 @@ describe('the speculative merge train', () => {
     expect(await empty()).toBeLessThanOrEqual(1);
     // Once q2 merged, q3's batch is composed on the real head: a conflict, with the hunk.
     await a.complete(first, 0.95);
-    await a.baselines(0.95);
-    const p3 = await tc.admin.proposals.get.query({ id: q3.id });
+    // q3's batch job waits, delayed, while q2's batch is judged and merged; one empty lease of
+    // 300 ms could come before it is due (a clean-clone CI run failed so). Lease until it is
+    // composed, running any baseline met on the way.
+    const p3 = await waitFor(
+      async () => {
+        await a.baselines(0.95);
+        const p = await tc.admin.proposals.get.query({ id: q3.id });
+        return p.status !== 'reverify' && p;
+      },
+      10_000,
+      "q3's batch on the new head",
+    );
     expect([p3.status, p3.conflict]).toEqual(['conflict', expect.stringContaining('BONUS')]);
     expect((await tc.admin.proposals.get.query({ id: q2.id })).status).toBe('merged');
     expect((await tc.admin.proposals.get.query({ id: q1.id })).status).toBe('merged');
