@@ -3,6 +3,9 @@
  * BullMQ, git): val_bpb = f(hyperparameters) + Gaussian noise of known σ, evaluated by
  * simulated workers, proposals from the real mutation proposer. Prints figures.
  *   node --import tsx bench/research.ts
+ *   BENCH_SEED=1 …   another search (the proposer's and the workers' seeds); a trial per seed
+ *   RATCHET_ALPHA=… RATCHET_REVERIFY_ALPHA=… RATCHET_NOISE_K=… RATCHET_MAX_REPLICATES=…
+ *   RATCHET_BASELINE_RUNS=…   the acceptance rule's settings, to compare them side by side
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,11 +108,24 @@ async function simTrack(): Promise<Record<string, string>> {
   return files;
 }
 
+/** Another search of the same landscape (BENCH_SEED=1, 2…): the proposer's and the workers' seeds. */
+const SEED = Number(process.env.BENCH_SEED ?? 0);
+
+const RULE_SETTINGS = [
+  'RATCHET_ALPHA',
+  'RATCHET_REVERIFY_ALPHA',
+  'RATCHET_NOISE_K',
+  'RATCHET_MAX_REPLICATES',
+  'RATCHET_BASELINE_RUNS',
+];
+
 async function withCoordinator<T>(fn: (t: TestCoordinator) => Promise<T>): Promise<T> {
   const t = await startCoordinator({
     RATCHET_TRACKS: '',
     RATCHET_LOG_LEVEL: 'silent',
     RATCHET_LEASE_TTL_MS: '10000',
+    // The acceptance rule's settings, when given, to compare them side by side.
+    ...Object.fromEntries(RULE_SETTINGS.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
   });
   try {
     await t.admin.tracks.add.mutate({ files: await simTrack() });
@@ -128,7 +144,7 @@ function startSims(t: TestCoordinator, token: string, n: number, runMs: number) 
       file: 'train.py',
       landscape,
       sigma: SIGMA,
-      seed: 1000 + i * 7,
+      seed: 1000 + 101 * SEED + i * 7,
       runMs,
     }),
   );
@@ -205,7 +221,7 @@ async function search(workers: number, runMs: number, capMs: number) {
       track: 'sim',
       python: null,
       intervalMs: 100,
-      random: seeded(42),
+      random: seeded(42 + SEED),
       // Proposals kept open per worker; unset: the coordinator's default (`openTarget`).
       ...(process.env.PER_WORKER ? { perWorker: Number(process.env.PER_WORKER) } : {}),
     });
@@ -348,7 +364,7 @@ function seeded(seed: number) {
 await setup();
 try {
   console.log(
-    `landscape: ${LANDSCAPE_NAME}, ${Object.keys(constantsOf(TRAIN)).length - 1} knobs; start ${START.toFixed(4)}, optimum 1.0000, target ${TARGET.toFixed(4)}, noise σ ${SIGMA}`,
+    `landscape: ${LANDSCAPE_NAME}, ${Object.keys(constantsOf(TRAIN)).length - 1} knobs; start ${START.toFixed(4)}, optimum 1.0000, target ${TARGET.toFixed(4)}, noise σ ${SIGMA}; search seed ${SEED}`,
   );
   const trials = Number(process.env.TRIALS ?? 120);
   const fa = trials > 0 ? await falseAccepts(trials) : null;
