@@ -183,15 +183,32 @@ async function falseAccepts(trials: number) {
       });
       ids.push(r.proposal.id);
     }
-    const done = await waitFor(
-      async () => {
-        const ps = await Promise.all(ids.map((id) => t.admin.proposals.get.query({ id })));
-        return ps.every((p) => FINAL_PROPOSAL_STATUSES.includes(p.status)) ? ps : null;
-      },
-      600_000,
-      'null proposals',
-    );
-    await pool.stop();
+    const all = () => Promise.all(ids.map((id) => t.admin.proposals.get.query({ id })));
+    let done: Awaited<ReturnType<typeof all>>;
+    try {
+      done = await waitFor(
+        async () => {
+          const ps = await all();
+          return ps.every((p) => FINAL_PROPOSAL_STATUSES.includes(p.status)) ? ps : null;
+        },
+        600_000,
+        'null proposals',
+      );
+    } catch (e) {
+      // Say which proposals were left open, and how, rather than only that time ran out.
+      const open = (await all()).filter((p) => !FINAL_PROPOSAL_STATUSES.includes(p.status));
+      console.log(
+        `null patches still open: ${open.length}; ${open
+          .slice(0, 10)
+          .map((p) => `${p.description} ${p.status}: ${p.verdictReason ?? ''}`)
+          .join('; ')}`,
+      );
+      throw e;
+    } finally {
+      // Stopped before the coordinator closes: a simulated worker calling a closed
+      // coordinator would end the process with its own error instead.
+      await pool.stop();
+    }
     const exps = await t.admin.experiments.list.query({ track: 'sim' });
     // The naive rule keeps a run that is strictly lower than a baseline run: over every
     // (screen, baseline run of the same base) pair, how often would it keep a null patch?
