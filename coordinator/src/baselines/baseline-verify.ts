@@ -139,8 +139,11 @@ export async function unverifiedBaselines(
   const counted = new Set(
     (await deps.store.getBaselineSamples(track, commit, cls)).map((s) => s.experimentId),
   );
+  // A trusted report counts as it comes; one not counted yet is between its two writes
+  // (report, count), not waiting for anyone: held, it kept the only principal off the next
+  // baseline job, and the head's proposals waited for another principal forever.
   const held = (await deps.store.reportedBaselines(track, commit, cls)).filter(
-    (r) => !counted.has(r.experimentId),
+    (r) => r.trusted !== true && !counted.has(r.experimentId),
   );
   const principals = [...new Set(held.map((r) => r.principal).filter((p): p is string => !!p))];
   return { count: held.length, principals: principals.slice(0, 20) };
