@@ -34,12 +34,13 @@ const CLASS_X = hardwareClassOf(TEST_CPU_PROFILE);
 const OTHER_PROFILE: HardwareProfile = { ...TEST_CPU_PROFILE, cpuModel: 'Other Test CPU', cpuCores: 8 };
 const knownLandscape = (c: Record<string, number>) => (c.QUALITY ?? 1) - (c.BONUS ?? 0) - (c.EXTRA ?? 0);
 /**
- * The coordinator of every scenario: the known-answer track, and a final test at α = 0.003.
- * At the default α (0.01) honest noise alone merges a null patch about one time in two hundred
- * (the research bench measures that rate), and with 20 null patches over these scenarios
- * "no false accept" would fail now and then with no liar involved. At 0.001 a real gain was
- * lost instead: 10σ, judged at ν = 4 by a σ̂ 1.8× the truth, t −7.14 against t(0.999, 4) =
- * 7.17. At 0.003 (t 5.32 at ν = 4) what is counted here stays on the liars.
+ * The coordinator of every scenario: the known-answer track, and a final test at α = 0.003,
+ * pinned so that these scenarios do not move with the default (0.002, t 5.95 at ν = 4). At
+ * α 0.01 honest noise alone merges a null patch about one time in a hundred, and with 20 null
+ * patches over these scenarios "no false accept" would fail now and then with no liar
+ * involved. At 0.001 a real gain was lost instead: 10σ, judged at ν = 4 by a σ̂ 1.8× the
+ * truth, t −7.14 against t(0.999, 4) = 7.17. At 0.003 (t 5.32 at ν = 4) what is counted here
+ * stays on the liars.
  */
 const coordinator = async () =>
   startCoordinator({ RATCHET_TRACKS: await knownAnswerTrack(), RATCHET_ALPHA: '0.003' });

@@ -68,7 +68,7 @@ async function final(tc: TestCoordinator, id: string, timeoutMs = 60_000): Promi
 describe('the acceptance pipeline', () => {
   it('never merges the fabricated gains of a lying worker', async () => {
     // Once the lying screen is set aside, the honest runs of the null patch are judged alone:
-    // at the default α (0.01) their noise alone would pass now and then. A thousandth keeps
+    // at α 0.01 their noise alone would pass now and then (the default is 0.002). A thousandth keeps
     // what is tested on the liar.
     t = await startCoordinator({ RATCHET_ALPHA: '0.001' });
     // Three volunteers, each with a token of its own, none trusted. Only the liar runs at

@@ -389,6 +389,9 @@ describe('a lone proposal, transition by transition', () => {
       cfg,
     );
     expect(ending(as)).toMatchObject({ type: 'advance', status: 'awaiting_baseline' });
+    // It says what it waits for: the reason of its last replicate ("one more replicate") was
+    // left standing, and a proposal parked for want of baselines read as one that had run.
+    expect((ending(as) as { reason?: string }).reason).toContain('waiting for baselines until ν ≥ 4');
     expect(as).toContainEqual({ type: 'awaitBaseline' });
   });
 
@@ -459,7 +462,12 @@ describe('a lone proposal, transition by transition', () => {
       throttleRequeues: 0,
     };
     const waiting = nextStep(state({ proposal, baselines: [], runs: [run('e3', 'screen', 0.99)] }), cfg);
-    expect(ending(waiting)).toEqual({ type: 'advance', status: 'awaiting_baseline', fields: {} });
+    expect(ending(waiting)).toEqual({
+      type: 'advance',
+      status: 'awaiting_baseline',
+      reason: 'waiting for baseline runs to measure the noise',
+      fields: {},
+    });
   });
 
   it('does nothing for a proposal that has already ended', () => {
@@ -615,6 +623,13 @@ describe("an untrusted screen chooses what to confirm; other principals' runs ca
   // A young noise estimate (ν = 3) widens the bound of agreement to 9σ: a screen 0.03 better
   // than the honest confirmation does not contradict it, and pooled with it passes the rule.
   const young = { sigma: 0.0032, df: 3, samples: 7 };
+  // At α 0.01 (`RATCHET_ALPHA`), where the pooled rule alone would let such a screen through;
+  // the default α 0.002 asks more of the pooled runs as well.
+  const cfg: LifecycleConfig = {
+    acceptance: { ...DEFAULT_ACCEPTANCE, alpha: 0.01 },
+    seed: 42,
+    maxThrottleRequeues: 3,
+  };
   const baseAt1 = [1.0, 1.0, 1.0].map((v, i) => ({ ...baselines[0]!, valBpb: v, experimentId: `b${i}` }));
 
   it("does not merge a liar's screen that an honest confirmation does not bear out", () => {

@@ -295,7 +295,12 @@ export function nextStep(s: CandidateState, cfg: LifecycleConfig): Action[] {
       { type: 'setVerdict', experimentId: latest.id, verdict: 'pending', reason: d.reason },
       // A rebased winner keeps the accept it earned on its old base while it waits: that is
       // what lets one run on the new head re-verify it.
-      { type: 'advance', status: 'awaiting_baseline', fields: confirmedBefore ? {} : { decision } },
+      {
+        type: 'advance',
+        status: 'awaiting_baseline',
+        reason: d.reason,
+        fields: confirmedBefore ? {} : { decision },
+      },
       { type: 'awaitBaseline' },
     ];
   }

@@ -119,7 +119,12 @@ describe('decide', () => {
   });
 
   it('accepts only when all samples beat the noise by the t rule', () => {
-    const d = decide({ candidate: [0.97, 0.968], baseline, noise }, cfg);
+    // Δ −0.031 gives t −3.40: past t(0.99, 6) = 3.14, not t(0.998, 6) = 4.52 (the default α).
+    expect(decide({ candidate: [0.97, 0.968], baseline, noise }, cfg).verdict).toBe('replicate');
+    expect(decide({ candidate: [0.97, 0.968], baseline, noise }, { ...cfg, alpha: 0.01 }).verdict).toBe(
+      'accept',
+    );
+    const d = decide({ candidate: [0.955, 0.953], baseline, noise }, cfg);
     expect(d.verdict).toBe('accept');
     expect(d.t!).toBeLessThan(-d.tCrit!);
     expect(d.reason).toContain('confirmed');

@@ -65,7 +65,7 @@ export const DEFAULT_ACCEPTANCE: AcceptanceConfig = {
   screenK: 2,
   marginFloor: 0.0005,
   sigmaFloor: 1e-4,
-  alpha: 0.01,
+  alpha: 0.002,
   reverifyAlpha: 0.05,
   maxReplicates: 4,
   minBaselineSamples: 3,
@@ -90,7 +90,7 @@ export interface Evidence {
   confirmedBefore?: boolean;
   /**
    * Wait for more baselines rather than reject a clear gain that only a young noise estimate
-   * (ν < minNoiseDf: t(0.99, 1) is 31.8) keeps from being accepted. A proposal can wait; a
+   * (ν < minNoiseDf: t(0.998, 1) is 159) keeps from being accepted. A proposal can wait; a
    * batch run cannot, and is not asked to.
    */
   waitForNoise?: boolean;
