@@ -3,8 +3,8 @@
  * broken machine or a liar — and which one cannot be told from two numbers. Blaming the
  * screen, as a first answer would, lets a liar who confirms kill every real gain and cost
  * the honest screener its trust. So the disagreement goes to a third worker, of a principal
- * not yet involved (preferably trusted: `lease/arbiter.ts` leases it): the side the arbiter
- * agrees with stands, the other side's runs are invalid and their workers lose their trust,
+ * not yet involved (preferably trusted: `lease/arbiter.ts` leases it; a trusted principal
+ * that disagrees with itself may arbitrate itself): the side the arbiter agrees with stands, the other side's runs are invalid and their workers lose their trust,
  * and the proposal is judged on the runs that stand. Pure.
  *
  *   confirming ─(confirmation contradicts screen)→ confirming, arbitration queued
@@ -125,7 +125,14 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
     const latest = s.runs[s.runs.length - 1]!;
     // Re-evaluated while the arbitration is queued (a baseline arrived): keep waiting.
     if (s.finished?.id !== latest.id) return { kind: 'settled', actions: [] };
-    const reason = `${dispute}; waiting for a worker of a third principal on ${s.cls} to arbitrate`;
+    const involved = principals([screen, ...confirms]);
+    // A trusted principal that disagrees with itself is not suspected of lying (it may
+    // confirm its own screens too): its own workers may arbitrate. Kept away, a pool of one
+    // trusted token had nobody to run the arbitration, and the proposal waited for ever.
+    const own = s.screenerTrusted && involved.length === 1 && involved[0] === screen.principal?.id;
+    const reason = own
+      ? `${dispute}; a third run arbitrates`
+      : `${dispute}; waiting for a worker of a third principal on ${s.cls} to arbitrate`;
     return {
       kind: 'settled',
       actions: [
@@ -137,7 +144,7 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
           pinned: true,
           seed: candidateSeed(cfg.seed, s.proposal.id, Math.max(s.runs.length, s.proposal.runsQueued ?? 0)),
           excludeWorkerId: null,
-          excludePrincipals: [...new Set([...principals([screen, ...confirms]), ...(s.blamed ?? [])])],
+          excludePrincipals: [...new Set([...(own ? [] : involved), ...(s.blamed ?? [])])],
         },
       ],
     };

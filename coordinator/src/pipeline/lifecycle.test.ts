@@ -188,6 +188,23 @@ describe('a lone proposal, transition by transition', () => {
       });
     });
 
+    it('lets a trusted principal that disagrees with itself arbitrate its own dispute', () => {
+      // One trusted token (a lab's pool, `ratchet up`): keeping it away left nobody to run
+      // the arbitration, and the proposal waited for ever (the research bench's null patches).
+      const as = nextStep(
+        state({
+          screenerTrusted: true,
+          finished: finished('e2', { stage: 'confirm' }),
+          runs: [run('e1', 'screen', 0.99, 'lab'), run('e2', 'confirm', 1.0, 'lab')],
+        }),
+        cfg,
+      );
+      expect(as).toContainEqual(
+        expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals: [] }),
+      );
+      expect((ending(as) as { reason: string }).reason).not.toContain('third principal');
+    });
+
     it('keeps waiting, queueing nothing more, when re-evaluated before the arbiter reports', () => {
       const confirming = { ...state().proposal, status: 'confirming' as const };
       expect(nextStep(state({ proposal: confirming, runs: [screen, liarConfirm] }), cfg)).toEqual([]);
