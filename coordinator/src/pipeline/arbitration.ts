@@ -4,8 +4,9 @@
  * screen, as a first answer would, lets a liar who confirms kill every real gain and cost
  * the honest screener its trust. So the disagreement goes to a third worker, of a principal
  * not yet involved (preferably trusted: `lease/arbiter.ts` leases it; a trusted principal
- * that disagrees with itself may arbitrate itself): the side the arbiter agrees with stands, the other side's runs are invalid and their workers lose their trust,
- * and the proposal is judged on the runs that stand. Pure.
+ * that disagrees with itself may arbitrate itself): the side the arbiter agrees with stands,
+ * the other side's runs are invalid and their workers lose their trust, and the proposal is
+ * judged on the runs that stand. Pure.
  *
  *   confirming ─(confirmation contradicts screen)→ confirming, arbitration queued
  *     ─(arbiter agrees with the screen)→ confirmations invalid, judged on screen + arbiter
@@ -129,7 +130,8 @@ export function arbitrate(s: CandidateState, cfg: LifecycleConfig): Arbitration 
     // A trusted principal that disagrees with itself is not suspected of lying (it may
     // confirm its own screens too): its own workers may arbitrate. Kept away, a pool of one
     // trusted token had nobody to run the arbitration, and the proposal waited for ever.
-    const own = s.screenerTrusted && involved.length === 1 && involved[0] === screen.principal?.id;
+    const self = screen.principal?.id;
+    const own = s.screenerTrusted && !!self && confirms.every((c) => c.principal?.id === self);
     const reason = own
       ? `${dispute}; a third run arbitrates`
       : `${dispute}; waiting for a worker of a third principal on ${s.cls} to arbitrate`;

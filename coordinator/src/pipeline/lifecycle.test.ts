@@ -203,6 +203,22 @@ describe('a lone proposal, transition by transition', () => {
         expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals: [] }),
       );
       expect((ending(as) as { reason: string }).reason).not.toContain('third principal');
+      // Against another principal's confirmation it is a dispute between two: a third settles it.
+      const two = nextStep(
+        state({
+          screenerTrusted: true,
+          finished: finished('e2', { stage: 'confirm' }),
+          runs: [run('e1', 'screen', 0.99, 'lab'), run('e2', 'confirm', 1.0, 'other')],
+        }),
+        cfg,
+      );
+      expect(two).toContainEqual(
+        expect.objectContaining({
+          type: 'queueRun',
+          stage: 'arbitrate',
+          excludePrincipals: ['lab', 'other'],
+        }),
+      );
     });
 
     it('keeps waiting, queueing nothing more, when re-evaluated before the arbiter reports', () => {
