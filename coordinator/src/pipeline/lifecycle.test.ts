@@ -191,34 +191,22 @@ describe('a lone proposal, transition by transition', () => {
     it('lets a trusted principal that disagrees with itself arbitrate its own dispute', () => {
       // One trusted token (a lab's pool, `ratchet up`): keeping it away left nobody to run
       // the arbitration, and the proposal waited for ever (the research bench's null patches).
-      const as = nextStep(
-        state({
-          screenerTrusted: true,
-          finished: finished('e2', { stage: 'confirm' }),
-          runs: [run('e1', 'screen', 0.99, 'lab'), run('e2', 'confirm', 1.0, 'lab')],
-        }),
-        cfg,
-      );
-      expect(as).toContainEqual(
-        expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals: [] }),
-      );
-      expect((ending(as) as { reason: string }).reason).not.toContain('third principal');
+      const disputed = (confirmer: string) =>
+        nextStep(
+          state({
+            screenerTrusted: true,
+            finished: finished('e2', { stage: 'confirm' }),
+            runs: [run('e1', 'screen', 0.99, 'lab'), run('e2', 'confirm', 1.0, confirmer)],
+          }),
+          cfg,
+        );
+      const arbitration = (excludePrincipals: string[]) =>
+        expect.objectContaining({ type: 'queueRun', stage: 'arbitrate', excludePrincipals });
+      const own = disputed('lab');
+      expect(own).toContainEqual(arbitration([]));
+      expect((ending(own) as { reason: string }).reason).not.toContain('third principal');
       // Against another principal's confirmation it is a dispute between two: a third settles it.
-      const two = nextStep(
-        state({
-          screenerTrusted: true,
-          finished: finished('e2', { stage: 'confirm' }),
-          runs: [run('e1', 'screen', 0.99, 'lab'), run('e2', 'confirm', 1.0, 'other')],
-        }),
-        cfg,
-      );
-      expect(two).toContainEqual(
-        expect.objectContaining({
-          type: 'queueRun',
-          stage: 'arbitrate',
-          excludePrincipals: ['lab', 'other'],
-        }),
-      );
+      expect(disputed('other')).toContainEqual(arbitration(['lab', 'other']));
     });
 
     it('keeps waiting, queueing nothing more, when re-evaluated before the arbiter reports', () => {
